@@ -1,0 +1,1 @@
+"""Data stage: font discovery, rendering, augmentation, and the glyph-set / corpus formats."""

@@ -1,0 +1,17 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero."""
+
+
+class HangulganError(Exception):
+    """Base class: the message names the file and the problem, fit for one line."""
+
+
+class FontError(HangulganError):
+    """A font file cannot be opened or used."""
+
+
+class GlyphSetError(HangulganError):
+    """A glyph set folder is missing, malformed or of another version."""
+
+
+class CorpusError(HangulganError):
+    """A corpus folder is missing, malformed or of another version."""
