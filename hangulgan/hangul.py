@@ -57,7 +57,8 @@ def jamo_table(codepoints: np.ndarray) -> np.ndarray:
     if index.size and (index.min() < 0 or index.max() >= N_SYLLABLES):
         raise ValueError("jamo_table takes Hangul syllables only")
     return np.stack(
-        [index // (N_MEDIALS * N_FINALS), (index // N_FINALS) % N_MEDIALS, index % N_FINALS], axis=-1
+        [index // (N_MEDIALS * N_FINALS), (index // N_FINALS) % N_MEDIALS, index % N_FINALS],
+        axis=-1,
     )
 
 

@@ -136,7 +136,9 @@ class GlyphSet:
                     json.dumps(self.header(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
                 )
         except OSError as err:
-            raise GlyphSetError(f"{folder}: cannot write glyph set ({err.strerror or err})") from err
+            raise GlyphSetError(
+                f"{folder}: cannot write glyph set ({err.strerror or err})"
+            ) from err
         return folder
 
     @classmethod

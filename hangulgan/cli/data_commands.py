@@ -1,0 +1,196 @@
+"""Data-stage commands: ``render``, ``corpus info|preview|merge``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hangulgan import hangul
+from hangulgan.data.augment import AugmentConfig
+from hangulgan.data.corpus import (
+    Corpus,
+    RenderSettings,
+    merge_corpora,
+    parse_shard,
+    preview_sheet,
+    render_corpus,
+)
+from hangulgan.errors import CorpusError
+
+
+def _charset(spec: str) -> list[int]:
+    try:
+        return hangul.resolve_charset(spec)
+    except ValueError as err:
+        raise CorpusError(str(err)) from None
+
+
+@click.command("render")
+@click.argument("fonts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--size", default=32, show_default=True, help="Canvas size in pixels (square).")
+@click.option(
+    "--charset",
+    default="all",
+    show_default=True,
+    help="all (11,172), ksx1001 (2,350), seed16, or a UTF-8 text file whose syllables to render.",
+)
+@click.option(
+    "--placement",
+    type=click.Choice(["em", "fit"]),
+    default="em",
+    show_default=True,
+    help="em: the em square is the canvas (keeps size and position); fit: each glyph centred "
+    "and scaled to the box, as the seed projects did.",
+)
+@click.option(
+    "--augment",
+    "augment_copies",
+    default=0,
+    show_default=True,
+    help="Augmented copies written per glyph beside the clean one.",
+)
+@click.option(
+    "--no-wrap", is_flag=True, help="Augmented shifts pad with paper instead of wrapping."
+)
+@click.option("--workers", default=2, show_default=True, help="Processes (one face per task).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the augmentation.")
+@click.option("--shard", default=None, help="i/n: render only every n-th face from the i-th.")
+@click.option("--force", is_flag=True, help="Render faces again even when the corpus has them.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def render_cmd(
+    fonts,
+    out,
+    size,
+    charset,
+    placement,
+    augment_copies,
+    no_wrap,
+    workers,
+    seed,
+    shard,
+    force,
+    quiet,
+):
+    """Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC) into the corpus
+    folder OUT: one glyph set per face, ink = 255, uncovered syllables recorded as missing.
+
+    Faces already in OUT are skipped (by file hash); faces drawing the same Hangul (the
+    language variants of a Noto CJK collection) are stored once. Exit code 0: every font
+    rendered; 1: some file or face was skipped (listed); 2: error.
+
+    \b
+    Examples:
+      hangulgan render fonts/ corpus/
+      hangulgan render /usr/share/fonts/truetype/nanum corpus64/ --size 64 --charset ksx1001
+      hangulgan render fonts/ corpus-aug/ --augment 4 --seed 1
+    """
+    settings = RenderSettings(
+        size=size,
+        placement=placement,
+        charset_name=charset if charset in hangul.CHARSET_NAMES else Path(charset).name,
+        charset=_charset(charset),
+        augment_copies=augment_copies,
+        augment=AugmentConfig(wrap=not no_wrap),
+        seed=seed,
+    )
+    summary = render_corpus(
+        fonts,
+        out,
+        settings,
+        workers=workers,
+        force=force,
+        shard=parse_shard(shard),
+        progress=not quiet,
+    )
+    rows = [
+        (o.face_id, o.glyphs, o.missing, len(o.empty), f"{o.seconds:.2f}s")
+        for o in summary.rendered
+    ]
+    if rows:
+        click.echo(f"\n{'face':<34}{'glyphs':>8}{'missing':>9}{'empty':>7}{'time':>9}")
+        for face_id, glyphs, missing, empty, seconds in rows:
+            click.echo(f"{face_id:<34}{glyphs:>8}{missing:>9}{empty:>7}{seconds:>9}")
+    total = sum(o.glyphs for o in summary.rendered)
+    click.echo(
+        f"\nrendered {len(summary.rendered)} faces ({total:,} glyphs); "
+        f"{len(summary.reused)} already in {out}; {len(summary.duplicates)} duplicate faces "
+        f"stored once; {len(summary.skipped)} skipped"
+        + (f"; {summary.other_shard} left to other shards" if summary.other_shard else "")
+    )
+    for item in summary.skipped:
+        click.echo(f"  skipped {item}", err=True)
+    if not summary.rendered and not summary.reused:
+        raise CorpusError(f"{out}: no face rendered (nothing usable among the fonts given)")
+    sys.exit(1 if summary.skipped else 0)
+
+
+@click.group("corpus")
+def corpus_group():
+    """Inspect, preview and merge rendered corpora."""
+
+
+@corpus_group.command("info")
+@click.argument("folder", type=click.Path(path_type=Path))
+def corpus_info(folder):
+    """Show a corpus's settings and its faces."""
+    corpus = Corpus.open(folder)
+    m = corpus.manifest
+    aug = m.get("augment", {})
+    click.echo(
+        f"{folder}: {len(corpus.face_names)} faces, {m['size']}×{m['size']} px, "
+        f"placement {m['placement']}, charset {m['charset']['name']} ({m['charset']['count']:,}), "
+        f"augmented copies {aug.get('copies', 0)}"
+    )
+    click.echo(f"{'face':<34}{'glyphs':>8}{'missing':>9}  name")
+    for name in corpus.face_names:
+        rec = corpus.face_record(name)
+        click.echo(f"{name:<34}{rec['glyphs']:>8}{rec['missing']:>9}  {rec['name']}")
+    for item in m.get("skipped", []):
+        click.echo(f"  skipped {item['path']}: {item['reason']}")
+
+
+@corpus_group.command("preview")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--face", default=None, help="Face name (see corpus info); default the first.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
+@click.option("--count", default=256, show_default=True, help="Glyphs on the sheet.")
+@click.option("--columns", default=32, show_default=True)
+@click.option("--text", default=None, help="Show these syllables instead of a spread sample.")
+@click.option(
+    "--augmented",
+    "copy",
+    type=int,
+    default=None,
+    help="Show augmented copy K instead of the clean glyphs.",
+)
+def corpus_preview(folder, face, out, count, columns, text, copy):
+    """Write a PNG sheet of one face's glyphs."""
+    corpus = Corpus.open(folder)
+    if not corpus.face_names:
+        raise CorpusError(f"{folder}: the corpus holds no face")
+    glyphs = corpus.face(face or corpus.face_names[0])
+    if copy is not None:
+        if glyphs.augmented is None or not 0 <= copy < glyphs.augmented.shape[0]:
+            raise CorpusError(f"{folder}: face {glyphs.name} has no augmented copy {copy}")
+        glyphs = type(glyphs)(glyphs.augmented[copy], glyphs.codepoints, glyphs.name)
+    path = preview_sheet(glyphs, out, columns=columns, count=count, text=text)
+    click.echo(f"wrote {path}")
+
+
+@corpus_group.command("merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Merged corpus.")
+@click.option("--move", is_flag=True, help="Move face folders instead of copying them.")
+def corpus_merge(parts, out, move):
+    """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT."""
+    added = merge_corpora(list(parts), out, move=move)
+    click.echo(f"merged {len(added)} faces into {out}")
+
+
+def register(group: click.Group) -> None:
+    """Add the data-stage commands to ``group``."""
+    group.add_command(render_cmd)
+    group.add_command(corpus_group)

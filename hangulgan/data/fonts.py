@@ -1,0 +1,249 @@
+"""Font discovery and face identity: which faces a set of paths holds, and what they cover.
+
+A face is one (file, index) pair: a TTC/OTC holds several. Its identity is its names
+plus the file's SHA-256; its *drawing signature* hashes its Hangul coverage and the
+outlines of sample syllables, so faces whose Hangul are the same drawings (the ten
+faces of NotoSansCJK-Regular.ttc) are recognised as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import freetype
+import numpy as np
+
+from hangulgan import hangul
+from hangulgan.errors import FontError
+
+FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
+# Sample syllables whose outlines sign a face's Hangul drawings: frequent, varied shapes.
+_SIGNATURE_TEXT = "가나다라마바사아자차카타파하한글꽃봄값읽흙뷁쀍똠빵"
+
+
+@dataclass
+class FaceInfo:
+    """One font face: where it is, what it is called, and which syllables it maps."""
+
+    path: Path
+    index: int
+    family: str
+    style: str
+    postscript_name: str
+    file_sha256: str
+    num_faces: int
+    covered: np.ndarray  # code points of the charset that the cmap maps
+    licence: str = ""
+    signature: str = ""
+    face_id: str = field(default="")
+
+    @property
+    def display_name(self) -> str:
+        """Family and style, e.g. 'NanumGothic Bold'."""
+        return f"{self.family} {self.style}".strip()
+
+
+@dataclass
+class Skipped:
+    """A path or face that was passed over, and why."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
+    """Font files under ``paths`` (files taken as given, folders searched recursively)."""
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FONT_SUFFIXES
+            )
+            if not found:
+                skipped.append(Skipped(path, "folder holds no .ttf/.otf/.ttc/.otc file"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            skipped.append(Skipped(path, "no such file or folder"))
+    unique = list(dict.fromkeys(p.resolve() for p in files))
+    return unique, skipped
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _decode(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _licence(path: Path, index: int) -> str:
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(str(path), fontNumber=index, lazy=True) as font:
+            if "name" not in font:
+                return ""
+            names = font["name"]
+            text = names.getDebugName(13) or ""
+            url = names.getDebugName(14) or ""
+    except Exception:  # noqa: BLE001 - a licence is informative; its absence is no error
+        return ""
+    text = " ".join(text.split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{text} ({url})" if url and text else (text or url)
+
+
+def _signature(face: freetype.Face, covered: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(covered, dtype=np.int32).tobytes())
+    for ch in _SIGNATURE_TEXT:
+        gid = face.get_char_index(ord(ch))
+        if not gid:
+            continue
+        face.load_glyph(gid, freetype.FT_LOAD_NO_SCALE | freetype.FT_LOAD_NO_HINTING)
+        outline = face.glyph.outline
+        digest.update(np.asarray(outline.points, dtype=np.int64).tobytes())
+        digest.update(np.asarray(outline.contours, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _open_face(path: Path, index: int) -> freetype.Face:
+    try:
+        return freetype.Face(str(path), index)
+    except freetype.FT_Exception as err:
+        reason = str(err).strip() or "unreadable"
+        if "unknown file format" in reason.lower():
+            reason = "not a font file FreeType can read"
+        raise FontError(f"{path}: {reason}") from None
+    except OSError as err:
+        raise FontError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def inspect_font_file(
+    path: Path, charset: list[int] | np.ndarray
+) -> tuple[list[FaceInfo], list[Skipped]]:
+    """Every face of a font file with its coverage of ``charset``; faces without Hangul skip."""
+    path = Path(path)
+    first = _open_face(path, 0)
+    num_faces = max(1, first.num_faces)
+    sha = file_sha256(path)
+    charset = np.asarray(charset, dtype=np.int32)
+    faces: list[FaceInfo] = []
+    skipped: list[Skipped] = []
+    for index in range(num_faces):
+        face = first if index == 0 else _open_face(path, index)
+        label = path if num_faces == 1 else Path(f"{path}#{index}")
+        if not face.is_scalable:
+            skipped.append(Skipped(label, "bitmap-only face, no outlines"))
+            continue
+        get = face.get_char_index
+        mapped = np.fromiter((get(int(cp)) != 0 for cp in charset), dtype=bool, count=len(charset))
+        covered = charset[mapped]
+        family = _decode(face.family_name)
+        style = _decode(face.style_name)
+        if not covered.size:
+            skipped.append(Skipped(label, f"{family} {style}: no Hangul syllable of the charset"))
+            continue
+        faces.append(
+            FaceInfo(
+                path=path,
+                index=index,
+                family=family,
+                style=style,
+                postscript_name=_decode(face.postscript_name),
+                file_sha256=sha,
+                num_faces=num_faces,
+                covered=covered,
+                licence=_licence(path, index),
+                signature=_signature(face, covered),
+            )
+        )
+    return faces, skipped
+
+
+def slug(text: str) -> str:
+    """A file-system-safe face name: ASCII letters, digits, '-', '_', '.'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return cleaned or "face"
+
+
+def assign_face_ids(faces: list[FaceInfo]) -> None:
+    """Give every face a unique, stable, file-system-safe id (PostScript name first)."""
+    taken: set[str] = set()
+    for info in faces:
+        base = slug(info.postscript_name or f"{info.family}-{info.style}")
+        if base == "face":
+            base = slug(f"{info.path.stem}-{info.index}")
+        candidate, n = base, 2
+        while candidate.lower() in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        taken.add(candidate.lower())
+        info.face_id = candidate
+
+
+def _korean_first(info: FaceInfo) -> int:
+    # Among faces drawing the same Hangul, name the stored one after its Korean variant.
+    text = f"{info.family} {info.postscript_name}"
+    return 0 if (" KR" in text or "CJKkr" in text or "Korean" in text) else 1
+
+
+def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
+    """Keep one face per drawing signature (the Korean variant if any); list the others."""
+    groups: dict[str, list[FaceInfo]] = {}
+    for info in faces:
+        groups.setdefault(info.signature, []).append(info)
+    chosen = {sig: min(group, key=_korean_first) for sig, group in groups.items()}
+    kept: list[FaceInfo] = []
+    dupes: list[Skipped] = []
+    for info in faces:
+        keeper = chosen[info.signature]
+        if info is keeper:
+            kept.append(info)
+        else:
+            label = info.path if info.num_faces == 1 else Path(f"{info.path}#{info.index}")
+            dupes.append(
+                Skipped(
+                    label, f"{info.display_name}: same Hangul drawings as {keeper.display_name}"
+                )
+            )
+    return kept, dupes
+
+
+def collect_faces(
+    paths: list[str | Path], charset: list[int] | None = None
+) -> tuple[list[FaceInfo], list[Skipped]]:
+    """Discover, inspect and de-duplicate the faces under ``paths``; list what was skipped."""
+    charset = hangul.all_syllables() if charset is None else charset
+    files, skipped = discover_font_files(paths)
+    faces: list[FaceInfo] = []
+    for path in files:
+        try:
+            found, passed = inspect_font_file(path, charset)
+        except FontError as err:
+            skipped.append(Skipped(path, str(err).split(": ", 1)[-1]))
+            continue
+        faces.extend(found)
+        skipped.extend(passed)
+    faces, dupes = deduplicate(faces)
+    skipped.extend(dupes)
+    assign_face_ids(faces)
+    return faces, skipped
