@@ -1,0 +1,25 @@
+"""Shared fixtures: small fonts built with fontTools, and the Debian fonts when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import fontfactory
+
+NANUM = Path("/usr/share/fonts/truetype/nanum")
+NOTO = Path("/usr/share/fonts/opentype/noto")
+
+
+@pytest.fixture
+def test_font(tmp_path: Path) -> Path:
+    """A TrueType font: 가 나 한 drawn as rectangles, 다 mapped but empty, 라 unmapped."""
+    return fontfactory.build_font(tmp_path / "test-hangul.ttf")
+
+
+def debian_font(path: Path) -> Path:
+    """A Debian font file, or skip the test when it is not installed (make test installs it)."""
+    if not path.exists():
+        pytest.skip(f"{path} not installed (run make fonts)")
+    return path

@@ -1,0 +1,79 @@
+"""Font discovery, face identity, coverage and de-duplication."""
+
+import numpy as np
+
+import fontfactory
+from hangulgan import hangul
+from hangulgan.data.fonts import collect_faces, discover_font_files, slug
+
+
+def test_coverage_comes_from_the_cmap(test_font):
+    faces, skipped = collect_faces([test_font])
+    assert not skipped
+    (face,) = faces
+    # 다 is mapped (even though empty); 라 is drawn but unmapped.
+    assert sorted(chr(c) for c in face.covered) == sorted("가나다한")
+    assert face.family == "Test Hangul" and face.style == "Regular"
+    assert len(face.file_sha256) == 64
+
+
+def test_ttc_faces_are_all_found_and_identical_drawings_stored_once(tmp_path):
+    a = fontfactory.build_font(tmp_path / "a.ttf", family="Alpha")
+    b = fontfactory.build_font(tmp_path / "b.ttf", family="Alpha KR")
+    c = fontfactory.build_font(
+        tmp_path / "c.ttf", family="Gamma", shapes={ord("가"): [(0, 0, 500, 500)]}
+    )
+    ttc = fontfactory.build_collection(tmp_path / "set.ttc", [a, b, c])
+    faces, skipped = collect_faces([ttc])
+    # a and b draw the same Hangul: one face is kept (the Korean-named one), one listed.
+    assert sorted(f.family for f in faces) == ["Alpha KR", "Gamma"]
+    assert [f.index for f in faces if f.family == "Gamma"] == [2]
+    assert len(skipped) == 1 and "same Hangul drawings" in skipped[0].reason
+    assert str(skipped[0].path).endswith("set.ttc#0")
+
+
+def test_face_ids_are_unique_and_safe(tmp_path):
+    a = fontfactory.build_font(tmp_path / "a.ttf", family="같은 이름")
+    b = fontfactory.build_font(
+        tmp_path / "b.ttf", family="같은 이름", shapes={ord("가"): [(0, 0, 300, 300)]}
+    )
+    faces, _ = collect_faces([a, b])
+    ids = [f.face_id for f in faces]
+    assert len(set(ids)) == 2
+    assert all(slug(i) == i for i in ids)
+
+
+def test_bad_inputs_are_skipped_with_reasons(tmp_path, test_font):
+    (tmp_path / "empty").mkdir()
+    not_font = tmp_path / "notes.ttf"
+    not_font.write_text("this is not a font")
+    truncated = tmp_path / "truncated.ttf"
+    truncated.write_bytes(test_font.read_bytes()[:200])
+    latin = fontfactory.build_font(
+        tmp_path / "latin.ttf", shapes={}, empty_mapped=False, unmapped=False
+    )
+    faces, skipped = collect_faces(
+        [tmp_path / "empty", not_font, truncated, latin, tmp_path / "absent.ttf", test_font]
+    )
+    assert [f.path for f in faces] == [test_font.resolve()]
+    reasons = {s.path.name: s.reason for s in skipped}
+    assert "no .ttf" in reasons["empty"]
+    assert "not a font" in reasons["notes.ttf"]
+    assert "truncated.ttf" in reasons
+    assert "no Hangul" in reasons["latin.ttf"]
+    assert "no such file" in reasons["absent.ttf"]
+
+
+def test_discovery_recurses_and_ignores_other_files(tmp_path):
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    fontfactory.build_font(sub / "deep.TTF")
+    (tmp_path / "readme.txt").write_text("x")
+    files, skipped = discover_font_files([tmp_path])
+    assert [f.name for f in files] == ["deep.TTF"] and not skipped
+
+
+def test_charset_limits_coverage(test_font):
+    faces, _ = collect_faces([test_font], charset=[ord("가"), ord("힣")])
+    assert faces[0].covered.tolist() == [ord("가")]
+    assert np.isin(faces[0].covered, hangul.all_syllables()).all()

@@ -1,0 +1,81 @@
+"""Rendering asserted exactly on fonts whose glyphs are known rectangles."""
+
+import numpy as np
+import pytest
+
+import fontfactory
+from hangulgan.data.render import FaceRenderer, render_face
+from hangulgan.errors import FontError
+
+CPS = [ord(c) for c in "가나다라한"]
+
+
+def _ink_box(image, level=128):
+    rows = np.flatnonzero(image.max(axis=1) >= level)
+    cols = np.flatnonzero(image.max(axis=0) >= level)
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def test_em_placement_puts_the_em_square_on_the_canvas(test_font):
+    result = render_face(str(test_font), CPS, size=32, placement="em")
+    assert [chr(c) for c in result.codepoints] == ["가", "나", "한"]
+    ga = result.images[0]
+    # 가 is the rectangle x 100..900, y 0..800 of a 1000-unit em with the baseline 880 units
+    # below the top: at 32 px it spans x 3.2..28.8 and y (from the top) 2.56..28.16.
+    assert (ga[3:28, 4:28] == 255).all()
+    assert (ga[:2] == 0).all() and (ga[29:] == 0).all()
+    assert (ga[:, :3] == 0).all() and (ga[:, 29:] == 0).all()
+    # Partly covered edge pixels carry coverage in proportion: 0.8 of column 3, 0.44 of row 2.
+    assert abs(int(ga[10, 3]) - 0.8 * 255) <= 3
+    assert abs(int(ga[2, 10]) - 0.44 * 255) <= 3
+
+
+def test_em_placement_scales_with_size(test_font):
+    small = render_face(str(test_font), [ord("나")], size=32).images[0]
+    large = render_face(str(test_font), [ord("나")], size=64).images[0]
+    # 나 spans x 100..900 and y 0..800 units: at 32 px rows 2.56..28.16, columns 3.2..28.8;
+    # at 64 px rows 5.12..56.32, columns 6.4..57.6 (pixels at least half covered count).
+    assert _ink_box(small) == (3, 27, 3, 28)
+    assert _ink_box(large) == (5, 55, 6, 57)
+
+
+def test_fit_placement_centres_and_fills_the_box(test_font):
+    images = render_face(str(test_font), [ord("한")], size=32, placement="fit").images
+    top, bottom, left, right = _ink_box(images[0])
+    # 한's ink is 600×600 units: scaled to fill 28 of 32 px (margin 1/16) and centred.
+    assert (top, left) == (2, 2) and (bottom, right) == (29, 29)
+
+
+def test_unmapped_and_empty_glyphs_are_reported_not_drawn(test_font):
+    result = render_face(str(test_font), CPS)
+    assert result.missing.tolist() == [ord("라")]  # drawn in the font, absent from the cmap
+    assert result.empty.tolist() == [ord("다")]  # in the cmap, no outline
+    assert len(result.images) == 3
+    assert (result.images.reshape(3, -1).max(axis=1) > 0).all()  # no blank stored
+
+
+def test_rendering_is_deterministic(test_font):
+    a = render_face(str(test_font), CPS).images
+    b = render_face(str(test_font), CPS).images
+    assert np.array_equal(a, b)
+
+
+def test_not_a_font_raises_font_error(tmp_path):
+    fake = tmp_path / "fake.ttf"
+    fake.write_text("hello")
+    with pytest.raises(FontError, match="fake.ttf"):
+        FaceRenderer(str(fake))
+
+
+def test_placement_and_size_are_checked(test_font):
+    with pytest.raises(ValueError):
+        FaceRenderer(str(test_font), placement="middle")
+    with pytest.raises(ValueError):
+        FaceRenderer(str(test_font), size=4)
+
+
+def test_font_in_a_korean_named_folder(tmp_path):
+    folder = tmp_path / "한글 글꼴"
+    folder.mkdir()
+    path = fontfactory.build_font(folder / "글꼴.ttf")
+    assert len(render_face(str(path), CPS).codepoints) == 3
