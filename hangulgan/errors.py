@@ -15,3 +15,7 @@ class GlyphSetError(HangulganError):
 
 class CorpusError(HangulganError):
     """A corpus folder is missing, malformed or of another version."""
+
+
+class VectorError(HangulganError):
+    """A glyph set cannot be traced, or a font cannot be built, written or checked."""

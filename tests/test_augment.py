@@ -41,7 +41,7 @@ def test_seeded_and_reproducible():
 def test_parameters_are_recorded_within_their_ranges():
     config = AugmentConfig()
     _, params = augment_copies(_glyphs(256), 1, config, seed=1)
-    p = dict(zip(PARAM_NAMES, params[0].T))
+    p = dict(zip(PARAM_NAMES, params[0].T, strict=True))
     assert np.abs(p["angle_deg"]).max() <= config.rotation_deg
     assert p["scale"].min() >= 0.9 and p["scale"].max() <= 1.1
     assert np.abs(p["shift_x_px"]).max() <= config.shift_px

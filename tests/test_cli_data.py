@@ -5,8 +5,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import fontfactory
 from hangulgan.cli import main
+
+import fontfactory
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-import fontfactory
 from hangulgan import hangul
 from hangulgan.data import corpus as corpus_mod
 from hangulgan.data.corpus import (
@@ -19,6 +18,8 @@ from hangulgan.data.corpus import (
 )
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CorpusError, GlyphSetError
+
+import fontfactory
 
 CHARS = [ord(c) for c in "가나다라한"]
 

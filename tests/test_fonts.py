@@ -2,9 +2,10 @@
 
 import numpy as np
 
-import fontfactory
 from hangulgan import hangul
 from hangulgan.data.fonts import collect_faces, discover_font_files, slug
+
+import fontfactory
 
 
 def test_coverage_comes_from_the_cmap(test_font):

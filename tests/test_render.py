@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-import fontfactory
 from hangulgan.data.render import FaceRenderer, render_face
 from hangulgan.errors import FontError
+
+import fontfactory
 
 CPS = [ord(c) for c in "가나다라한"]
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from conftest import NANUM, NOTO, debian_font
 from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
 from hangulgan.data.fonts import collect_faces
+
+from conftest import NANUM, NOTO, debian_font
 
 pytestmark = pytest.mark.slow
 
