@@ -100,9 +100,8 @@ def main() -> int:
             seconds = time.perf_counter() - start
             peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             summary = [line for line in done.stdout.splitlines() if line.startswith("rendered")]
-            print(
-                f"full set --workers 2: {seconds:.1f} s; {summary[0] if summary else done.stderr}"
-            )
+            outcome = summary[0] if summary else done.stderr
+            print(f"full set --workers 2: {seconds:.1f} s; {outcome}")
             print(f"full set peak memory of any process: {peak_mib:.0f} MiB")
             results.append(check("full set < 60 s", seconds < 60 and bool(summary)))
             results.append(check("peak memory < 1 GiB", peak_mib < 1024))
