@@ -27,8 +27,7 @@ EMPTY_MAPPED = ord("다")
 UNMAPPED = ord("라")
 
 
-def _rect_glyph(rects: list[tuple[int, int, int, int]]):
-    pen = TTGlyphPen(None)
+def _draw_rects(pen, rects: list[tuple[int, int, int, int]]) -> None:
     for x0, y0, x1, y1 in rects:
         # clockwise: TrueType's outer contour direction
         pen.moveTo((x0, y0))
@@ -36,7 +35,21 @@ def _rect_glyph(rects: list[tuple[int, int, int, int]]):
         pen.lineTo((x1, y1))
         pen.lineTo((x1, y0))
         pen.closePath()
+
+
+def _rect_glyph(rects: list[tuple[int, int, int, int]]):
+    pen = TTGlyphPen(None)
+    _draw_rects(pen, rects)
     return pen.glyph()
+
+
+def _rect_charstring(rects: list[tuple[int, int, int, int]], advance: int):
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    pen = T2CharStringPen(advance, None)
+    # CFF outer contours run counter-clockwise: draw each rectangle reversed.
+    _draw_rects(pen, [(x0, y1, x1, y0) for x0, y0, x1, y1 in rects])
+    return pen.getCharString()
 
 
 def build_font(
@@ -47,10 +60,12 @@ def build_font(
     empty_mapped: bool = True,
     unmapped: bool = True,
     extra_latin: bool = True,
+    cff: bool = False,
 ) -> Path:
-    """Write a TrueType font with rectangle glyphs for ``shapes`` and return its path."""
+    """Write a font with rectangle glyphs for ``shapes`` (TrueType, or CFF-based OpenType
+    with ``cff``) and return its path."""
     shapes = DEFAULT_SHAPES if shapes is None else shapes
-    fb = FontBuilder(UPM, isTTF=True)
+    fb = FontBuilder(UPM, isTTF=not cff)
     order = [".notdef", "space"]
     cmap = {0x20: "space"}
     glyphs = {".notdef": _rect_glyph([(50, 0, 450, 700)]), "space": _rect_glyph([])}
@@ -74,13 +89,19 @@ def build_font(
         glyphs[name] = _rect_glyph([(300, 300, 700, 700)])
     fb.setupGlyphOrder(order)
     fb.setupCharacterMap(cmap)
-    fb.setupGlyf(glyphs)
-    metrics = {}
-    glyf = fb.font["glyf"]
-    for name in order:
-        advance = 500 if name in (".notdef", "A") else UPM
-        metrics[name] = (advance, getattr(glyf[name], "xMin", 0))
-    fb.setupHorizontalMetrics(metrics)
+    advances = {name: 500 if name in (".notdef", "A") else UPM for name in order}
+    if cff:
+        rects = {".notdef": [(50, 0, 450, 700)], "space": [], "A": [(50, 0, 450, 700)]}
+        rects.update({f"uni{cp:04X}": r for cp, r in shapes.items()})
+        rects[f"uni{EMPTY_MAPPED:04X}"] = []
+        rects[f"uni{UNMAPPED:04X}"] = [(300, 300, 700, 700)]
+        charstrings = {name: _rect_charstring(rects[name], advances[name]) for name in order}
+        fb.setupCFF(family.replace(" ", ""), {"FullName": family}, charstrings, {})
+        lsb = {name: min((r[0] for r in rects[name]), default=0) for name in order}
+    else:
+        fb.setupGlyf(glyphs)
+        lsb = {name: getattr(fb.font["glyf"][name], "xMin", 0) for name in order}
+    fb.setupHorizontalMetrics({name: (advances[name], lsb[name]) for name in order})
     fb.setupHorizontalHeader(ascent=ASCENDER, descent=DESCENDER)
     fb.setupNameTable({"familyName": family, "styleName": style})
     fb.setupOS2(
@@ -104,4 +125,42 @@ def build_collection(path: str | Path, fonts: list[Path]) -> Path:
     collection = TTCollection()
     collection.fonts = [TTFont(str(f)) for f in fonts]
     collection.save(str(path))
+    return Path(path)
+
+
+def build_variable_font(path: str | Path) -> Path:
+    """A variable font (wght 100..900, named instances Thin and Black) whose 가 widens with
+    weight: at the default (400) it is the rectangle 100..900 × 0..800."""
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.tables.TupleVariation import TupleVariation
+
+    base = build_font(
+        Path(path).with_suffix(".base.ttf"),
+        shapes={ord("가"): [(100, 0, 900, 800)]},
+        family="Var Hangul",
+        empty_mapped=False,
+        unmapped=False,
+        extra_latin=False,
+    )
+    fb = FontBuilder(font=TTFont(str(base)))
+    fb.setupFvar(
+        axes=[("wght", 100, 400, 900, "Weight")],
+        instances=[
+            {"stylename": "Thin", "location": {"wght": 100}},
+            {"stylename": "Black", "location": {"wght": 900}},
+        ],
+    )
+    # The rectangle's points in drawing order: (x0,y0) (x0,y1) (x1,y1) (x1,y0); then 4 phantoms.
+    wider = [(-80, 0), (-80, 0), (80, 0), (80, 0)] + [(0, 0)] * 4
+    narrower = [(80, 0), (80, 0), (-80, 0), (-80, 0)] + [(0, 0)] * 4
+    fb.setupGvar(
+        {
+            "uniAC00": [
+                TupleVariation({"wght": (0, 1.0, 1.0)}, wider),
+                TupleVariation({"wght": (-1.0, -1.0, 0)}, narrower),
+            ]
+        }
+    )
+    fb.save(str(path))
+    base.unlink()
     return Path(path)

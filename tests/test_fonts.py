@@ -78,3 +78,20 @@ def test_charset_limits_coverage(test_font):
     faces, _ = collect_faces([test_font], charset=[ord("가"), ord("힣")])
     assert faces[0].covered.tolist() == [ord("가")]
     assert np.isin(faces[0].covered, hangul.all_syllables()).all()
+
+
+def test_variable_font_default_instance_and_named_instances(tmp_path):
+    from hangulgan.data.render import render_face
+
+    path = fontfactory.build_variable_font(tmp_path / "var.ttf")
+    default_only, _ = collect_faces([path])
+    assert [f.index for f in default_only] == [0]
+    # the default instance draws the rectangle at x 100..900 → columns 3.2..28.8 at 32 px
+    default = render_face(str(path), [ord("가")], face_index=0).images[0]
+    assert (default[10, 4:28] == 255).all() and default[10, 2] == 0
+    faces, _ = collect_faces([path], instances=True)
+    by_style = {f.style: f.index for f in faces}
+    assert {"Thin", "Black"} <= set(by_style)
+    black = render_face(str(path), [ord("가")], face_index=by_style["Black"]).images[0]
+    thin = render_face(str(path), [ord("가")], face_index=by_style["Thin"]).images[0]
+    assert (black > 127).sum() > (default > 127).sum() > (thin > 127).sum()

@@ -80,3 +80,12 @@ def test_font_in_a_korean_named_folder(tmp_path):
     folder.mkdir()
     path = fontfactory.build_font(folder / "글꼴.ttf")
     assert len(render_face(str(path), CPS).codepoints) == 3
+
+
+def test_cff_opentype_fonts_render_like_truetype(tmp_path):
+    ttf = fontfactory.build_font(tmp_path / "a.ttf")
+    otf = fontfactory.build_font(tmp_path / "a.otf", cff=True)
+    a, b = render_face(str(ttf), CPS), render_face(str(otf), CPS)
+    assert a.codepoints.tolist() == b.codepoints.tolist()
+    assert b.empty.tolist() == [ord("다")] and b.missing.tolist() == [ord("라")]
+    assert np.abs(a.images.astype(int) - b.images.astype(int)).max() <= 2

@@ -59,6 +59,11 @@ def _charset(spec: str) -> list[int]:
 @click.option("--seed", default=0, show_default=True, help="Seed of the augmentation.")
 @click.option("--shard", default=None, help="i/n: render only every n-th face from the i-th.")
 @click.option("--force", is_flag=True, help="Render faces again even when the corpus has them.")
+@click.option(
+    "--instances",
+    is_flag=True,
+    help="Also render the named instances of variable fonts (default: the default instance).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def render_cmd(
     fonts,
@@ -72,6 +77,7 @@ def render_cmd(
     seed,
     shard,
     force,
+    instances,
     quiet,
 ):
     """Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC) into the corpus
@@ -104,6 +110,7 @@ def render_cmd(
         force=force,
         shard=parse_shard(shard),
         progress=not quiet,
+        instances=instances,
     )
     rows = [
         (o.face_id, o.glyphs, o.missing, len(o.empty), f"{o.seconds:.2f}s")

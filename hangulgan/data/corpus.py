@@ -258,8 +258,12 @@ def render_corpus(
     force: bool = False,
     shard: tuple[int, int] = (0, 1),
     progress: bool = True,
+    instances: bool = False,
 ) -> RenderSummary:
-    """Render every face under ``font_paths`` into the corpus at ``out_dir``."""
+    """Render every face under ``font_paths`` into the corpus at ``out_dir``.
+
+    ``instances`` adds the named instances of variable fonts as faces of their own.
+    """
     from tqdm.auto import tqdm
 
     settings.validate()
@@ -280,7 +284,7 @@ def render_corpus(
     except OSError as err:
         raise CorpusError(f"{out_dir}: cannot create the corpus folder ({err.strerror})") from None
 
-    faces, skipped = collect_faces(list(font_paths), settings.charset)
+    faces, skipped = collect_faces(list(font_paths), settings.charset, instances)
     summary = RenderSummary()
     for item in skipped:
         (summary.duplicates if "same Hangul drawings" in item.reason else summary.skipped).append(

@@ -138,10 +138,27 @@ def _open_face(path: Path, index: int) -> freetype.Face:
         raise FontError(f"{path}: cannot read ({err.strerror or err})") from None
 
 
+def _face_indices(path: Path, first: freetype.Face, instances: bool) -> list[int]:
+    """FreeType face indices: every face of a collection, and with ``instances`` the named
+    instances of variable faces (index | instance << 16; instance 0 is the default)."""
+    indices = []
+    for index in range(max(1, first.num_faces)):
+        indices.append(index)
+        if not instances:
+            continue
+        face = first if index == 0 else _open_face(path, index)
+        if face.face_flags & freetype.FT_FACE_FLAG_MULTIPLE_MASTERS:
+            indices.extend(index | (n << 16) for n in range(1, (face.style_flags >> 16) + 1))
+    return indices
+
+
 def inspect_font_file(
-    path: Path, charset: list[int] | np.ndarray
+    path: Path, charset: list[int] | np.ndarray, instances: bool = False
 ) -> tuple[list[FaceInfo], list[Skipped]]:
-    """Every face of a font file with its coverage of ``charset``; faces without Hangul skip."""
+    """Every face of a font file with its coverage of ``charset``; faces without Hangul skip.
+
+    Variable fonts give their default instance; with ``instances`` also each named one.
+    """
     path = Path(path)
     first = _open_face(path, 0)
     num_faces = max(1, first.num_faces)
@@ -149,9 +166,9 @@ def inspect_font_file(
     charset = np.asarray(charset, dtype=np.int32)
     faces: list[FaceInfo] = []
     skipped: list[Skipped] = []
-    for index in range(num_faces):
+    for index in _face_indices(path, first, instances):
         face = first if index == 0 else _open_face(path, index)
-        label = path if num_faces == 1 else Path(f"{path}#{index}")
+        label = path if index == 0 and num_faces == 1 else Path(f"{path}#{index}")
         if not face.is_scalable:
             skipped.append(Skipped(label, "bitmap-only face, no outlines"))
             continue
@@ -173,7 +190,7 @@ def inspect_font_file(
                 file_sha256=sha,
                 num_faces=num_faces,
                 covered=covered,
-                licence=_licence(path, index),
+                licence=_licence(path, index & 0xFFFF),
                 signature=_signature(face, covered),
             )
         )
@@ -219,7 +236,11 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
         if info is keeper:
             kept.append(info)
         else:
-            label = info.path if info.num_faces == 1 else Path(f"{info.path}#{info.index}")
+            label = (
+                info.path
+                if info.index == 0 and info.num_faces == 1
+                else Path(f"{info.path}#{info.index}")
+            )
             dupes.append(
                 Skipped(
                     label, f"{info.display_name}: same Hangul drawings as {keeper.display_name}"
@@ -229,7 +250,7 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
 
 
 def collect_faces(
-    paths: list[str | Path], charset: list[int] | None = None
+    paths: list[str | Path], charset: list[int] | None = None, instances: bool = False
 ) -> tuple[list[FaceInfo], list[Skipped]]:
     """Discover, inspect and de-duplicate the faces under ``paths``; list what was skipped."""
     charset = hangul.all_syllables() if charset is None else charset
@@ -237,7 +258,7 @@ def collect_faces(
     faces: list[FaceInfo] = []
     for path in files:
         try:
-            found, passed = inspect_font_file(path, charset)
+            found, passed = inspect_font_file(path, charset, instances)
         except FontError as err:
             skipped.append(Skipped(path, str(err).split(": ", 1)[-1]))
             continue

@@ -121,7 +121,7 @@ class FaceRenderer:
         self.fit_margin = fit_margin
         self.face.set_pixel_sizes(size, size)
         upm = self.face.units_per_EM
-        asc, desc = em_box(self.path, face_index, upm)
+        asc, desc = em_box(self.path, face_index & 0xFFFF, upm)  # low bits: face
         # Pixels from the canvas bottom up to the baseline, in 26.6 fixed point.
         self._baseline_26_6 = round(size * (-desc) / (asc - desc) * 64)
         self._em_26_6 = size * 64
