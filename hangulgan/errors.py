@@ -19,3 +19,15 @@ class CorpusError(HangulganError):
 
 class VectorError(HangulganError):
     """A glyph set cannot be traced, or a font cannot be built, written or checked."""
+
+
+class ConfigError(HangulganError):
+    """A training or sampling option is out of range or contradicts the run."""
+
+
+class RunError(HangulganError):
+    """A run folder is missing, holds another model, or would be overwritten."""
+
+
+class CheckpointError(HangulganError):
+    """A checkpoint file is missing, truncated, or does not fit the model."""
