@@ -204,3 +204,19 @@ def test_shards_merge_into_the_full_corpus(fonts, tmp_path):
     render_corpus([fonts], other, _settings(size=16), progress=False)
     with pytest.raises(CorpusError, match="size differs"):
         merge_corpora([full, other], tmp_path / "bad")
+
+
+def test_compare_sheet_has_a_row_per_face(fonts, tmp_path):
+    from PIL import Image
+
+    from hangulgan.data.corpus import compare_sheet
+
+    out = tmp_path / "corpus"
+    render_corpus([fonts], out, _settings(), progress=False)
+    path = compare_sheet(Corpus.open(out), "가나한", tmp_path / "c.png", scale=1)
+    pixels = np.asarray(Image.open(path))
+    assert pixels.shape == (2 * 34 + 2, 3 * 34 + 2)
+    # Two draws only 가: its 나 and 한 cells stay white.
+    assert (pixels[36:68, 36:] == 255).all() and pixels[36:68, 2:34].min() == 0
+    with pytest.raises(CorpusError, match="no Hangul"):
+        compare_sheet(Corpus.open(out), "abc", tmp_path / "d.png")

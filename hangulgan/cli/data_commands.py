@@ -12,6 +12,7 @@ from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.corpus import (
     Corpus,
     RenderSettings,
+    compare_sheet,
     merge_corpora,
     parse_shard,
     preview_sheet,
@@ -162,6 +163,9 @@ def corpus_info(folder):
 @corpus_group.command("preview")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--face", default=None, help="Face name (see corpus info); default the first.")
+@click.option(
+    "--all-faces", is_flag=True, help="One row per face showing --text: styles side by side."
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
 @click.option("--count", default=256, show_default=True, help="Glyphs on the sheet.")
 @click.option("--columns", default=32, show_default=True)
@@ -173,11 +177,15 @@ def corpus_info(folder):
     default=None,
     help="Show augmented copy K instead of the clean glyphs.",
 )
-def corpus_preview(folder, face, out, count, columns, text, copy):
-    """Write a PNG sheet of one face's glyphs."""
+def corpus_preview(folder, face, all_faces, out, count, columns, text, copy):
+    """Write a PNG sheet of one face's glyphs, or with --all-faces --text of every face."""
     corpus = Corpus.open(folder)
     if not corpus.face_names:
         raise CorpusError(f"{folder}: the corpus holds no face")
+    if all_faces:
+        path = compare_sheet(corpus, text or "한글 글꼴 합성", out)
+        click.echo(f"wrote {path}")
+        return
     glyphs = corpus.face(face or corpus.face_names[0])
     if copy is not None:
         if glyphs.augmented is None or not 0 <= copy < glyphs.augmented.shape[0]:

@@ -549,38 +549,23 @@ class GlyphDataset(Dataset):
 # --------------------------------------------------------------------------- preview, merge
 
 
-def preview_sheet(
-    glyphs: GlyphSet,
-    out: str | Path,
-    columns: int = 32,
-    count: int = 256,
-    scale: int = 2,
-    text: str | None = None,
-) -> Path:
-    """Write a PNG grid of glyphs (ink dark on white) and return its path."""
+def _write_sheet(tiles: list[list[np.ndarray | None]], out: str | Path, scale: int) -> Path:
+    """Lay out rows of H×W tiles (None = blank cell) as a PNG, ink dark on white."""
     from PIL import Image
 
     from hangulgan.io import atomic_path
 
-    if text:
-        wanted = [ord(ch) for ch in text if hangul.is_syllable(ord(ch))]
-        picks = [glyphs.index_of(cp) for cp in wanted if cp in set(glyphs.codepoints.tolist())]
-    else:
-        step = max(1, len(glyphs) // count)
-        picks = list(range(0, len(glyphs), step))[:count]
-    if not picks:
-        raise GlyphSetError(f"{glyphs.name}: nothing to preview")
-    height, width = glyphs.size
-    columns = min(columns, len(picks))
-    rows = -(-len(picks) // columns)
+    height, width = next(t for row in tiles for t in row if t is not None).shape
+    columns = max(len(row) for row in tiles)
     pad = 2
     sheet = np.full(
-        (rows * (height + pad) + pad, columns * (width + pad) + pad), 255, dtype=np.uint8
+        (len(tiles) * (height + pad) + pad, columns * (width + pad) + pad), 255, dtype=np.uint8
     )
-    for n, index in enumerate(picks):
-        r, c = divmod(n, columns)
-        y, x = pad + r * (height + pad), pad + c * (width + pad)
-        sheet[y : y + height, x : x + width] = 255 - np.asarray(glyphs.images[index])
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            if tile is not None:
+                y, x = pad + r * (height + pad), pad + c * (width + pad)
+                sheet[y : y + height, x : x + width] = 255 - np.asarray(tile)
     image = Image.fromarray(sheet)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
@@ -591,6 +576,48 @@ def preview_sheet(
     except OSError as err:
         raise HangulganError(f"{out}: cannot write preview ({err.strerror or err})") from None
     return out
+
+
+def preview_sheet(
+    glyphs: GlyphSet,
+    out: str | Path,
+    columns: int = 32,
+    count: int = 256,
+    scale: int = 2,
+    text: str | None = None,
+) -> Path:
+    """Write a PNG grid of one glyph set (a spread sample, or ``text``) and return its path."""
+    if text:
+        held = set(glyphs.codepoints.tolist())
+        picks = [glyphs.index_of(ord(ch)) for ch in text if ord(ch) in held]
+    else:
+        step = max(1, len(glyphs) // count)
+        picks = list(range(0, len(glyphs), step))[:count]
+    if not picks:
+        raise GlyphSetError(f"{glyphs.name}: nothing to preview")
+    columns = min(columns, len(picks))
+    tiles = [
+        [glyphs.images[i] for i in picks[start : start + columns]]
+        for start in range(0, len(picks), columns)
+    ]
+    return _write_sheet(tiles, out, scale)
+
+
+def compare_sheet(
+    corpus: Corpus, text: str, out: str | Path, faces: list[str] | None = None, scale: int = 2
+) -> Path:
+    """One row per face, the syllables of ``text`` across: styles side by side."""
+    cps = [ord(ch) for ch in text if hangul.is_syllable(ord(ch))]
+    if not cps:
+        raise CorpusError(f"--text {text!r}: holds no Hangul syllable")
+    rows = []
+    for name in faces or corpus.face_names:
+        glyphs = corpus.face(name, augmented=False)
+        held = set(glyphs.codepoints.tolist())
+        rows.append([glyphs.image(cp) if cp in held else None for cp in cps])
+    if not any(t is not None for row in rows for t in row):
+        raise CorpusError(f"{corpus.folder}: no face draws any of {text!r}")
+    return _write_sheet(rows, out, scale)
 
 
 def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = False) -> list[str]:
