@@ -65,3 +65,24 @@ def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_format_json(
+    path: Path, fmt: str, version: int, error: type[Exception], what: str, hint: str = ""
+) -> dict[str, Any]:
+    """Read a JSON file that names its ``format`` and ``version``; ``error`` (one line naming
+    the file) when it is unreadable, of another format, or of another version."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise error(f"{path}: not valid JSON ({err})") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror or err})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise error(f"{path}: not a hangulgan {what}")
+    if data.get("version") != version:
+        raise error(
+            f"{path}: {what} version {data.get('version')}, this hangulgan reads version "
+            f"{version}" + (f"; {hint}" if hint else "")
+        )
+    return data

@@ -33,7 +33,7 @@ from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.render import PLACEMENTS, FaceRenderer
 from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
-from hangulgan.io import write_json_atomic
+from hangulgan.io import read_format_json, write_json_atomic
 
 CORPUS_FORMAT = "hangulgan.corpus"
 CORPUS_VERSION = 1
@@ -119,17 +119,14 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise CorpusError(f"{folder}: is a file, not a corpus folder")
     if not path.is_file():
         raise CorpusError(f"{folder}: not a corpus (no {MANIFEST}; make one with hangulgan render)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CorpusError(f"{path}: not valid JSON ({err})") from None
-    if manifest.get("format") != CORPUS_FORMAT:
-        raise CorpusError(f"{path}: not a hangulgan corpus manifest")
-    if manifest.get("version") != CORPUS_VERSION:
-        raise CorpusError(
-            f"{path}: corpus version {manifest.get('version')}, this hangulgan reads version "
-            f"{CORPUS_VERSION}; render the fonts again into a new folder"
-        )
+    manifest = read_format_json(
+        path,
+        CORPUS_FORMAT,
+        CORPUS_VERSION,
+        CorpusError,
+        "corpus manifest",
+        "render the fonts again into a new folder",
+    )
     return manifest
 
 

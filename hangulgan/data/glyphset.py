@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from hangulgan.errors import GlyphSetError
-from hangulgan.io import atomic_dir
+from hangulgan.io import atomic_dir, read_format_json
 
 GLYPHSET_FORMAT = "hangulgan.glyphset"
 GLYPHSET_VERSION = 1
@@ -150,17 +150,14 @@ class GlyphSet:
             raise GlyphSetError(f"{folder}: no such glyph set folder")
         if not meta_path.is_file():
             raise GlyphSetError(f"{folder}: not a glyph set (no {META_FILE})")
-        try:
-            header = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise GlyphSetError(f"{meta_path}: not valid JSON ({err})") from None
-        if header.get("format") != GLYPHSET_FORMAT:
-            raise GlyphSetError(f"{meta_path}: not a hangulgan glyph set")
-        if header.get("version") != GLYPHSET_VERSION:
-            raise GlyphSetError(
-                f"{meta_path}: glyph set version {header.get('version')}, this hangulgan reads "
-                f"version {GLYPHSET_VERSION}; render it again"
-            )
+        header = read_format_json(
+            meta_path,
+            GLYPHSET_FORMAT,
+            GLYPHSET_VERSION,
+            GlyphSetError,
+            "glyph set",
+            "write it again",
+        )
         mode = "r" if mmap else None
         images = _load_array(folder / "images.npy", mode)
         codepoints = np.asarray(_load_array(folder / "codepoints.npy", None), dtype=np.int32)
