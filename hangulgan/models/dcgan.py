@@ -1,0 +1,299 @@
+"""The seeds' DCGAN for 1-channel glyphs, with the options a user expects.
+
+The default network is exactly the seed projects' tf.keras DCGAN (32×32×1, see
+``DESIGN.md``): G = Dense 100→1024 → BN → LeakyReLU → Dense 8192 → BN → LeakyReLU →
+reshape 8×8×128 → ConvT 128 5×5 s1 → BN → LeakyReLU → ConvT 64 5×5 s2 → BN → LeakyReLU →
+ConvT 1 5×5 s2 tanh (no biases before BN); D = Conv 64 5×5 s2 → LeakyReLU 0.2 →
+Dropout 0.3 → Conv 128 5×5 s2 → LeakyReLU 0.2 → Flatten → Dense 256 → LeakyReLU 0.2 →
+Dropout 0.3 → Dense 1. Keras defaults are kept where the seeds relied on them: LeakyReLU
+slope 0.3 in G, BatchNorm ε 1e-3 and momentum 0.99, Glorot-uniform kernels, Adam ε 1e-7,
+NHWC order in reshape and flatten. G has 9,125,825 parameters and D 2,304,257.
+
+Options: latent size; conditioning on the syllable (jamo embeddings of the initial, medial
+and final concatenated to z in G; a projection head over the same jamo in D — the three
+small tables generalise across the 11,172 syllables far better than one 11,172-way
+one-hot); the non-saturating BCE or the hinge loss; spectral norm in D.
+
+The training step is the seeds' own algorithm: one D pass over real and fake images and
+simultaneous updates of D and G from it (the tf.keras code takes both gradients from one
+tape). With the BCE loss one backward pass serves both networks: each sample's logit
+depends on that sample alone (D has no batch norm), so the G-loss gradient that reaches a
+fake image is the D-loss gradient there times ``-exp(-logit)``; a gradient-scaling node
+between G and D applies that factor. The hinge loss takes a second, input-only backward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from hangulgan import hangul
+from hangulgan.errors import ConfigError
+from hangulgan.models.base import DataInfo, Model, ModelConfig
+from hangulgan.models.layers import FastDropout, scale_grad
+
+LOSSES = ("bce", "hinge")
+JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
+
+
+@dataclass
+class DCGANConfig(ModelConfig):
+    """Options of the DCGAN; defaults reproduce the seeds' network and optimiser."""
+
+    latent_dim: int = 100
+    conditional: bool = False
+    jamo_dim: int = 16  # per jamo embedding width in G (conditional only)
+    loss: str = "bce"
+    spectral_norm: bool = False
+    lr: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-7
+    dropout: float = 0.3
+    channels_last: bool = True
+
+    def validate(self) -> None:
+        """Raise ConfigError for values out of range."""
+        if self.latent_dim < 1:
+            raise ConfigError(f"latent size {self.latent_dim}: must be 1 or more")
+        if self.jamo_dim < 1:
+            raise ConfigError(f"jamo embedding size {self.jamo_dim}: must be 1 or more")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        if not self.lr > 0:
+            raise ConfigError(f"learning rate {self.lr}: must be positive")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError("Adam betas must lie in [0, 1)")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout {self.dropout}: must lie in [0, 1)")
+
+
+class JamoEmbedding(nn.Module):
+    """Embeddings of the initial, medial and final jamo, concatenated (B×3 → B×3d)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in JAMO_COUNTS)
+
+    def forward(self, jamo: torch.Tensor) -> torch.Tensor:
+        return torch.cat([table(jamo[:, k]) for k, table in enumerate(self.tables)], dim=1)
+
+
+class Generator(nn.Module):
+    """The seeds' generator; conditional variants concatenate jamo embeddings to z."""
+
+    def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
+        super().__init__()
+        self.h0, self.w0 = info.height // 4, info.width // 4
+        self.embed = JamoEmbedding(config.jamo_dim) if config.conditional else None
+        in_dim = config.latent_dim + (3 * config.jamo_dim if config.conditional else 0)
+        bn = {"eps": 1e-3, "momentum": 0.01}  # Keras BatchNormalization defaults
+        self.fc = nn.Sequential(
+            nn.Linear(in_dim, 1024, bias=False),
+            nn.BatchNorm1d(1024, **bn),
+            nn.LeakyReLU(0.3),
+            nn.Linear(1024, 128 * self.h0 * self.w0, bias=False),
+            nn.BatchNorm1d(128 * self.h0 * self.w0, **bn),
+            nn.LeakyReLU(0.3),
+        )
+        self.conv = nn.Sequential(
+            nn.ConvTranspose2d(128, 128, 5, 1, 2, bias=False),
+            nn.BatchNorm2d(128, **bn),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False),
+            nn.BatchNorm2d(64, **bn),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(64, info.channels, 5, 2, 2, output_padding=1),
+            nn.Tanh(),
+        )
+        _glorot(self)
+
+    def forward(self, z: torch.Tensor, jamo: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            if jamo is None:
+                raise ValueError("a conditional generator needs the jamo of each sample")
+            z = torch.cat([z, self.embed(jamo)], dim=1)
+        # Keras reshapes to H×W×C: the NHWC view permuted to NCHW is channels-last in memory.
+        x = self.fc(z).view(-1, self.h0, self.w0, 128).permute(0, 3, 1, 2)
+        return self.conv(x)
+
+
+class Discriminator(nn.Module):
+    """The seeds' discriminator; conditional variants add a projection over the jamo."""
+
+    def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
+        super().__init__()
+        wrap = spectral_norm if config.spectral_norm else (lambda module: module)
+        self.conv1 = nn.Conv2d(info.channels, 64, 5, 2, 2)
+        self.conv2 = nn.Conv2d(64, 128, 5, 2, 2)
+        self.fc = nn.Linear(128 * (info.height // 4) * (info.width // 4), 256)
+        self.out = nn.Linear(256, 1)
+        self.drop1 = FastDropout(config.dropout)
+        self.drop2 = FastDropout(config.dropout)
+        self.project = (
+            nn.ModuleList(nn.Embedding(n, 256) for n in JAMO_COUNTS) if config.conditional else None
+        )
+        _glorot(self)
+        if self.project is not None:
+            for table in self.project:
+                nn.init.normal_(table.weight, std=0.02)
+        for name in ("conv1", "conv2", "fc", "out"):
+            setattr(self, name, wrap(getattr(self, name)))
+
+    def forward(self, x: torch.Tensor, jamo: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits, one per image (shape B)."""
+        x = self.drop1(F.leaky_relu(self.conv1(x), 0.2))
+        x = F.leaky_relu(self.conv2(x), 0.2)
+        x = x.permute(0, 2, 3, 1).flatten(1)  # Keras Flatten over NHWC
+        h = self.drop2(F.leaky_relu(self.fc(x), 0.2))
+        logits = self.out(h).squeeze(1)
+        if self.project is not None:
+            if jamo is None:
+                raise ValueError("a conditional discriminator needs the jamo of each sample")
+            embedded = sum(table(jamo[:, k]) for k, table in enumerate(self.project))
+            logits = logits + (embedded * h).sum(dim=1)
+        return logits
+
+
+def _glorot(module: nn.Module) -> None:
+    """Keras initialisation: Glorot-uniform kernels, zero biases."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+class DCGAN(Model):
+    """The seeds' DCGAN, optionally class-conditional on the syllable's jamo."""
+
+    name = "dcgan"
+    config_class = DCGANConfig
+    ema_networks = ("G",)
+
+    def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
+        super().__init__(config, info)
+        config.validate()
+        if info.height % 4 or info.width % 4 or info.height < 4 or info.width < 4:
+            raise ConfigError(
+                f"image size {info.height}×{info.width}: the DCGAN needs sides divisible by 4"
+            )
+        self.config: DCGANConfig = config
+        self.G = Generator(config, info)
+        self.D = Discriminator(config, info)
+        self.networks = {"G": self.G, "D": self.D}
+        if config.channels_last:
+            self.memory_format = torch.channels_last
+        self._build_optimizers()
+
+    def _build_optimizers(self) -> None:
+        c = self.config
+        kwargs = {"lr": c.lr, "betas": (c.beta1, c.beta2), "eps": c.adam_eps}
+        self.optimizers = {
+            name: torch.optim.Adam(self.networks[name].parameters(), **kwargs, **_fused())
+            for name in ("G", "D")
+        }
+
+    def to(self, device: torch.device | str) -> DCGAN:
+        """Move the networks; the optimizers are rebuilt (fused Adam binds to a device)."""
+        super().to(device)
+        for net in self.networks.values():
+            net.to(memory_format=self.memory_format)
+        self._build_optimizers()
+        return self
+
+    # ---------------------------------------------------------------------------- training
+    def training_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        """One simultaneous D and G update from a single D pass over real and fake images."""
+        real = batch["image"].to(self.device, non_blocking=True)
+        real = real.contiguous(memory_format=self.memory_format)
+        n = real.shape[0]
+        jamo = batch["jamo"].to(self.device, non_blocking=True) if self.config.conditional else None
+        z = torch.randn(n, self.config.latent_dim, device=self.device)
+        fake = self.G(z, jamo)
+        both_jamo = None if jamo is None else torch.cat([jamo, jamo])
+        self.zero_grad(self.optimizers.values())
+        if self.config.loss == "bce":
+            holder: list[torch.Tensor] = []
+            logits = self.D(torch.cat([real, scale_grad(fake, holder)]), both_jamo).float()
+            l_real, l_fake = logits[:n], logits[n:]
+            # dL_G/dl ÷ dL_D/dl per fake sample: −σ(−l)/σ(l) = −exp(−l)
+            holder.append(-torch.exp(-l_fake.detach().clamp(min=-80.0)))
+            d_loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
+            d_loss.backward()
+            g_loss = F.softplus(-l_fake.detach()).mean()
+        else:
+            logits = self.D(torch.cat([real, fake]), both_jamo).float()
+            l_real, l_fake = logits[:n], logits[n:]
+            d_loss = F.relu(1.0 - l_real).mean() + F.relu(1.0 + l_fake).mean()
+            g_loss = -l_fake.mean()
+            torch.autograd.backward(d_loss, inputs=list(self.D.parameters()), retain_graph=True)
+            torch.autograd.backward(g_loss, inputs=list(self.G.parameters()))
+            g_loss = g_loss.detach()
+        self.optimizer_step("D")
+        self.optimizer_step("G")
+        with torch.no_grad():
+            return {
+                "d_loss": d_loss.detach(),
+                "g_loss": g_loss,
+                "p_real": torch.sigmoid(l_real.detach()).mean(),
+                "p_fake": torch.sigmoid(l_fake.detach()).mean(),
+            }
+
+    # ---------------------------------------------------------------------------- sampling
+    def grid_inputs(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Fixed noise (and, when conditional, the syllables of ``info.grid_syllables``)."""
+        inputs = {"z": torch.randn(n, self.config.latent_dim, generator=generator)}
+        if self.config.conditional:
+            pool = list(self.info.grid_syllables) or hangul.charset_from_text(hangul.SEED_SYLLABLES)
+            chosen = [pool[i % len(pool)] for i in range(n)]
+            inputs["jamo"] = torch.from_numpy(hangul.jamo_table(chosen))
+        return inputs
+
+    def sample_inputs(
+        self,
+        n: int,
+        generator: torch.Generator,
+        syllables: list[int] | None = None,
+        shared_noise: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Inputs for ``n`` samples; conditional models draw ``syllables`` (cycled)."""
+        if shared_noise:
+            z = torch.randn(1, self.config.latent_dim, generator=generator).expand(n, -1)
+        else:
+            z = torch.randn(n, self.config.latent_dim, generator=generator)
+        inputs = {"z": z.contiguous()}
+        if self.config.conditional:
+            if not syllables:
+                return self.grid_inputs(n, generator) | {"z": inputs["z"]}
+            chosen = [syllables[i % len(syllables)] for i in range(n)]
+            inputs["jamo"] = torch.from_numpy(hangul.jamo_table(chosen))
+        return inputs
+
+    @torch.no_grad()
+    def generate(
+        self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
+    ) -> torch.Tensor:
+        """Images N×C×H×W in [-1, 1] on CPU; ``networks["G"]`` may be an EMA copy."""
+        G = (networks or {}).get("G", self.G)
+        was_training = G.training
+        G.eval()
+        try:
+            out = []
+            z_all, jamo_all = inputs["z"], inputs.get("jamo")
+            for start in range(0, len(z_all), 1024):
+                z = z_all[start : start + 1024].to(self.device)
+                jamo = None if jamo_all is None else jamo_all[start : start + 1024].to(self.device)
+                out.append(G(z, jamo).float().cpu().contiguous())
+            return torch.cat(out) if out else torch.empty(0, self.info.channels, 1, 1)
+        finally:
+            G.train(was_training)
+
+
+def _fused() -> dict[str, bool]:
+    """``fused=True`` for Adam (one kernel for all tensors on CPU and CUDA)."""
+    return {"fused": True}

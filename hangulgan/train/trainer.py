@@ -1,0 +1,629 @@
+"""The one training loop of hangulgan, shared by every model.
+
+:func:`train` sets up a run (device, seeds, run folder, model, distributed group) and
+:class:`Trainer` runs it. A model (:class:`hangulgan.models.base.Model`) supplies networks,
+optimizers and a step; the trainer owns everything else:
+
+* device (CUDA when present, else CPU), torch threads, bf16 autocast on CUDA;
+* seeding: the networks are built from ``seed`` on every rank alike, and each step's
+  randomness (noise, dropout) is drawn after seeding torch from ``(seed, rank, step)``,
+  so a resumed or distributed run draws exactly what an uninterrupted one would;
+* the data order: a shuffled stream of epochs whose position is checkpointed;
+* checkpoints (safetensors, atomic) every ``checkpoint_every`` steps and at the end, and
+  before exiting on Ctrl-C or SIGTERM;
+* ``metrics.csv``, optional TensorBoard, a tqdm bar with running losses and images/s;
+* sample grids from fixed inputs every ``sample_every`` steps and at the end;
+* EMA copies of the networks the model names in ``ema_networks``;
+* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes.
+
+A run folder holds ``config.json``, ``checkpoints/``, ``samples/``, ``metrics.csv`` and,
+with TensorBoard, ``tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from hangulgan import hangul
+from hangulgan.errors import CheckpointError, ConfigError, RunError
+from hangulgan.models import Model, ModelConfig, get_model_class
+from hangulgan.models.base import DataInfo
+from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.config import CONFIG_FILE, DataConfig, RunConfig, TrainConfig
+from hangulgan.train.dist import (
+    DistContext,
+    DistributedRuntime,
+    any_rank,
+    barrier,
+    broadcast_modules,
+    init_distributed,
+    shutdown_distributed,
+)
+from hangulgan.train.grid import save_grid
+
+METRICS_FILE = "metrics.csv"
+SAMPLES_DIR = "samples"
+TENSORBOARD_DIR = "tensorboard"
+_RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, ckpt.CHECKPOINT_DIR, SAMPLES_DIR, TENSORBOARD_DIR)
+
+StepCallback = Callable[["Trainer", int, dict[str, torch.Tensor]], None]
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (splitmix64 rounds), for seeds ``(seed, rank, step)``."""
+    state = 0x9E3779B97F4A7C15
+    for part in parts:
+        state = (state ^ (int(part) & 0xFFFFFFFFFFFFFFFF)) & 0xFFFFFFFFFFFFFFFF
+        state = (state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        state = z ^ (z >> 31)
+    return state & 0x7FFFFFFFFFFFFFFF
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), numpy's global RNG and python's ``random``."""
+    import random
+
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU; otherwise the named device (checked)."""
+    if spec in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError as err:
+        raise ConfigError(f"--device {spec}: {err}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {spec}: CUDA is not available on this machine")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {spec}: choose auto, cpu or cuda[:N]")
+    return device
+
+
+class EpochSampler:
+    """Shuffled epochs as one endless stream; each step takes the next global batch.
+
+    A batch may span an epoch boundary (so a dataset smaller than a batch still works).
+    Rank ``r`` of ``w`` takes the ``r``-th of ``w`` equal slices of every global batch.
+    The permutation of epoch ``e`` depends only on ``(seed, e)``; ``state()`` is the
+    position, so a resumed run continues the same order.
+    """
+
+    def __init__(self, size: int, batch: int, seed: int, rank: int = 0, world_size: int = 1):
+        if size < 1:
+            raise ConfigError("the dataset is empty")
+        if batch % world_size:
+            raise ConfigError(f"--batch {batch}: must be a multiple of the {world_size} processes")
+        self.size, self.batch, self.seed = size, batch, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.position = 0, 0
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        if self._cached is None or self._cached[0] != epoch:
+            generator = torch.Generator().manual_seed(mix_seed(self.seed, 0x5A3F, epoch))
+            self._cached = (epoch, torch.randperm(self.size, generator=generator).numpy())
+        return self._cached[1]
+
+    def next_indices(self) -> np.ndarray:
+        """This rank's indices for the next step."""
+        parts, need = [], self.batch
+        while need:
+            perm = self._permutation(self.epoch)
+            take = perm[self.position : self.position + need]
+            parts.append(take)
+            need -= len(take)
+            self.position += len(take)
+            if self.position == self.size:
+                self.epoch, self.position = self.epoch + 1, 0
+        batch = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        share = self.batch // self.world_size
+        return batch[self.rank * share : (self.rank + 1) * share]
+
+    @property
+    def epochs_done(self) -> float:
+        """Epochs consumed so far (fractional)."""
+        return self.epoch + self.position / self.size
+
+    def state(self) -> dict[str, int]:
+        """Position in the stream, for checkpoints."""
+        return {"epoch": self.epoch, "position": self.position, "size": self.size}
+
+    def load_state(self, state: dict[str, int]) -> None:
+        """Continue from a saved position (the dataset must be the same size)."""
+        if int(state.get("size", self.size)) != self.size:
+            raise CheckpointError(
+                f"the dataset now holds {self.size} glyphs, the run was trained on "
+                f"{state.get('size')}: the corpus or the selection changed"
+            )
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+
+
+class EMA:
+    """Exponential moving averages of some networks' weights (buffers are copied)."""
+
+    def __init__(self, networks: dict[str, nn.Module], names: tuple[str, ...], decay: float):
+        self.decay = decay
+        self.sources = {name: networks[name] for name in names}
+        self.copies = {
+            name: copy.deepcopy(net).requires_grad_(False).eval()
+            for name, net in self.sources.items()
+        }
+        self._params = [
+            (list(self.copies[n].parameters()), list(self.sources[n].parameters())) for n in names
+        ]
+        self._buffers = [
+            (list(self.copies[n].buffers()), list(self.sources[n].buffers())) for n in names
+        ]
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """Move the averages toward the live weights (decay warms up over early steps)."""
+        decay = min(self.decay, (1.0 + step) / (10.0 + step))
+        for averaged, live in self._params:
+            torch._foreach_lerp_(averaged, live, 1.0 - decay)
+        for averaged, live in self._buffers:
+            for a, b in zip(averaged, live, strict=True):
+                a.copy_(b)
+
+
+class MetricsLog:
+    """``metrics.csv``: one row per logging interval (means over the interval)."""
+
+    def __init__(self, path: Path, resume_step: int | None) -> None:
+        self.path = path
+        self.columns: list[str] | None = None
+        if resume_step is not None and path.is_file():
+            self._truncate_after(resume_step)
+        elif path.exists():
+            path.unlink()
+        self._handle = None
+
+    def _truncate_after(self, step: int) -> None:
+        """Drop rows logged after the checkpoint a run resumes from (they will be redone)."""
+        with open(self.path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        if not rows:
+            return
+        self.columns = rows[0]
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+        with open(self.path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(kept)
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row (the header is written with the first row)."""
+        if self._handle is None:
+            self._handle = open(self.path, "a", newline="", encoding="utf-8")
+            if self.columns is None:
+                self.columns = list(row)
+                csv.writer(self._handle).writerow(self.columns)
+        values = []
+        for name in self.columns:
+            value = row.get(name, "")
+            values.append(repr(value) if isinstance(value, float) else value)
+        csv.writer(self._handle).writerow(values)
+        self._handle.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class _StopRequest:
+    """Turns the first SIGINT/SIGTERM into a flag checked between steps.
+
+    The step in flight finishes, a checkpoint is written, and the run stops. A second
+    Ctrl-C raises KeyboardInterrupt at once (without saving).
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+@dataclass
+class TrainResult:
+    """What a call to :meth:`Trainer.fit` did."""
+
+    run_dir: Path | None
+    start_step: int
+    step: int
+    total_steps: int
+    interrupted: bool = False
+    signal: int | None = None
+    losses: dict[str, float] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    grid: Path | None = None
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+
+
+# ------------------------------------------------------------------------------ the loop
+
+
+class Trainer:
+    """Runs a model's steps with everything around them (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: Model,
+        dataset: Any,
+        config: TrainConfig,
+        run_dir: str | Path | None,
+        *,
+        ctx: DistContext | None = None,
+        callbacks: list[StepCallback] | None = None,
+    ) -> None:
+        self.model = model
+        self.dataset = dataset
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.ctx = ctx or DistContext()
+        self.callbacks = list(callbacks or [])
+        self.device = model.device
+        self.step = 0
+        self.total_steps = config.total_steps(len(dataset))
+        self.sampler = EpochSampler(
+            len(dataset), config.batch, config.seed, self.ctx.rank, self.ctx.world_size
+        )
+        self.ema = EMA(model.networks, model.ema_networks, config.ema_decay) if config.ema else None
+        self.elapsed = 0.0  # training seconds over all sessions of the run
+        self._stop = False
+        self._resumed_from: int | None = None
+        self.writes = self.ctx.is_main and self.run_dir is not None
+        amp = config.amp
+        if amp == "auto":
+            amp = "bf16" if self.device.type == "cuda" and torch.cuda.is_bf16_supported() else "off"
+        if amp == "bf16" and self.device.type != "cuda":
+            raise ConfigError("--amp bf16 needs a CUDA device (CPU steps run in float32)")
+        self.autocast = amp == "bf16"
+
+    # -- control ------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop after the current step (a checkpoint is written), as on Ctrl-C."""
+        self._stop = True
+
+    def ema_networks(self) -> dict[str, nn.Module]:
+        """The EMA copies (empty without EMA)."""
+        return dict(self.ema.copies) if self.ema else {}
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def save_checkpoint(self) -> Path | None:
+        """Write a checkpoint of the current step (rank 0 only) and prune old ones."""
+        if not self.writes:
+            return None
+        path = ckpt.save_checkpoint(
+            ckpt.checkpoint_path(self.run_dir, self.step),
+            model_name=self.model.name,
+            step=self.step,
+            networks=self.model.networks,
+            optimizers=self.model.optimizers,
+            ema=self.ema_networks(),
+            extra={"sampler": self.sampler.state(), "elapsed": self.elapsed},
+        )
+        for _, old in ckpt.list_checkpoints(self.run_dir)[: -self.config.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def restore(self, path: str | Path) -> None:
+        """Continue from a checkpoint: weights, optimizers, EMA, step, data position, RNG."""
+        checkpoint = ckpt.read_checkpoint(path)
+        if checkpoint.model != self.model.name:
+            raise CheckpointError(
+                f"{checkpoint.path}: holds a {checkpoint.model!r} model, not {self.model.name!r}"
+            )
+        ckpt.load_networks(checkpoint, self.model.networks)
+        ckpt.load_optimizers(checkpoint, self.model.optimizers)
+        if self.ema is not None:
+            if checkpoint.state.get("ema"):
+                ckpt.load_networks(checkpoint, self.ema.copies, prefix="ema")
+            else:  # EMA switched on for a run that had none: start it from the live weights
+                for name, net in self.ema.copies.items():
+                    net.load_state_dict(self.model.networks[name].state_dict())
+        extra = checkpoint.state.get("extra", {})
+        self.sampler.load_state(extra.get("sampler", {"epoch": 0, "position": 0}))
+        self.elapsed = float(extra.get("elapsed", 0.0))
+        ckpt.set_rng_state(checkpoint.tensors, checkpoint.state.get("rng", {}))
+        self.step = checkpoint.step
+        self._resumed_from = self.step
+
+    # -- grids ----------------------------------------------------------------------------
+    def _grid_inputs(self) -> dict[str, torch.Tensor]:
+        generator = torch.Generator().manual_seed(mix_seed(self.config.seed, 0x6A1D))
+        return self.model.grid_inputs(self.config.grid, generator)
+
+    def save_samples(self) -> Path | None:
+        """Write the fixed-input sample grid of the current step (EMA weights when kept)."""
+        if not self.writes:
+            return None
+        images = self.model.generate(self._grid_inputs(), self.ema_networks() or None)
+        return save_grid(images, self.run_dir / SAMPLES_DIR / f"step-{self.step:08d}.png")
+
+    # -- the loop -------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train from the current step to ``total_steps``; returns what happened."""
+        cfg = self.config
+        start = self.step
+        metrics = tb = None
+        if self.writes:
+            metrics = MetricsLog(self.run_dir / METRICS_FILE, self._resumed_from)
+            tb = _tensorboard(self.run_dir / TENSORBOARD_DIR) if cfg.tensorboard else None
+        bar = tqdm(
+            total=self.total_steps,
+            initial=start,
+            disable=not (cfg.progress and self.ctx.is_main),
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=0.5,
+            leave=True,
+        )
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        last: dict[str, float] = {}
+        images_per_step = cfg.batch
+        t_log = time.perf_counter()
+        t_session = t_log
+        steps_session = 0
+        ckpt_path = grid_path = None
+        stopper = _StopRequest()
+        self.model.train(True)
+        try:
+            with stopper:
+                while self.step < self.total_steps:
+                    indices = self.sampler.next_indices()
+                    batch = self.dataset.get_batch(indices)
+                    torch.manual_seed(mix_seed(cfg.seed, self.ctx.rank, self.step))
+                    if self.autocast:
+                        with torch.autocast("cuda", dtype=torch.bfloat16):
+                            losses = self.model.training_step(batch, self.step)
+                    else:
+                        losses = self.model.training_step(batch, self.step)
+                    self.step += 1
+                    steps_session += 1
+                    if self.ema is not None:
+                        self.ema.update(self.step)
+                    for name, value in losses.items():
+                        sums[name] = sums[name] + value if name in sums else value.detach()
+                    count += 1
+                    for callback in self.callbacks:
+                        callback(self, self.step, losses)
+                    final = self.step == self.total_steps
+                    if (cfg.log_every and self.step % cfg.log_every == 0) or final:
+                        now = time.perf_counter()
+                        rate = count * images_per_step / max(now - t_log, 1e-9)
+                        last = {k: float(v) / count for k, v in sums.items()}
+                        self.elapsed += now - t_log
+                        row = {"step": self.step, "epoch": round(self.sampler.epochs_done, 4)}
+                        row |= {"seconds": round(self.elapsed, 3), "img_per_s": round(rate, 1)}
+                        row |= last
+                        if metrics is not None:
+                            metrics.write(row)
+                        if tb is not None:
+                            for key, value in last.items():
+                                tb.add_scalar(f"loss/{key}", value, self.step)
+                            tb.add_scalar("speed/img_per_s", rate, self.step)
+                        bar.set_postfix(
+                            {k: f"{v:.3f}" for k, v in last.items()} | {"img/s": f"{rate:.0f}"},
+                            refresh=False,
+                        )
+                        sums, count, t_log = {}, 0, now
+                    bar.update(1)
+                    if cfg.sample_every and self.step % cfg.sample_every == 0 and not final:
+                        grid_path = self.save_samples() or grid_path
+                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not final:
+                        ckpt_path = self.save_checkpoint() or ckpt_path
+                    stop = self._stop or stopper.signal is not None
+                    if any_rank(stop, self.ctx, self.device):
+                        break
+        finally:
+            bar.close()
+            if count:
+                self.elapsed += time.perf_counter() - t_log
+        interrupted = self.step < self.total_steps
+        if self.step > start or self._resumed_from is None or interrupted:
+            ckpt_path = self.save_checkpoint() or ckpt_path
+            if not interrupted:
+                grid_path = self.save_samples() or grid_path
+        if metrics is not None:
+            metrics.close()
+        if tb is not None:
+            tb.close()
+        barrier(self.ctx)
+        session = time.perf_counter() - t_session
+        return TrainResult(
+            run_dir=self.run_dir,
+            start_step=start,
+            step=self.step,
+            total_steps=self.total_steps,
+            interrupted=interrupted,
+            signal=stopper.signal,
+            losses=last,
+            checkpoint=ckpt_path,
+            grid=grid_path,
+            seconds=session,
+            images_per_second=steps_session * images_per_step / max(session, 1e-9),
+        )
+
+
+def _tensorboard(folder: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError(
+            "--tensorboard needs the tensorboard package: pip install 'hangulgan[tensorboard]'"
+        ) from None
+    return SummaryWriter(str(folder))
+
+
+# ------------------------------------------------------------------------------ set-up
+
+
+def data_info(dataset: Any, grid: int = 64) -> DataInfo:
+    """Describe a dataset to a model: size, faces and the syllables of the fixed grid."""
+    height, width = getattr(dataset, "size", (32, 32))
+    codepoints = np.unique(np.asarray(getattr(dataset, "codepoints", []), dtype=np.int64))
+    seed16 = [cp for cp in hangul.charset_from_text(hangul.SEED_SYLLABLES) if cp in codepoints]
+    if len(seed16) == len(hangul.SEED_SYLLABLES):
+        chosen = seed16
+    elif len(codepoints) <= grid:
+        chosen = codepoints.tolist()
+    else:
+        picks = np.linspace(0, len(codepoints) - 1, grid).round().astype(int)
+        chosen = codepoints[np.unique(picks)].tolist()
+    return DataInfo(
+        height=int(height),
+        width=int(width),
+        channels=1,
+        num_faces=int(getattr(dataset, "num_faces", 1)),
+        face_names=tuple(getattr(dataset, "face_names", ())),
+        grid_syllables=tuple(int(c) for c in chosen),
+    )
+
+
+def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
+    """Check (and with ``force`` clear) a run folder before training into it."""
+    if resume:
+        saved = RunConfig.load(run_dir)
+        if saved.model != model_name:
+            raise RunError(f"{run_dir}: holds a {saved.model!r} run, not {model_name!r}")
+        return
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir}: exists and is not a folder")
+    present = [name for name in _RUN_ENTRIES if (run_dir / name).exists()]
+    if present and not force:
+        step = ckpt.list_checkpoints(run_dir)
+        where = f" at step {step[-1][0]}" if step else ""
+        raise RunError(
+            f"{run_dir}: holds a run already{where}; continue it with --resume "
+            "or replace it with --force"
+        )
+    for name in present:
+        target = run_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def build_model(
+    model_name: str, model_config: ModelConfig | dict[str, Any], info: DataInfo
+) -> Model:
+    """Instantiate a registered model from its config (a dataclass or a dict)."""
+    cls = get_model_class(model_name)
+    if isinstance(model_config, dict):
+        from hangulgan.train.config import from_dict
+
+        model_config = from_dict(cls.config_class, model_config)
+    model_config.validate()
+    return cls(model_config, info)
+
+
+def train(
+    model_name: str,
+    model_config: ModelConfig | dict[str, Any],
+    config: TrainConfig,
+    dataset: Any,
+    run_dir: str | Path | None,
+    *,
+    data: DataConfig | None = None,
+    resume: bool = False,
+    force: bool = False,
+    callbacks: list[StepCallback] | None = None,
+) -> TrainResult:
+    """Train ``model_name`` on ``dataset`` into ``run_dir`` (None: write nothing).
+
+    With ``resume`` the run continues from its newest checkpoint (the saved model config
+    and data selection should be passed back in; :func:`resume_config` reads them).
+    Under torchrun each process calls this; they agree on everything but their data slice
+    and their noise.
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    ctx = init_distributed(device.type)
+    try:
+        if ctx.distributed and device.type == "cuda":
+            device = torch.device("cuda", ctx.local_rank)
+            torch.cuda.set_device(device)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        run_path = Path(run_dir) if run_dir is not None else None
+        if ctx.is_main and run_path is not None:
+            prepare_run_dir(run_path, model_name, resume, force)
+        barrier(ctx)
+        seed_everything(config.seed)  # the same on every rank: identical initial weights
+        info = data_info(dataset, config.grid)
+        model = build_model(model_name, model_config, info).to(device)
+        if ctx.distributed:
+            model.runtime = DistributedRuntime(ctx)
+            broadcast_modules(list(model.networks.values()))
+        if ctx.is_main and run_path is not None and not resume:
+            RunConfig(
+                model=model_name,
+                model_config=model.config.to_dict(),
+                train=config,
+                data=data or DataConfig(),
+                data_info=info.to_dict(),
+                world_size=ctx.world_size,
+            ).save(run_path)
+        trainer = Trainer(model, dataset, config, run_path, ctx=ctx, callbacks=callbacks)
+        if resume and run_path is not None:
+            latest = ckpt.latest_checkpoint(run_path)
+            if latest is not None:
+                trainer.restore(latest)
+            if ctx.is_main:
+                saved = RunConfig.load(run_path)
+                saved.train = config
+                saved.save(run_path)
+        return trainer.fit()
+    finally:
+        shutdown_distributed(ctx)
+
+
+def resume_config(run_dir: str | Path) -> RunConfig:
+    """The saved config of a run, to continue it (RunError when it is no run)."""
+    return RunConfig.load(run_dir)
