@@ -205,7 +205,10 @@ def check_font(
     if view is not None and not view.family:
         problems.append(f"{path}: fontconfig finds no family name")
     if view is not None and full_set and not korean_ok:
-        problems.append(f"{path}: holds all 11,172 syllables but fontconfig does not list 'ko'")
+        problems.append(
+            f"{path}: holds all 11,172 syllables but fontconfig does not list 'ko' "
+            "(it also wants the compatibility jamo U+3131-318E: export with --fallback-font)"
+        )
     trips: list[RoundTrip] = []
     if not syllables:
         problems.append(f"{path}: maps no Hangul syllable")

@@ -708,7 +708,7 @@ def build_font(
         path=out,
         format=fmt,
         glyphs=len(glyphs),
-        mapped=sorted(cp for cp in glyphs),
+        mapped=sorted({*glyphs, 0x20}),
         skipped=skipped,
         borrowed=borrowed,
         points_per_glyph=points_per_glyph,
