@@ -93,7 +93,8 @@ class RoundTrip:
 def round_trip(font: str | Path, reference: GlyphSet, worst: int = 5) -> RoundTrip:
     """Render ``font`` at the reference's size with the ``em`` placement and compare ink.
 
-    Code points the font does not draw count as IoU 0 and are listed as missing."""
+    Code points with ink in the reference that the font does not draw count as IoU 0 and
+    are listed as missing."""
     from hangulgan.data.render import render_face
 
     size = reference.size[0]
@@ -102,17 +103,18 @@ def round_trip(font: str | Path, reference: GlyphSet, worst: int = 5) -> RoundTr
     except FontError as err:
         raise VectorError(str(err)) from None
     drawn = {cp: i for i, cp in enumerate(result.codepoints.tolist())}
-    rendered = np.zeros_like(np.asarray(reference.images))
+    images = np.asarray(reference.images)
+    rendered = np.zeros_like(images)
     missing = []
+    has_ink = (images >= 128).reshape(len(images), -1).any(axis=1)
     for i, cp in enumerate(reference.codepoints.tolist()):
         j = drawn.get(cp)
-        if j is None:
-            missing.append(cp)
-        else:
+        if j is not None:
             rendered[i] = result.images[j]
-    ious = ink_iou(np.asarray(reference.images), rendered)
-    if missing:
-        ious[np.isin(reference.codepoints, missing)] = 0.0
+        elif has_ink[i]:
+            missing.append(cp)
+    # an undrawn glyph compares as a blank image: IoU 0 against ink, 1 against a blank
+    ious = ink_iou(images, rendered)
     order = np.argsort(ious)[:worst]
     return RoundTrip(
         size=size,

@@ -1,0 +1,187 @@
+"""export-ttf and check-font through the command line; the checks module."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fontTools.ttLib import TTFont
+from PIL import Image
+
+from hangulgan.cli import main
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.render import render_face
+from hangulgan.vector import check
+
+HAS_FC = shutil.which("fc-query") is not None
+
+
+@pytest.fixture
+def glyph_folder(test_font: Path, tmp_path: Path) -> Path:
+    """A saved glyph set: 가 나 한 from the test font plus one empty image (다)."""
+    rendered = render_face(str(test_font), [ord(c) for c in "가나한"], size=32)
+    images = np.concatenate([rendered.images, np.zeros((1, 32, 32), np.uint8)])
+    cps = np.array([*rendered.codepoints.tolist(), ord("다")])
+    return GlyphSet(images, cps, name="cli-set").save(tmp_path / "glyphs")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_export_writes_font_and_specimens(glyph_folder: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "font"
+    out_dir.mkdir()
+    out = out_dir / "Draft.ttf"
+    code, output = run(
+        "export-ttf",
+        str(glyph_folder),
+        "--out",
+        str(out),
+        "--family",
+        "Draft Sans",
+        "--workers",
+        "1",
+        "--quiet",
+    )
+    assert code == 0, output
+    assert "OpenType Sanitizer: passed" in output
+    assert "skipped 1 glyphs, left unmapped: U+B2E4 다 (empty)" in output
+    assert "fc-cache" in output
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "Draft.ttf",
+        "specimen.html",
+        "specimen.png",
+    ]
+    assert TTFont(str(out))["name"].getDebugName(1) == "Draft Sans"
+    page = (out_dir / "specimen.html").read_text(encoding="utf-8")
+    assert "@font-face" in page and 'url("Draft.ttf")' in page and "가나한" in page
+    picture = np.asarray(Image.open(out_dir / "specimen.png"))
+    assert picture.ndim == 2 and (picture < 128).any()  # some ink was set
+
+    # an existing font is kept unless --force
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet")
+    assert code == 2 and "already exists" in output
+    code, output = run(
+        "export-ttf",
+        str(glyph_folder),
+        "--out",
+        str(out),
+        "--quiet",
+        "--force",
+        "--no-specimen",
+        "--format",
+        "otf",
+    )
+    assert code == 0, output
+    assert TTFont(str(out)).sfntVersion == "OTTO"
+
+
+def test_export_reads_a_corpus_face_reference(glyph_folder: Path, tmp_path: Path) -> None:
+    code, output = run(
+        "export-ttf",
+        f"{tmp_path / 'nocorpus'}::face",
+        "--out",
+        str(tmp_path / "x.ttf"),
+    )
+    assert code == 2 and output.startswith("error: ")
+    assert not (tmp_path / "x.ttf").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--family", "Bad\x07"], "cannot hold"),
+        (["--out-dir-missing"], "does not exist"),
+        (["--upscale", "0"], "Invalid value"),
+        (["--threshold", "1.5"], "threshold"),
+    ],
+)
+def test_export_bad_arguments(
+    glyph_folder: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "x.ttf"
+    if args == ["--out-dir-missing"]:
+        out, args = tmp_path / "missing" / "x.ttf", []
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", *args)
+    assert code == 2, output
+    assert message in output
+    assert not out.exists()
+
+
+def test_export_glyph_set_without_code_points(glyph_folder: Path, tmp_path: Path) -> None:
+    (glyph_folder / "codepoints.npy").unlink()
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(tmp_path / "x.ttf"))
+    assert code == 2 and "codepoints.npy: missing" in output
+    assert not (tmp_path / "x.ttf").exists()
+
+
+def test_export_all_blank_glyph_set(tmp_path: Path) -> None:
+    folder = GlyphSet(np.zeros((3, 32, 32), np.uint8), np.arange(0xAC00, 0xAC03)).save(
+        tmp_path / "blank"
+    )
+    code, output = run("export-ttf", str(folder), "--out", str(tmp_path / "x.ttf"), "--quiet")
+    assert code == 2 and "no glyph left to export (3 skipped: empty)" in output
+    assert not (tmp_path / "x.ttf").exists()
+
+
+def test_check_font_passes_a_built_font(glyph_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "Draft.ttf"
+    code, output = run(
+        "export-ttf",
+        str(glyph_folder),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-specimen",
+        "--family",
+        "Check Me",
+    )
+    assert code == 0, output
+    code, output = run("check-font", str(out), "--glyphs", str(glyph_folder))
+    assert "OpenType Sanitizer: passed" in output
+    assert "round trip 32 px over 4 glyphs" in output
+    if HAS_FC:
+        assert code == 0, output
+        assert "family Check Me" in output and output.rstrip().endswith("ok")
+    code, output = run("check-font", str(out), "--sample", "10")
+    assert "round trip 32 px over 3 glyphs" in output
+
+
+def test_check_font_fails_a_damaged_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttf"
+    bad.write_bytes(b"\x00\x01\x00\x00" + b"\x00" * 60)
+    code, output = run("check-font", str(bad))
+    assert code in (1, 2) and "bad.ttf" in output
+
+
+def test_ink_iou() -> None:
+    a = np.zeros((3, 4, 4), np.uint8)
+    b = np.zeros((3, 4, 4), np.uint8)
+    a[0, :2] = 255
+    b[0, 1:3] = 255  # overlap 1 row of 3
+    a[1, 0, 0] = 255  # nothing in b
+    np.testing.assert_allclose(check.ink_iou(a, b), [1 / 3, 0.0, 1.0])
+
+
+@pytest.mark.skipif(not HAS_FC, reason="fontconfig's fc-query is not installed")
+def test_fc_query_reads_family(glyph_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fc.ttf"
+    code, output = run(
+        "export-ttf",
+        str(glyph_folder),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-specimen",
+        "--family",
+        "초안 고딕",
+    )
+    assert code == 0, output
+    view = check.fc_query(out)
+    assert "초안 고딕" in view.family and view.fontformat == "TrueType"
+    assert "ko" not in view.langs  # three syllables are not Korean coverage
