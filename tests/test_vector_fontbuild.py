@@ -322,7 +322,9 @@ def test_parallel_build_matches_serial(glyphs: GlyphSet, outdir: Path) -> None:
     images = glyphs.images[reps]
     cps = np.arange(0xAC00, 0xAC00 + 300, dtype=np.int32)
     many = GlyphSet(images, cps, name="many")
-    serial = fontbuild.trace_glyphs(many.images, many.codepoints, fontbuild.TraceParams(), "ttf", 1)
+    serial = fontbuild.trace_glyphs(
+        many.images, many.codepoints, fontbuild.TraceParams(), "ttf", workers=1
+    )
     parallel = fontbuild.trace_glyphs(
         many.images, many.codepoints, fontbuild.TraceParams(), "ttf", workers=2, chunk=64
     )

@@ -20,12 +20,16 @@ def ring(size: int = 32) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", trace.INTERPOLATIONS)
-def test_interpolation_matrices_preserve_constants(kind: str) -> None:
-    matrix = trace._interp_matrix(32, 4, kind)
-    assert matrix.shape == (128, 32)
-    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-5)
+def test_interpolation_preserves_constants_and_ramps(kind: str) -> None:
+    for taps in trace.phase_taps(4, kind):
+        assert sum(w for _d, w in taps) == pytest.approx(1.0)
     flat = np.full((3, 32, 32), 200, dtype=np.uint8)
     np.testing.assert_allclose(trace.upscale(flat, 4, kind), 200.0, atol=1e-3)
+    # a linear ramp along x is reproduced exactly away from the clamped borders
+    ramp = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (32, 1))
+    up = trace.upscale(ramp, 4, kind)
+    centres = (np.arange(128) + 0.5) / 4 - 0.5
+    np.testing.assert_allclose(up[5, 12:-12], 8 * centres[12:-12], atol=1e-3)
 
 
 def test_upscale_keeps_edge_positions() -> None:

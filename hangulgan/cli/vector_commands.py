@@ -175,7 +175,8 @@ def export_ttf(
     click.echo(
         f"wrote {report.path}: {report.format.upper()}, {report.glyphs} glyphs "
         f"({report.points_per_glyph:.0f} points per traced glyph) in {report.seconds:.1f} s "
-        f"with {report.workers} worker(s); OpenType Sanitizer: passed"
+        f"({report.cpu_seconds:.1f} CPU s) with {report.workers} worker(s); "
+        "OpenType Sanitizer: passed"
     )
     if report.borrowed:
         click.echo(f"borrowed {len(report.borrowed)} glyphs from {fallback_font}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import time
@@ -54,6 +55,9 @@ FORMATS = ("ttf", "otf")
 # sample, a rendering error): it would become a solid block in the font.
 MAX_INK_FRACTION = 0.9
 UPSCALE_BATCH = 32
+# glyphs per task sent to a worker: small enough to balance two workers and to show
+# progress, large enough that pickling and scheduling stay negligible
+CHUNK = 128
 # Code pages (OS/2 ulCodePageRange1 bits): 0 Latin 1, 19 Korean Wansung (949), 21 Korean Johab.
 CODEPAGE_LATIN1 = 0
 CODEPAGE_WANSUNG = 19
@@ -197,6 +201,7 @@ class BuildReport:
     params: TraceParams
     family: str
     ots: str = ""
+    cpu_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -312,8 +317,11 @@ class _CountingPen:
 
 def trace_chunk(
     images: np.ndarray, codepoints: np.ndarray, params: TraceParams, fmt: str
-) -> list[GlyphResult | Skipped]:
-    """Trace and compile one chunk of glyphs (runs in a worker process)."""
+) -> tuple[list[GlyphResult | Skipped], float]:
+    """Trace and compile one chunk of glyphs (runs in a worker process); returns the
+    results and the CPU seconds they took, so a build can tell work from waiting on a
+    busy machine."""
+    cpu = time.process_time()
     compile_glyph = compile_ttf_glyph if fmt == "ttf" else compile_cff_glyph
     out: list[GlyphResult | Skipped] = []
     for cp, path in glyph_paths(images, codepoints, params):
@@ -325,7 +333,7 @@ def trace_chunk(
             out.append(Skipped(cp, "only specks"))
         else:
             out.append(GlyphResult(cp, data, bounds, points, contours))
-    return out
+    return out, time.process_time() - cpu
 
 
 def trace_glyphs(
@@ -334,28 +342,34 @@ def trace_glyphs(
     params: TraceParams,
     fmt: str = "ttf",
     workers: int = 1,
-    chunk: int = 128,
+    chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    cpu: list[float] | None = None,
 ) -> list[GlyphResult | Skipped]:
-    """Trace every glyph, in ``workers`` processes (1 = in this process), in input order."""
+    """Trace every glyph, in ``workers`` processes (1 = in this process), in input order.
+
+    With ``cpu`` (a list), the CPU seconds each chunk took are appended to it."""
     starts = range(0, len(codepoints), chunk)
     results: list[GlyphResult | Skipped] = []
+
+    def collect(part: list[GlyphResult | Skipped], seconds: float) -> None:
+        results.extend(part)
+        if cpu is not None:
+            cpu.append(seconds)
+        if progress:
+            progress(len(part))
+
     if workers <= 1 or len(codepoints) <= chunk:
         for start in starts:
-            part = trace_chunk(
-                images[start : start + chunk], codepoints[start : start + chunk], params, fmt
+            collect(
+                *trace_chunk(
+                    images[start : start + chunk], codepoints[start : start + chunk], params, fmt
+                )
             )
-            results.extend(part)
-            if progress:
-                progress(len(part))
         return results
-    # forkserver: workers start from a clean interpreter that imported only this module, so
-    # a parent holding threads (torch, BLAS) is never forked mid-lock; spawn elsewhere.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        ctx.set_forkserver_preload([__name__])
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=_pool_context()
+    ) as pool:
         futures = [
             pool.submit(
                 trace_chunk,
@@ -367,11 +381,36 @@ def trace_glyphs(
             for start in starts
         ]
         for future in futures:
-            part = future.result()
-            results.extend(part)
-            if progress:
-                progress(len(part))
+            collect(*future.result())
     return results
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one: workers start from a clean interpreter that imported
+    only this module, so a parent holding threads (torch, BLAS) is never forked mid-lock.
+
+    The server starts with BLAS limited to one thread: each worker's small upscale products
+    gain nothing from threads, and two workers each spinning up a BLAS pool on two cores
+    only fight over them."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    saved = {key: os.environ.get(key) for key in _BLAS_THREAD_VARS}
+    os.environ.update(dict.fromkeys(_BLAS_THREAD_VARS, "1"))
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return ctx
+
+
+_BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # ----------------------------------------------------------------------------- borrowing
@@ -668,8 +707,16 @@ def build_font(
     if fallback is not None and not Path(fallback).is_file():
         raise VectorError(f"{fallback}: no such fallback font")
 
+    cpu_started = time.process_time()
+    chunk_cpu: list[float] = []
     results = trace_glyphs(
-        glyphset.images, glyphset.codepoints, params, fmt, workers=workers, progress=progress
+        glyphset.images,
+        glyphset.codepoints,
+        params,
+        fmt,
+        workers=workers,
+        progress=progress,
+        cpu=chunk_cpu,
     )
     traced = time.perf_counter()
     glyphs: dict[int, tuple[Any, int, tuple[int, int, int, int], int, int]] = {}
@@ -718,5 +765,9 @@ def build_font(
         params=params,
         family=info.family,
         ots=ots,
+        # worker CPU is not in this process's clock; in-process chunks are
+        cpu_seconds=time.process_time()
+        - cpu_started
+        + (sum(chunk_cpu) if workers > 1 and len(glyphset) > CHUNK else 0.0),
         timings={"trace": traced - started, "assemble+save+ots": finished - traced},
     )

@@ -97,48 +97,70 @@ class TraceParams:
         return asdict(self)
 
 
+def _keys(d: float, a: float = -0.5) -> float:
+    """Keys' cubic convolution kernel (a = -0.5: Catmull-Rom, what image libraries call
+    bicubic)."""
+    d = abs(d)
+    if d <= 1:
+        return (a + 2) * d**3 - (a + 3) * d**2 + 1
+    if d < 2:
+        return a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a
+    return 0.0
+
+
 @lru_cache(maxsize=32)
-def _interp_matrix(n: int, factor: int, kind: str) -> np.ndarray:
-    """(n·factor × n) matrix resampling n pixel centres onto n·factor finer centres.
+def phase_taps(factor: int, kind: str) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """For each of the ``factor`` output phases, the (source offset, weight) taps.
 
-    Pixel i covers [i, i+1); its value sits at i + 0.5. Edges repeat the border pixel.
-    """
-    out = np.zeros((n * factor, n), dtype=np.float64)
-    x = (np.arange(n * factor) + 0.5) / factor - 0.5
-    base = np.floor(x).astype(int)
-    t = x - base
-    if kind == "linear":
-        taps = [(base, 1.0 - t), (base + 1, t)]
-    else:
-        a = -0.5
+    Source pixel i covers [i, i+1) and its value sits at i + 0.5; output sample
+    ``factor·i + p`` sits at i + (p + 0.5)/factor and reads pixels i + offset."""
+    phases = []
+    for p in range(factor):
+        x = (p + 0.5) / factor - 0.5
+        base = int(np.floor(x))
+        t = x - base
+        if kind == "linear":
+            taps = [(base, 1.0 - t), (base + 1, t)]
+        else:
+            taps = [(base + k, _keys(t - k)) for k in (-1, 0, 1, 2)]
+        phases.append(tuple((d, w) for d, w in taps if w != 0.0))
+    return tuple(phases)
 
-        def keys(d: np.ndarray) -> np.ndarray:
-            d = np.abs(d)
-            near = (a + 2) * d**3 - (a + 3) * d**2 + 1
-            far = a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a
-            return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
 
-        taps = [(base + k, keys(t - k)) for k in (-1, 0, 1, 2)]
-    rows = np.arange(n * factor)
-    for index, weight in taps:
-        np.add.at(out, (rows, np.clip(index, 0, n - 1)), weight)
-    return out.astype(np.float32)
+def _resample_axis(x: np.ndarray, factor: int, kind: str, axis: int) -> np.ndarray:
+    n = x.shape[axis]
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (2, 2)  # edges repeat the border pixel; cubic taps reach two pixels out
+    padded = np.pad(x, pad, mode="edge")
+    shape = list(x.shape)
+    shape[axis] = n * factor
+    out = np.empty(shape, dtype=np.float32)
+
+    def along(start: int, stop: int | None, step: int | None = None) -> tuple[slice, ...]:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, stop, step)
+        return tuple(index)
+
+    for phase, taps in enumerate(phase_taps(factor, kind)):
+        acc: np.ndarray | None = None
+        for offset, weight in taps:
+            term = padded[along(2 + offset, 2 + offset + n)] * np.float32(weight)
+            acc = term if acc is None else acc + term
+        out[along(phase, None, factor)] = acc
+    return out
 
 
 def upscale(images: np.ndarray, factor: int, kind: str = "linear") -> np.ndarray:
     """Interpolate an (N, H, W) or (H, W) uint8 stack by ``factor``; float32 in 0..255.
 
-    Separable resampling as two matrix products, so a whole chunk costs two BLAS calls.
+    Separable polyphase resampling: each output phase is a weighted sum of 2 (linear) or
+    4 (cubic) shifted copies of the input. Measured here on 11,172 glyphs: 0.3 CPU s,
+    where the same resampling as matrix products took 0.2 s with one BLAS thread but 5-8 s
+    when OpenBLAS spun its threads on a busy 2-core machine.
     """
     single = images.ndim == 2
-    stack = images[None] if single else images
-    height, width = stack.shape[1:]
-    rows = _interp_matrix(height, factor, kind)
-    cols = _interp_matrix(width, factor, kind)
-    # Two plain GEMMs over the whole stack (a batched ``rows @ x @ cols.T`` loops per image
-    # and was 15× slower here): columns first, then rows, then the stack axis back in front.
-    wide = np.tensordot(stack.astype(np.float32), cols, axes=([2], [1]))  # N×H×kW
-    out = np.moveaxis(np.tensordot(rows, wide, axes=([1], [1])), 0, 1)  # N×kH×kW
+    stack = (images[None] if single else images).astype(np.float32)
+    out = _resample_axis(_resample_axis(stack, factor, kind, 2), factor, kind, 1)
     return out[0] if single else out
 
 

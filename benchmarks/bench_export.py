@@ -1,0 +1,242 @@
+"""Export speed and fidelity: glyph set → TrueType, against a reference run in the same process.
+
+    python benchmarks/bench_export.py [--font NanumGothic.ttf] [--reference-glyphs N]
+
+1. Speed: NanumGothic's 11,172 syllables at 32×32 → a font (trace, build, OTS check), through
+   the ``export-ttf`` command with ``--workers 2`` (target ≤ 20 s), the library in one process,
+   and a single-process reference written the plain way (pypotrace's Bitmap, per-glyph
+   Pillow upscale, TTGlyphPen, FontBuilder recalculating every bound, fontTools'
+   removeOverlaps): the ratio reference / ours.
+2. Fidelity: the round trip (render the new font at the source size with the same ``em``
+   placement, compare ink) over all 11,172 syllables at 32 px (target mean IoU ≥ 0.93) and
+   64 px (≥ 0.95), and the mean points per glyph against potrace's defaults.
+
+The machine is shared, so wall times are noisy: compare the ratios measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hangulgan import hangul
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.render import render_face
+from hangulgan.vector import check
+from hangulgan.vector.fontbuild import ASCENDER, build_font
+from hangulgan.vector.trace import TraceParams
+
+NANUM_GOTHIC = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+
+
+def reference_export(glyphs: GlyphSet, out: Path) -> None:
+    """The plain single-process way: what a first prototype of trace + build looks like."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib.removeOverlaps import removeOverlaps
+    from PIL import Image
+
+    try:
+        import potrace
+
+        bitmap = potrace.Bitmap
+    except ImportError:  # without pypotrace, the same library through our binding
+        from hangulgan.vector import _libpotrace
+
+        class bitmap:  # noqa: N801 - stands in for potrace.Bitmap
+            def __init__(self, bits: np.ndarray) -> None:
+                self.bits = bits
+
+            def trace(self, **kwargs):
+                return _LibPath(_libpotrace.trace(self.bits, **kwargs))
+
+    size = glyphs.size[0]
+    unit = 1000 / (size * 4)
+    order, cmap, outlines, metrics = [".notdef", "space"], {32: "space"}, {}, {}
+    outlines[".notdef"] = TTGlyphPen(None).glyph()
+    outlines["space"] = TTGlyphPen(None).glyph()
+    for image, cp in zip(glyphs.images, glyphs.codepoints.tolist(), strict=True):
+        big = Image.fromarray(np.asarray(image)).resize((size * 4, size * 4), Image.BICUBIC)
+        path = bitmap(np.asarray(big) >= 128).trace(turdsize=8, alphamax=0.5, opttolerance=0.8)
+        pen = TTGlyphPen(None)
+        cu2qu = Cu2QuPen(pen, 1.0, reverse_direction=True)
+        for curve in path:
+            cu2qu.moveTo(_map(curve.start_point, unit))
+            for seg in curve.segments:
+                if seg.is_corner:
+                    cu2qu.lineTo(_map(seg.c, unit))
+                    cu2qu.lineTo(_map(seg.end_point, unit))
+                else:
+                    cu2qu.curveTo(_map(seg.c1, unit), _map(seg.c2, unit), _map(seg.end_point, unit))
+            cu2qu.closePath()
+        name = f"uni{cp:04X}"
+        order.append(name)
+        cmap[cp] = name
+        outlines[name] = pen.glyph()
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(order)
+    fb.setupCharacterMap(cmap)
+    fb.setupGlyf(outlines)
+    glyf = fb.font["glyf"]
+    for name in order:
+        metrics[name] = (1000, getattr(glyf[name], "xMin", 0))
+    fb.setupHorizontalMetrics(metrics)
+    fb.setupHorizontalHeader(ascent=880, descent=-120)
+    fb.setupNameTable({"familyName": "Reference", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=880, sTypoDescender=-120, usWinAscent=880, usWinDescent=120)
+    fb.setupPost()
+    removeOverlaps(fb.font)
+    fb.save(str(out))
+    check.sanitize(out)
+
+
+def _map(point, unit: float) -> tuple[float, float]:
+    return (point[0] * unit, ASCENDER - point[1] * unit)
+
+
+class _LibPath(list):
+    """Our binding's curves dressed as pypotrace's Path for :func:`reference_export`."""
+
+    def __init__(self, curves) -> None:
+        super().__init__(_LibCurve(tags, points) for tags, points in curves)
+
+
+class _LibCurve:
+    def __init__(self, tags, points) -> None:
+        self.start_point = tuple(points[-1, 2])
+        self.segments = [_LibSegment(t, p) for t, p in zip(tags, points, strict=True)]
+
+
+class _LibSegment:
+    def __init__(self, tag, points) -> None:
+        self.is_corner = tag == 2
+        self.c = tuple(points[1])
+        self.c1, self.c2, self.end_point = tuple(points[0]), tuple(points[1]), tuple(points[2])
+
+
+def glyph_set(font: str, size: int) -> GlyphSet:
+    rendered = render_face(font, hangul.all_syllables(), size=size, placement="em")
+    return GlyphSet(rendered.images, rendered.codepoints, name=f"{Path(font).stem}@{size}")
+
+
+def verdict(label: str, ok: bool) -> str:
+    return f"{label}: {'PASS' if ok else 'FAIL'}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--font", default=NANUM_GOTHIC, help="source font of the round trip")
+    parser.add_argument(
+        "--reference-glyphs",
+        type=int,
+        default=0,
+        help="time the reference on this many glyphs and scale up (0 = all)",
+    )
+    args = parser.parse_args()
+    if not Path(args.font).is_file():
+        print(f"{args.font} not found (run make fonts)")
+        return 1
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        glyphs32 = glyph_set(args.font, 32)
+        folder = glyphs32.save(tmp_path / "glyphs32")
+
+        start = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hangulgan",
+                "export-ttf",
+                str(folder),
+                "--out",
+                str(tmp_path / "cli.ttf"),
+                "--workers",
+                "2",
+                "--quiet",
+                "--no-specimen",
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        )
+        cli_seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            print(done.stdout + done.stderr)
+            return 1
+
+        ours2 = build_font(glyphs32, tmp_path / "ours2.ttf", workers=2)
+        ours1 = build_font(glyphs32, tmp_path / "ours1.ttf", workers=1)
+        count = args.reference_glyphs or len(glyphs32)
+        subset = glyphs32.subset(glyphs32.codepoints[:: max(1, len(glyphs32) // count)][:count])
+        start, cpu = time.perf_counter(), time.process_time()
+        reference_export(subset, tmp_path / "reference.ttf")
+        scale = len(glyphs32) / len(subset)
+        reference = (time.perf_counter() - start) * scale
+        reference_cpu = (time.process_time() - cpu) * scale
+        scaled = "" if len(subset) == len(glyphs32) else f" (timed on {len(subset)}, scaled)"
+        row = "  {:<38} {:7.1f} {:>7}{}"
+        print("export of 11,172 glyphs from 32 px          wall s   CPU s")
+        print(row.format("export-ttf --workers 2 (whole command)", cli_seconds, "", ""))
+        print(row.format("library, --workers 2", ours2.seconds, f"{ours2.cpu_seconds:.1f}", ""))
+        print(row.format("library, one process", ours1.seconds, f"{ours1.cpu_seconds:.1f}", ""))
+        print(row.format("single-process reference", reference, f"{reference_cpu:.1f}", scaled))
+        print(
+            f"  ratio reference / ours: wall {reference / ours2.seconds:.2f}x (--workers 2), "
+            f"{reference / ours1.seconds:.2f}x (one process); "
+            f"CPU {reference_cpu / ours1.cpu_seconds:.2f}x (one process)"
+        )
+        busy = ours1.cpu_seconds / ours1.seconds
+        if busy < 0.8:
+            print(f"  note: the one-process run got {busy:.0%} of a core: the machine is busy")
+        results.append(verdict("export-ttf --workers 2 ≤ 20 s", cli_seconds <= 20))
+
+        trip32 = check.round_trip(ours2.path, glyphs32)
+        defaults = build_font(
+            glyphs32, tmp_path / "defaults.ttf", params=TraceParams.potrace_defaults(), workers=2
+        )
+        trip_defaults = check.round_trip(defaults.path, glyphs32)
+        glyphs64 = glyph_set(args.font, 64)
+        ours64 = build_font(glyphs64, tmp_path / "ours64.ttf", workers=2)
+        trip64 = check.round_trip(ours64.path, glyphs64)
+        params = TraceParams()
+        print(
+            f"settings: upscale {params.upscale} {params.interpolation}, threshold "
+            f"{params.threshold}, alphamax {params.alphamax}, opttolerance "
+            f"{params.opttolerance} px, turdsize {params.turdsize} px²"
+        )
+        for label, trip, report in (
+            ("32 px, ours           ", trip32, ours2),
+            ("32 px, potrace default", trip_defaults, defaults),
+            ("64 px, ours           ", trip64, ours64),
+        ):
+            print(
+                f"round trip {label}: mean IoU {trip.mean_iou:.4f} (5th pct "
+                f"{trip.p05_iou:.3f}) over {trip.compared}; {report.points_per_glyph:.1f} "
+                "points per glyph"
+            )
+        results.append(verdict("round trip 32 px mean IoU ≥ 0.93", trip32.mean_iou >= 0.93))
+        results.append(verdict("round trip 64 px mean IoU ≥ 0.95", trip64.mean_iou >= 0.95))
+        results.append(
+            verdict(
+                "fewer points than potrace defaults at no lower IoU",
+                ours2.points_per_glyph < defaults.points_per_glyph
+                and trip32.mean_iou >= trip_defaults.mean_iou,
+            )
+        )
+        print("OTS passed on every font written above")
+    print("\n".join(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
