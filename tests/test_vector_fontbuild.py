@@ -87,6 +87,9 @@ def test_build_writes_a_valid_font(glyphs: GlyphSet, outdir: Path) -> None:
     report = build_font(glyphs, out, info=info)
     assert leftovers(outdir) == ["Draft.ttf"]
     check.sanitize(out)  # raises if OTS rejects it
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
     # exactly the syllables that hold a glyph, plus space; skipped ones listed with reasons
     assert {s.codepoint: s.reason for s in report.skipped} == {
@@ -291,6 +294,22 @@ def test_unwritable_folder_is_an_error(glyphs: GlyphSet, outdir: Path) -> None:
     finally:
         locked.chmod(0o755)
     assert leftovers(locked) == []
+
+
+def test_a_failing_write_is_a_clear_error(
+    glyphs: GlyphSet, outdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what a full disk or a folder that turns read-only under us does (root passes the
+    # permission-bit test above, so the failure is injected where the file is created)
+    import tempfile
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(VectorError, match=r"x.ttf: cannot write font \(Permission denied\)"):
+        build_font(glyphs, outdir / "x.ttf")
+    assert leftovers(outdir) == []
 
 
 def test_a_font_ots_rejects_never_appears(

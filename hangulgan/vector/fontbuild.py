@@ -650,6 +650,15 @@ def _mac_roman_ok(names: dict[str, str]) -> bool:
 # ----------------------------------------------------------------------------- the whole
 
 
+def readable_by_all(path: str | Path) -> None:
+    """Give a finished temporary file the mode a plain ``open`` would have (0666 less the
+    umask): mkstemp makes it 0600, and a font or specimen only its owner can read cannot
+    be installed system-wide or served to a browser."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def check_output_path(out: str | Path) -> Path:
     """Fail early (before minutes of tracing) when ``out`` cannot be written."""
     out = Path(out)
@@ -744,12 +753,13 @@ def build_font(
     digest.update(repr(sorted((cp, g[2], g[3]) for cp, g in glyphs.items())).encode())
     digest.update(repr(info).encode())
     font = assemble_font(info, glyphs, fmt, digest.digest())
-    with atomic_path(out) as tmp:
-        try:
+    try:
+        with atomic_path(out) as tmp:
             font.save(str(tmp))
-        except OSError as err:
-            raise VectorError(f"{out}: cannot write font ({err.strerror or err})") from None
-        ots = sanitize(tmp, label=str(out))
+            readable_by_all(tmp)
+            ots = sanitize(tmp, label=str(out))
+    except OSError as err:
+        raise VectorError(f"{out}: cannot write font ({err.strerror or err})") from None
     finished = time.perf_counter()
     return BuildReport(
         path=out,

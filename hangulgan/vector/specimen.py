@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from hangulgan import hangul
 from hangulgan.errors import FontError, VectorError
-from hangulgan.io import write_bytes_atomic
+from hangulgan.io import atomic_path
 
 PANGRAMS = (
     "키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다.",
@@ -118,10 +118,7 @@ def specimen_png(
         y += block.shape[0] + 12
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", optimize=True)
-    try:
-        write_bytes_atomic(out, buffer.getvalue())
-    except OSError as err:
-        raise VectorError(f"{out}: cannot write specimen ({err.strerror or err})") from None
+    _write(out, buffer.getvalue())
     return out
 
 
@@ -168,11 +165,20 @@ h1 {{ font-size: 20px; font-weight: normal; }}
 </body>
 </html>
 """
+    _write(out, page.encode("utf-8"))
+    return out
+
+
+def _write(out: Path, data: bytes) -> None:
+    """Atomically, and readable by all (a web server serves the page and the PNG)."""
+    from hangulgan.vector.fontbuild import readable_by_all
+
     try:
-        write_bytes_atomic(out, page.encode("utf-8"))
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(data)
+            readable_by_all(tmp)
     except OSError as err:
         raise VectorError(f"{out}: cannot write specimen ({err.strerror or err})") from None
-    return out
 
 
 def write_specimens(font_path: str | Path, folder: str | Path) -> tuple[Path, Path]:
