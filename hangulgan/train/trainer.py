@@ -520,6 +520,12 @@ def data_info(dataset: Any, grid: int = 64) -> DataInfo:
     )
 
 
+def _syllable_text(dataset: Any) -> str:
+    """The distinct syllables a dataset holds, as text (saved so ``sample`` can default to them)."""
+    codepoints = np.unique(np.asarray(getattr(dataset, "codepoints", []), dtype=np.int64))
+    return "".join(chr(int(c)) for c in codepoints if hangul.is_syllable(int(c)))
+
+
 def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
     """Check (and with ``force`` clear) a run folder before training into it."""
     if resume:
@@ -607,7 +613,7 @@ def train(
                 model_config=model.config.to_dict(),
                 train=config,
                 data=data or DataConfig(),
-                data_info=info.to_dict(),
+                data_info=info.to_dict() | {"syllables": _syllable_text(dataset)},
                 world_size=ctx.world_size,
             ).save(run_path)
         trainer = Trainer(model, dataset, config, run_path, ctx=ctx, callbacks=callbacks)

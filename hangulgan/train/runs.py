@@ -1,0 +1,238 @@
+"""Reading finished (or running) runs: load a model for sampling, write grids and glyph
+sets, list the runs of a folder."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from hangulgan import hangul
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.errors import CheckpointError, ConfigError, RunError
+from hangulgan.models import Model
+from hangulgan.models.base import DataInfo
+from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.config import CONFIG_FILE, RunConfig
+from hangulgan.train.grid import save_grid, to_uint8_ink
+from hangulgan.train.trainer import METRICS_FILE, SAMPLES_DIR, build_model, resolve_device
+
+
+@dataclass
+class LoadedRun:
+    """A run's model restored from one of its checkpoints."""
+
+    run_dir: Path
+    config: RunConfig
+    model: Model
+    ema: dict[str, nn.Module]
+    step: int
+    checkpoint: Path
+
+    def networks(self, use_ema: bool = True) -> dict[str, nn.Module] | None:
+        """The networks to sample with: the EMA copies when kept and wanted."""
+        return self.ema if (use_ema and self.ema) else None
+
+
+def open_run(
+    run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "cpu"
+) -> LoadedRun:
+    """Rebuild a run's model from its config and a checkpoint (the newest by default)."""
+    run_dir = Path(run_dir)
+    config = RunConfig.load(run_dir)
+    path = Path(checkpoint) if checkpoint else ckpt.latest_checkpoint(run_dir)
+    if path is None:
+        raise CheckpointError(f"{run_dir}: has no checkpoint yet")
+    saved = ckpt.read_checkpoint(path)
+    if saved.model != config.model:
+        raise CheckpointError(f"{path}: holds a {saved.model!r} model, the run is {config.model!r}")
+    info = DataInfo.from_dict(config.data_info)
+    model = build_model(config.model, config.model_config, info).to(resolve_device(device))
+    ckpt.load_networks(saved, model.networks)
+    ema: dict[str, nn.Module] = {}
+    if saved.state.get("ema"):
+        import copy
+
+        ema = {name: copy.deepcopy(model.networks[name]) for name in saved.state["ema"]}
+        ckpt.load_networks(saved, ema, prefix="ema")
+    model.train(False)
+    return LoadedRun(run_dir, config, model, ema, saved.step, path)
+
+
+def _syllables(text: str | None, charset: str | None) -> list[int] | None:
+    if text and charset:
+        raise ConfigError("give --text or --charset, not both")
+    try:
+        if text:
+            return hangul.charset_from_text(text, source="--text")
+        if charset:
+            return hangul.resolve_charset(charset)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return None
+
+
+def sample_images(
+    run: LoadedRun,
+    n: int,
+    *,
+    seed: int = 0,
+    syllables: list[int] | None = None,
+    shared_noise: bool = False,
+    use_ema: bool = True,
+) -> torch.Tensor:
+    """``n`` images from a run's generator (N×C×H×W in [-1, 1])."""
+    if n < 1:
+        raise ConfigError(f"--n {n}: must be 1 or more")
+    model = run.model
+    if syllables and not getattr(model.config, "conditional", False):
+        raise ConfigError(
+            f"{run.run_dir}: the model is unconditional and cannot draw given syllables "
+            "(train with --conditional)"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    sample_inputs = getattr(model, "sample_inputs", None)
+    if sample_inputs is None:
+        inputs = model.grid_inputs(n, generator)
+    else:
+        inputs = sample_inputs(n, generator, syllables=syllables, shared_noise=shared_noise)
+    return model.generate(inputs, run.networks(use_ema))
+
+
+def write_grid(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    n: int = 64,
+    seed: int = 0,
+    text: str | None = None,
+    charset: str | None = None,
+    checkpoint: str | Path | None = None,
+    use_ema: bool = True,
+    device: str = "cpu",
+) -> Path:
+    """Sample ``n`` glyphs from a run into one grid PNG."""
+    run = open_run(run_dir, checkpoint, device)
+    images = sample_images(run, n, seed=seed, syllables=_syllables(text, charset), use_ema=use_ema)
+    return save_grid(images, out)
+
+
+def write_glyphset(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    text: str | None = None,
+    charset: str | None = None,
+    seed: int = 0,
+    checkpoint: str | Path | None = None,
+    use_ema: bool = True,
+    force: bool = False,
+    device: str = "cpu",
+) -> GlyphSet:
+    """Draw one glyph per requested syllable into a glyph set folder (the corpus face format).
+
+    Only a conditional model knows which syllable it draws, so an unconditional run is
+    refused. Every glyph shares one noise vector (``seed``), so the set reads as one face.
+    Without ``text``/``charset`` the syllables the run trained on are drawn.
+    """
+    run = open_run(run_dir, checkpoint, device)
+    if not getattr(run.model.config, "conditional", False):
+        raise ConfigError(
+            f"{run.run_dir}: an unconditional model cannot say which syllable it drew, so it "
+            "cannot fill a glyph set; train with --conditional (or write a grid with --out)"
+        )
+    syllables = _syllables(text, charset)
+    if syllables is None and run.config.data_info.get("syllables"):
+        syllables = hangul.charset_from_text(run.config.data_info["syllables"])
+    if syllables is None:
+        spec = run.config.data.charset or "all"
+        try:
+            syllables = hangul.resolve_charset(spec)
+        except ValueError:
+            raise ConfigError(
+                f"{run.run_dir}: its training charset {spec!r} cannot be read now; "
+                "give --text or --charset"
+            ) from None
+    images = sample_images(
+        run, len(syllables), seed=seed, syllables=syllables, shared_noise=True, use_ema=use_ema
+    )
+    glyphs = GlyphSet(
+        images=to_uint8_ink(images),
+        codepoints=np.asarray(syllables, dtype=np.int32),
+        name=f"{run.run_dir.name}-step{run.step}",
+        meta={
+            "source": "hangulgan sample",
+            "run": str(run.run_dir),
+            "model": run.config.model,
+            "step": run.step,
+            "seed": seed,
+            "ema": bool(use_ema and run.ema),
+        },
+    )
+    glyphs.save(out, overwrite=force)
+    return glyphs
+
+
+@dataclass
+class RunSummary:
+    """One line of ``hangulgan runs list``."""
+
+    path: Path
+    model: str
+    step: int
+    total_steps: int | None
+    losses: dict[str, float] = field(default_factory=dict)
+    sample: Path | None = None
+    error: str | None = None
+
+
+def summarize_run(run_dir: Path) -> RunSummary:
+    """Model, step, last logged losses and newest sample of a run folder."""
+    try:
+        config = RunConfig.load(run_dir)
+    except RunError as err:
+        return RunSummary(run_dir, "?", 0, None, error=str(err))
+    found = ckpt.list_checkpoints(run_dir)
+    step = found[-1][0] if found else 0
+    losses: dict[str, float] = {}
+    metrics = run_dir / METRICS_FILE
+    if metrics.is_file():
+        with open(metrics, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if rows:
+            last = rows[-1]
+            step = max(step, int(last.get("step") or 0))
+            skip = {"step", "epoch", "seconds", "img_per_s"}
+            for key, value in last.items():
+                if key not in skip and value:
+                    try:
+                        losses[key] = float(value)
+                    except ValueError:
+                        continue
+    samples = sorted((run_dir / SAMPLES_DIR).glob("step-*.png"))
+    return RunSummary(
+        path=run_dir,
+        model=config.model,
+        step=step,
+        total_steps=config.train.steps,
+        losses=losses,
+        sample=samples[-1] if samples else None,
+    )
+
+
+def list_runs(runs_dir: str | Path) -> list[RunSummary]:
+    """Summaries of the runs in ``runs_dir`` (or of ``runs_dir`` itself when it is a run)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise RunError(f"{runs_dir}: no such folder")
+    if (runs_dir / CONFIG_FILE).is_file():
+        return [summarize_run(runs_dir)]
+    return [
+        summarize_run(child)
+        for child in sorted(runs_dir.iterdir())
+        if child.is_dir() and (child / CONFIG_FILE).is_file()
+    ]

@@ -1,0 +1,162 @@
+"""The seeds' DCGAN: exact layer sizes, the one-pass step's gradients, options, sampling."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hangulgan import hangul
+from hangulgan.errors import ConfigError
+from hangulgan.models import MODELS, DCGAN, DCGANConfig, DataInfo, get_model_class
+from hangulgan.models.layers import FastDropout, count_parameters
+
+SMALL = DataInfo(height=16, width=16)
+
+
+def test_parameter_counts_match_the_seeds_network():
+    model = DCGAN(DCGANConfig(), DataInfo(height=32, width=32))
+    assert count_parameters(model.G) == 9_125_825
+    assert count_parameters(model.D) == 2_304_257
+    assert model.describe() == {"G": 9_125_825, "D": 2_304_257}
+
+
+def test_spectral_norm_keeps_the_parameter_count():
+    model = DCGAN(DCGANConfig(spectral_norm=True), DataInfo())
+    assert count_parameters(model.D) == 2_304_257
+
+
+def test_shapes_and_value_range():
+    model = DCGAN(DCGANConfig(), DataInfo())
+    z = torch.randn(5, 100)
+    images = model.G(z)
+    assert images.shape == (5, 1, 32, 32)
+    assert images.min() >= -1 and images.max() <= 1
+    assert model.D(images).shape == (5,)
+
+
+def test_registry_knows_dcgan():
+    assert MODELS["dcgan"] is DCGAN
+    assert get_model_class("dcgan") is DCGAN
+
+
+def _reference_grads(model: DCGAN, real: torch.Tensor, z: torch.Tensor, loss: str):
+    """Gradients of the textbook formulation: D loss → D, G loss → G, from one D pass."""
+    G, D = model.G, model.D
+    fake = G(z)
+    logits = D(torch.cat([real, fake]))
+    l_real, l_fake = logits[: len(real)], logits[len(real) :]
+    if loss == "bce":
+        d_loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
+        g_loss = F.softplus(-l_fake).mean()
+    else:
+        d_loss = F.relu(1 - l_real).mean() + F.relu(1 + l_fake).mean()
+        g_loss = -l_fake.mean()
+    d_grads = torch.autograd.grad(d_loss, list(D.parameters()), retain_graph=True)
+    g_grads = torch.autograd.grad(g_loss, list(G.parameters()))
+    return d_grads, g_grads
+
+
+@pytest.mark.parametrize("loss", ["bce", "hinge"])
+def test_one_pass_step_gives_the_textbook_gradients(loss):
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(loss=loss, dropout=0.0), SMALL)
+    reference = copy.deepcopy(model)
+    real = torch.rand(6, 1, 16, 16) * 2 - 1
+    torch.manual_seed(1)
+    z = torch.randn(6, 100)
+    d_ref, g_ref = _reference_grads(reference, real, z, loss)
+    # capture the gradients the model's own step computes, just before its optimizers step
+    captured = {}
+    for name in ("G", "D"):
+        optimizer = model.optimizers[name]
+        original = optimizer.step
+
+        def step(*args, _name=name, _orig=original, **kwargs):
+            captured[_name] = [p.grad.clone() for p in model.networks[_name].parameters()]
+            return _orig(*args, **kwargs)
+
+        optimizer.step = step
+    torch.manual_seed(1)  # the step draws the same z
+    model.training_step({"image": real}, 0)
+    for ours, ref in zip(captured["D"], d_ref, strict=True):
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)
+    for ours, ref in zip(captured["G"], g_ref, strict=True):
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_training_step_reports_losses_and_changes_both_networks():
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(), SMALL)
+    before = {n: copy.deepcopy(net.state_dict()) for n, net in model.networks.items()}
+    losses = model.training_step({"image": torch.rand(4, 1, 16, 16) * 2 - 1}, 0)
+    assert set(losses) == {"d_loss", "g_loss", "p_real", "p_fake"}
+    assert all(torch.isfinite(v) and v.dim() == 0 for v in losses.values())
+    for name, net in model.networks.items():
+        changed = [
+            not torch.equal(before[name][key], value)
+            for key, value in net.state_dict().items()
+            if "weight" in key
+        ]
+        assert any(changed), name
+
+
+def test_conditional_model_draws_the_asked_syllables():
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(conditional=True), SMALL)
+    batch = {
+        "image": torch.rand(4, 1, 16, 16) * 2 - 1,
+        "jamo": torch.from_numpy(hangul.jamo_table([0xAC00, 0xB098, 0xB2E4, 0xD558])),
+    }
+    model.training_step(batch, 0)
+    generator = torch.Generator().manual_seed(0)
+    inputs = model.sample_inputs(3, generator, syllables=[ord("가"), ord("나"), ord("다")])
+    assert inputs["jamo"].tolist() == [list(hangul.decompose(c)) for c in "가나다"]
+    images = model.generate(inputs)
+    assert images.shape == (3, 1, 16, 16)
+    # the syllable changes the image; the same noise and syllable gives the same image
+    shared = model.sample_inputs(2, generator, syllables=[ord("가"), ord("하")], shared_noise=True)
+    a, b = model.generate(shared)
+    assert not torch.equal(a, b)
+    again = model.generate(shared)
+    torch.testing.assert_close(again[0], a)
+
+
+def test_bad_options_raise_config_errors():
+    with pytest.raises(ConfigError):
+        DCGAN(DCGANConfig(loss="wasserstein"), SMALL)
+    with pytest.raises(ConfigError):
+        DCGAN(DCGANConfig(latent_dim=0), SMALL)
+    with pytest.raises(ConfigError):
+        DCGAN(DCGANConfig(), DataInfo(height=30, width=30))
+
+
+def test_fast_dropout_rate_scale_and_repeatability():
+    drop = FastDropout(0.3)
+    x = torch.ones(200_000)
+    torch.manual_seed(3)
+    y = drop(x)
+    dropped = (y == 0).float().mean().item()
+    assert abs(dropped - 0.3) < 0.005
+    assert torch.allclose(y[y != 0], torch.tensor(1 / 0.7))
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), y)
+    x.requires_grad_(True)
+    torch.manual_seed(3)
+    drop(x).sum().backward()
+    assert torch.equal(x.grad, y)
+    drop.eval()
+    assert drop(x) is x
+
+
+def test_hinge_and_spectral_norm_train():
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(loss="hinge", spectral_norm=True, conditional=True), SMALL)
+    batch = {
+        "image": torch.rand(4, 1, 16, 16) * 2 - 1,
+        "jamo": torch.zeros(4, 3, dtype=torch.long),
+    }
+    losses = model.training_step(batch, 0)
+    assert all(torch.isfinite(v) for v in losses.values())

@@ -1,0 +1,213 @@
+"""The shared trainer: exact resume, checkpoints, run folders, stop requests, EMA, logs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+
+from hangulgan.errors import CheckpointError, ConfigError, RunError
+from hangulgan.models import DCGANConfig
+from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.config import RunConfig, TrainConfig
+from hangulgan.train.data import ArrayGlyphDataset
+from hangulgan.train.runs import list_runs, open_run, write_glyphset, write_grid
+from hangulgan.train.trainer import EpochSampler, train
+
+
+def tiny_dataset(n: int = 24, size: int = 16) -> ArrayGlyphDataset:
+    """Random blocky glyphs with consecutive syllable code points."""
+    rng = np.random.default_rng(0)
+    blocks = rng.random((n, size // 4, size // 4)) > 0.5
+    images = np.kron(blocks, np.ones((4, 4))).astype(np.uint8) * 255
+    return ArrayGlyphDataset(images, list(range(0xAC00, 0xAC00 + n)))
+
+
+def quick(**kwargs) -> TrainConfig:
+    values = {"batch": 8, "log_every": 1, "sample_every": 0, "progress": False, "grid": 4}
+    return TrainConfig(**(values | kwargs))
+
+
+def rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def losses(run: Path) -> list[tuple[str, ...]]:
+    return [(r["step"], r["d_loss"], r["g_loss"], r["p_real"], r["p_fake"]) for r in rows(run)]
+
+
+def test_resume_is_the_same_run_step_by_step(tmp_path):
+    data = tiny_dataset()
+    model = DCGANConfig(conditional=True)
+    straight = train("dcgan", model, quick(steps=6, ema=True), data, tmp_path / "a")
+    first = train("dcgan", model, quick(steps=3, ema=True), data, tmp_path / "b")
+    assert first.step == 3
+    second = train("dcgan", model, quick(steps=6, ema=True), data, tmp_path / "b", resume=True)
+    assert (second.start_step, second.step) == (3, 6)
+    assert straight.step == 6
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")
+    assert len(losses(tmp_path / "a")) == 6
+    a = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "a"))
+    b = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "b"))
+    for key, value in a.tensors.items():
+        if key.startswith(("net.", "ema.", "opt.")):
+            assert torch.equal(value, b.tensors[key]), key
+
+
+def test_checkpoint_holds_everything_as_safetensors(tmp_path):
+    train("dcgan", DCGANConfig(), quick(steps=2, ema=True), tiny_dataset(), tmp_path / "r")
+    path = ckpt.latest_checkpoint(tmp_path / "r")
+    assert path.name == "step-00000002.safetensors"
+    with safe_open(str(path), framework="pt") as handle:
+        keys = set(handle.keys())
+        meta = handle.metadata()
+    state = json.loads(meta["state"])
+    assert state["model"] == "dcgan" and state["step"] == 2
+    assert state["extra"]["sampler"] == {"epoch": 0, "position": 16, "size": 24}
+    for prefix in ("net.G.", "net.D.", "ema.G.", "opt.G.0.exp_avg", "opt.D.0.exp_avg_sq"):
+        assert any(k.startswith(prefix) for k in keys), prefix
+    assert {"rng.torch", "rng.numpy", "rng.python"} <= keys
+    assert (tmp_path / "r" / "config.json").is_file()
+    saved = RunConfig.load(tmp_path / "r")
+    assert saved.model == "dcgan" and saved.train.steps == 2
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    path = ckpt.latest_checkpoint(tmp_path / "r")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        ckpt.read_checkpoint(path)
+    with pytest.raises(CheckpointError):
+        train("dcgan", DCGANConfig(), quick(steps=2), tiny_dataset(), tmp_path / "r", resume=True)
+
+
+def test_checkpoint_of_another_shape_does_not_load(tmp_path):
+    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["model_config"]["latent_dim"] = 50
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        open_run(tmp_path / "r")
+
+
+def test_run_of_another_model_is_refused(tmp_path):
+    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["model"] = "styled"
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunError, match="'styled'"):
+        train("dcgan", DCGANConfig(), quick(steps=2), tiny_dataset(), tmp_path / "r", resume=True)
+
+
+def test_existing_run_needs_force(tmp_path):
+    run = tmp_path / "r"
+    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), run)
+    before = ckpt.latest_checkpoint(run).read_bytes()
+    with pytest.raises(RunError, match="--force"):
+        train("dcgan", DCGANConfig(), quick(steps=1, seed=5), tiny_dataset(), run)
+    assert ckpt.latest_checkpoint(run).read_bytes() == before
+    train("dcgan", DCGANConfig(), quick(steps=2, seed=5), tiny_dataset(), run, force=True)
+    assert [step for step, _ in ckpt.list_checkpoints(run)] == [2]
+    assert len(rows(run)) == 2
+
+
+@pytest.mark.parametrize(
+    "bad", [{"batch": 0}, {"steps": -1}, {"epochs": 0}, {"log_every": -1}, {"amp": "fp8"}]
+)
+def test_out_of_range_config_is_refused(tmp_path, bad):
+    with pytest.raises(ConfigError):
+        train("dcgan", DCGANConfig(), quick(**bad), tiny_dataset(), tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_stop_request_saves_a_checkpoint_and_resume_finishes_the_same(tmp_path):
+    data = tiny_dataset()
+
+    def stop_at_2(trainer, step, _losses):
+        if step == 2:
+            trainer.request_stop()
+
+    cut = train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "b", callbacks=[stop_at_2])
+    assert cut.interrupted and cut.step == 2
+    assert cut.checkpoint == ckpt.checkpoint_path(tmp_path / "b", 2)
+    train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "b", resume=True)
+    train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "a")
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")
+
+
+def test_metrics_grids_and_ema(tmp_path):
+    run = tmp_path / "r"
+    result = train(
+        "dcgan",
+        DCGANConfig(),
+        quick(steps=4, log_every=2, sample_every=2, ema=True, ema_decay=0.5),
+        tiny_dataset(),
+        run,
+    )
+    table = rows(run)
+    assert [r["step"] for r in table] == ["2", "4"]
+    assert float(table[0]["img_per_s"]) > 0 and table[1]["epoch"] == "1.3333"
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step-00000002.png",
+        "step-00000004.png",
+    ]
+    assert result.grid == run / "samples" / "step-00000004.png"
+    loaded = open_run(run)
+    assert loaded.step == 4 and set(loaded.ema) == {"G"}
+    live, averaged = loaded.model.G.state_dict(), loaded.ema["G"].state_dict()
+    assert any(not torch.equal(live[k], averaged[k]) for k in live if k.endswith("weight"))
+    [summary] = list_runs(tmp_path)
+    assert summary.model == "dcgan" and summary.step == 4 and "d_loss" in summary.losses
+    assert summary.sample == run / "samples" / "step-00000004.png"
+
+
+def test_epochs_and_a_dataset_smaller_than_a_batch(tmp_path):
+    data = tiny_dataset(n=5)
+    result = train("dcgan", DCGANConfig(), quick(epochs=4), data, tmp_path / "r")
+    assert result.step == 3  # ceil(4 × 5 / 8)
+    assert rows(tmp_path / "r")[-1]["epoch"] == "4.8"
+
+
+def test_sampler_covers_each_epoch_and_splits_ranks():
+    sampler = EpochSampler(size=10, batch=4, seed=1)
+    seen = np.concatenate([sampler.next_indices() for _ in range(5)])
+    assert sorted(seen[:10].tolist()) == list(range(10))
+    assert sorted(seen[10:20].tolist()) == list(range(10))
+    ranks = [EpochSampler(size=10, batch=4, seed=1, rank=r, world_size=2) for r in range(2)]
+    together = np.concatenate([s.next_indices() for s in ranks])
+    assert together.tolist() == EpochSampler(size=10, batch=4, seed=1).next_indices().tolist()
+    with pytest.raises(ConfigError):
+        EpochSampler(size=10, batch=3, seed=1, world_size=2)
+
+
+def test_sample_grid_and_glyph_set(tmp_path):
+    run = tmp_path / "r"
+    train("dcgan", DCGANConfig(conditional=True), quick(steps=1), tiny_dataset(), run)
+    grid = write_grid(run, tmp_path / "grid.png", n=6, text="가나다")
+    assert grid.is_file()
+    glyphs = write_glyphset(run, tmp_path / "glyphs", text="가나다")
+    assert glyphs.text == "가나다" and glyphs.images.shape == (3, 16, 16)
+    assert glyphs.images.dtype == np.uint8
+    # by default: the syllables the run trained on
+    every = write_glyphset(run, tmp_path / "all")
+    assert len(every) == 24 and every.codepoints[0] == 0xAC00
+    with pytest.raises(Exception, match="already exists"):
+        write_glyphset(run, tmp_path / "glyphs", text="가")
+
+
+def test_unconditional_run_cannot_write_a_glyph_set(tmp_path):
+    run = tmp_path / "r"
+    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), run)
+    with pytest.raises(ConfigError, match="unconditional"):
+        write_glyphset(run, tmp_path / "glyphs", text="가")
+    with pytest.raises(ConfigError, match="unconditional"):
+        write_grid(run, tmp_path / "g.png", text="가")
+    assert write_grid(run, tmp_path / "g.png", n=4).is_file()
