@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from fontTools.pens.recordingPen import RecordingPen
 
+from hangulgan.errors import VectorError
 from hangulgan.vector import _libpotrace, trace
 from hangulgan.vector.trace import TraceParams
 
@@ -82,9 +83,7 @@ def test_pypotrace_gives_the_same_curves() -> None:
         pytest.skip("the potrace module here is not pypotrace")
     bits = trace.binarize(ring(), TraceParams())
     ours = _libpotrace.trace(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
-    theirs = trace._make_package_tracer(potrace, invert=False)(
-        bits, turdsize=2, alphamax=1.0, opttolerance=0.2
-    )
+    theirs = trace._make_package_tracer(potrace)(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
     assert len(ours) == len(theirs)
     for (tags_a, pts_a), (tags_b, pts_b) in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(tags_a, tags_b)
@@ -126,6 +125,12 @@ def test_draw_curves_maps_pixels_and_closes_contours() -> None:
         prev, nxt = np.roll(poly, 1, axis=0), np.roll(poly, -1, axis=0)
         cross = (poly - prev)[:, 0] * (nxt - poly)[:, 1] - (poly - prev)[:, 1] * (nxt - poly)[:, 0]
         assert np.all(np.abs(cross) > 1e-6)
+
+
+def test_missing_potrace_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace, "_backend", lambda: ("none", trace._no_backend))
+    with pytest.raises(VectorError, match="apt install libpotrace0"):
+        trace.trace_image(ring())
 
 
 def test_empty_image_traces_to_nothing() -> None:
