@@ -231,6 +231,12 @@ def test_bad_family_names_are_rejected_before_work(
     assert leftovers(outdir) == []
 
 
+def test_fit_placement_is_noted(glyphs: GlyphSet, outdir: Path) -> None:
+    glyphs.meta["placement"] = "fit"
+    report = build_font(glyphs, outdir / "fit.ttf")
+    assert len(report.notes) == 1 and "'fit' placement" in report.notes[0]
+
+
 def test_korean_family_gets_an_ascii_postscript_name(glyphs: GlyphSet, outdir: Path) -> None:
     out = outdir / "k.ttf"
     build_font(glyphs, out, info=FontInfo(family="초안 고딕"))

@@ -178,6 +178,8 @@ def export_ttf(
         f"({report.cpu_seconds:.1f} CPU s) with {report.workers} worker(s); "
         "OpenType Sanitizer: passed"
     )
+    for note in report.notes:
+        click.echo(f"note: {note}")
     if report.borrowed:
         click.echo(f"borrowed {len(report.borrowed)} glyphs from {fallback_font}")
     if report.skipped:

@@ -202,6 +202,7 @@ class BuildReport:
     family: str
     ots: str = ""
     cpu_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -713,6 +714,14 @@ def build_font(
         raise VectorError(
             f"glyph set {where}: code point {int(bad[0])} is not a printable Unicode character"
         )
+    notes = []
+    placement = glyphset.meta.get("placement", "em")
+    if placement != "em":
+        notes.append(
+            f"glyph set {where} was rendered with the {placement!r} placement: the font takes "
+            "each canvas as the em square, so sizes and baselines follow the canvas, not the "
+            "source fonts"
+        )
     if fallback is not None and not Path(fallback).is_file():
         raise VectorError(f"{fallback}: no such fallback font")
 
@@ -776,6 +785,7 @@ def build_font(
         family=info.family,
         ots=ots,
         # worker CPU is not in this process's clock; in-process chunks are
+        notes=notes,
         cpu_seconds=time.process_time()
         - cpu_started
         + (sum(chunk_cpu) if workers > 1 and len(glyphset) > CHUNK else 0.0),
