@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from hangulgan.errors import VectorError
+from hangulgan.vector.trace import TraceParams
+
+_TRACE = TraceParams()  # the option defaults are the library's
 
 
 def _default_workers() -> int:
@@ -34,38 +37,41 @@ def _default_workers() -> int:
 )
 @click.option(
     "--upscale",
-    default=4,
+    default=_TRACE.upscale,
     show_default=True,
     type=click.IntRange(1, 16),
     help="Interpolate glyphs by this factor before tracing.",
 )
 @click.option(
-    "--interpolation", type=click.Choice(["cubic", "linear"]), default="cubic", show_default=True
+    "--interpolation",
+    type=click.Choice(["cubic", "linear"]),
+    default=_TRACE.interpolation,
+    show_default=True,
 )
 @click.option(
     "--threshold",
-    default=0.5,
+    default=_TRACE.threshold,
     show_default=True,
     type=float,
     help="Ink level (0..1) of the upscaled image that counts as ink.",
 )
 @click.option(
     "--alphamax",
-    default=0.5,
+    default=_TRACE.alphamax,
     show_default=True,
     type=float,
     help="potrace corner threshold: 0 polygons .. 1.33 no corners.",
 )
 @click.option(
     "--opttolerance",
-    default=0.2,
+    default=_TRACE.opttolerance,
     show_default=True,
     type=float,
     help="potrace curve-joining tolerance, in source pixels.",
 )
 @click.option(
     "--turdsize",
-    default=0.5,
+    default=_TRACE.turdsize,
     show_default=True,
     type=float,
     help="Drop specks up to this area, in source pixels².",
@@ -125,7 +131,6 @@ def export_ttf(
     from hangulgan.data.corpus import open_glyphset
     from hangulgan.vector.fontbuild import DEFAULT_LICENCE, FontInfo, build_font
     from hangulgan.vector.specimen import write_specimens
-    from hangulgan.vector.trace import TraceParams
 
     out_path = Path(out)
     if out_path.exists() and not force:
