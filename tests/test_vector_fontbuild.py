@@ -197,6 +197,9 @@ def test_otf_keeps_cubics_and_passes_ots(glyphs: GlyphSet, outdir: Path) -> None
     charstring.decompile()
     assert any(isinstance(op, str) and op.endswith("curveto") for op in charstring.program)
     assert font["hmtx"][name][0] == 1000
+    head = font["head"]
+    assert font["CFF "].cff.topDictIndex[0].FontBBox == [head.xMin, head.yMin, head.xMax, head.yMax]
+    assert font["maxp"].numGlyphs == len(font.getGlyphOrder())
     # CFF wants outer contours counter-clockwise
     from fontTools.pens.areaPen import AreaPen
 

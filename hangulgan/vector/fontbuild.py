@@ -543,6 +543,8 @@ def assemble_font(
             charstrings,
             {"defaultWidthX": ADVANCE, "nominalWidthX": 0},
         )
+        # with recalcBBoxes off nothing fills the CFF's own font box: set it like head's
+        fb.font["CFF "].cff.topDictIndex[0].FontBBox = [x_min, y_min, x_max, y_max]
     metrics = {name: (entry[1], entry[2][0] if entry[4] else 0) for name, entry in entries.items()}
     fb.setupHorizontalMetrics(metrics)
     win_ascent = max(ASCENDER, y_max)
@@ -583,10 +585,10 @@ def assemble_font(
         fb.setupNameTable(names_table, mac=_mac_roman_ok(names_table))
     except (UnicodeError, ValueError) as err:
         raise VectorError(f"font name cannot be written to a name table ({err})") from None
-    codepages = 1 << CODEPAGE_WANSUNG
-    if any(hangul.is_syllable(cp) for cp in glyphs) and all(
-        cp in glyphs for cp in hangul.all_syllables()
-    ):
+    codepages = 0
+    if any(hangul.is_syllable(cp) for cp in glyphs):
+        codepages |= 1 << CODEPAGE_WANSUNG
+    if all(cp in glyphs for cp in hangul.all_syllables()):
         codepages |= 1 << CODEPAGE_JOHAB
     if all(cp in glyphs for cp in range(0x41, 0x5B)):
         codepages |= 1 << CODEPAGE_LATIN1
