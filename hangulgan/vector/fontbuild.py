@@ -221,30 +221,27 @@ def glyph_paths(
     glyph is skipped (``empty``, ``all ink``, ``only specks``). Overlaps are not removed yet."""
     size = images.shape[1]
     scale, offset = _transform(size, params.upscale)
+    cutoff = params.threshold * 255.0
+    ink = (np.asarray(images) >= cutoff).reshape(len(images), -1).mean(axis=1)
+    cps = codepoints.tolist()
     # upscale in small batches: the interpolated float stack of a big chunk (64 KB a glyph
     # at 32 px, 4×) spills out of cache and made the upscale 5× slower per glyph
-    bits = np.concatenate(
-        [
-            binarize(images[i : i + UPSCALE_BATCH], params)
-            for i in range(0, len(images), UPSCALE_BATCH)
-        ]
-    )
-    cutoff = params.threshold * 255.0
-    ink = (images >= cutoff).reshape(len(images), -1).mean(axis=1)
-    for i, cp in enumerate(codepoints.tolist()):
-        if not bits[i].any():
-            yield cp, "empty"
-            continue
-        if ink[i] > MAX_INK_FRACTION:
-            yield cp, "all ink"
-            continue
-        curves = trace_bitmap(bits[i], params)
-        if not curves:
-            yield cp, "only specks"
-            continue
-        path = pathops.Path()
-        draw_curves(curves, path.getPen(), scale, offset)
-        yield cp, path
+    for begin in range(0, len(images), UPSCALE_BATCH):
+        bits = binarize(images[begin : begin + UPSCALE_BATCH], params)
+        for i, glyph_bits in enumerate(bits, start=begin):
+            if not glyph_bits.any():
+                yield cps[i], "empty"
+                continue
+            if ink[i] > MAX_INK_FRACTION:
+                yield cps[i], "all ink"
+                continue
+            curves = trace_bitmap(glyph_bits, params)
+            if not curves:
+                yield cps[i], "only specks"
+                continue
+            path = pathops.Path()
+            draw_curves(curves, path.getPen(), scale, offset)
+            yield cps[i], path
 
 
 def _simplify(path: pathops.Path, clockwise: bool) -> pathops.Path:
