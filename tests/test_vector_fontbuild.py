@@ -185,6 +185,27 @@ def test_overlaps_are_removed() -> None:
     assert bounds == (100, 0, 600, 700)
 
 
+def test_direct_glyph_encoding_matches_fonttools_pens(glyphs: GlyphSet) -> None:
+    params = fontbuild.TraceParams()
+    for _cp, path in fontbuild.glyph_paths(glyphs.images, glyphs.codepoints, params):
+        if isinstance(path, str):
+            continue
+        clean = pathops.simplify(path, clockwise=True)
+        direct = fontbuild.encode_glyf(fontbuild.quadratic_contours(clean))
+        assert direct == fontbuild.compile_with_pens(clean)
+    # long runs of equal flags (repeat counts past 255) and deltas past one byte
+    path = pathops.Path()
+    path.moveTo(0, 0)
+    for x in range(2, 700, 2):
+        path.lineTo(x, 0)
+    path.lineTo(700, 700)
+    path.lineTo(0, 700)
+    path.close()
+    direct = fontbuild.encode_glyf(fontbuild.quadratic_contours(path))
+    assert direct == fontbuild.compile_with_pens(path)
+    assert direct[2] == 352
+
+
 def test_otf_keeps_cubics_and_passes_ots(glyphs: GlyphSet, outdir: Path) -> None:
     out = outdir / "Draft.otf"
     build_font(glyphs, out, fmt="otf")

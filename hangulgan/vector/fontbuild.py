@@ -3,7 +3,8 @@
 Each glyph image is traced (:mod:`hangulgan.vector.trace`) straight into a skia-pathops path
 in font units, overlaps are removed and contours oriented by ``pathops.simplify`` (clockwise
 outer contours for TrueType, counter-clockwise for CFF), and for TrueType the cubics become
-quadratics through ``Cu2QuPen`` (max error ≈ 1 unit). Workers return each glyph compiled,
+quadratics through cu2qu (max error ≈ 1 unit), encoded byte for byte as fontTools'
+TTGlyphPen and Glyph.compile would, in half their time. Workers return each glyph compiled,
 with its bounds and point counts, so the parent only assembles tables: with
 ``recalcBBoxes`` off, fontTools never re-parses 11,172 glyphs to find what workers already know.
 
@@ -20,15 +21,18 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import re
+import struct
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from math import floor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pathops
+from fontTools.cu2qu import curve_to_quadratic
 from fontTools.fontBuilder import FontBuilder
 from fontTools.misc.psCharStrings import T2CharString
 from fontTools.pens.cu2quPen import Cu2QuPen
@@ -58,6 +62,13 @@ UPSCALE_BATCH = 32
 # glyphs per task sent to a worker: small enough to balance two workers and to show
 # progress, large enough that pickling and scheduling stay negligible
 CHUNK = 128
+_MOVE, _LINE, _QUAD, _CUBIC, _CLOSE = (
+    pathops.PathVerb.MOVE,
+    pathops.PathVerb.LINE,
+    pathops.PathVerb.QUAD,
+    pathops.PathVerb.CUBIC,
+    pathops.PathVerb.CLOSE,
+)
 # Code pages (OS/2 ulCodePageRange1 bits): 0 Latin 1, 19 Korean Wansung (949), 21 Korean Johab.
 CODEPAGE_LATIN1 = 0
 CODEPAGE_WANSUNG = 19
@@ -260,6 +271,17 @@ def compile_ttf_glyph(path: pathops.Path) -> tuple[bytes, tuple[int, int, int, i
     """pathops path (cubic, font units) → compiled quadratic glyf data, bounds, points,
     contours. Outer contours run clockwise, as TrueType wants."""
     clean = _simplify(path, clockwise=True)
+    contours = quadratic_contours(clean)
+    if contours is None:  # a verb the direct route does not take (conics): fontTools' pens
+        return compile_with_pens(clean)
+    if not contours:
+        return b"", (0, 0, 0, 0), 0, 0
+    return encode_glyf(contours)
+
+
+def compile_with_pens(clean: pathops.Path) -> tuple[bytes, tuple[int, int, int, int], int, int]:
+    """The same glyph through Cu2QuPen and TTGlyphPen (the reference the direct route
+    matches byte for byte; used for paths it does not handle)."""
     pen = TTGlyphPen(None)
     clean.draw(Cu2QuPen(pen, CU2QU_MAX_ERR, reverse_direction=False))
     glyph = pen.glyph()
@@ -269,6 +291,112 @@ def compile_ttf_glyph(path: pathops.Path) -> tuple[bytes, tuple[int, int, int, i
     data = glyph.compile(None, recalcBBoxes=False)
     bounds = (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
     return data, bounds, len(glyph.coordinates), glyph.numberOfContours
+
+
+Contour = tuple[list[tuple[float, float]], list[int]]
+
+
+def quadratic_contours(path: pathops.Path) -> list[Contour] | None:
+    """A path's closed contours as (points, on-curve flags), cubics made quadratic by cu2qu
+    (max error ``CU2QU_MAX_ERR``), as Cu2QuPen would feed TTGlyphPen. None when the path
+    holds a verb other than move, line, quadratic, cubic and close."""
+    contours: list[Contour] = []
+    points: list[tuple[float, float]] = []
+    on: list[int] = []
+    current = (0.0, 0.0)
+    for verb, pts in path:
+        if verb == _LINE:
+            points.append(pts[0])
+            on.append(1)
+            current = pts[0]
+        elif verb == _CUBIC:
+            spline = curve_to_quadratic((current, *pts), CU2QU_MAX_ERR)
+            points.extend(spline[1:])
+            on.extend([0] * (len(spline) - 2))
+            on.append(1)
+            current = pts[2]
+        elif verb == _MOVE:
+            points, on = [pts[0]], [1]
+            current = pts[0]
+        elif verb == _QUAD:
+            points.extend(pts)
+            on.extend((0, 1))
+            current = pts[1]
+        elif verb == _CLOSE:
+            contours.append((points, on))
+            points, on = [], []
+        else:
+            return None
+    return contours
+
+
+def encode_glyf(contours: list[Contour]) -> tuple[bytes, tuple[int, int, int, int], int, int]:
+    """Contours → a simple TrueType glyph's bytes, bounds, points and contours.
+
+    Coordinates round as fontTools rounds (floor(x + 0.5)); a contour's closing point equal
+    to its first is dropped and contours of fewer than three points (which draw nothing) are
+    left out. Flags use repeat runs and deltas their shortest form, exactly as fontTools'
+    greedy packing writes them. Pure Python without a call per point: measured here at
+    half the time of TTGlyphPen(Cu2QuPen) plus Glyph.compile, with identical bytes."""
+    xs: list[int] = []
+    ys: list[int] = []
+    flags: list[int] = []
+    ends: list[int] = []
+    for points, on in contours:
+        rx = [floor(x + 0.5) for x, _y in points]
+        ry = [floor(y + 0.5) for _x, y in points]
+        if len(rx) > 1 and on[-1] and rx[-1] == rx[0] and ry[-1] == ry[0]:
+            rx.pop()
+            ry.pop()
+            on = on[:-1]
+        if len(rx) < 3:
+            continue
+        xs.extend(rx)
+        ys.extend(ry)
+        flags.extend(on)
+        ends.append(len(xs) - 1)
+    if not ends:
+        return b"", (0, 0, 0, 0), 0, 0
+    packed_flags = bytearray()
+    x_bytes = bytearray()
+    y_bytes = bytearray()
+    last_x = last_y = 0
+    for x, y, flag in zip(xs, ys, flags, strict=True):
+        dx, dy = x - last_x, y - last_y
+        last_x, last_y = x, y
+        if dx == 0:
+            flag |= 0x10  # x is the same
+        elif -256 < dx < 256:
+            flag |= 0x12 if dx > 0 else 0x02  # short x, with its sign
+            x_bytes.append(abs(dx))
+        else:
+            x_bytes += struct.pack(">h", dx)
+        if dy == 0:
+            flag |= 0x20
+        elif -256 < dy < 256:
+            flag |= 0x24 if dy > 0 else 0x04
+            y_bytes.append(abs(dy))
+        else:
+            y_bytes += struct.pack(">h", dy)
+        packed_flags.append(flag)
+    runs = bytearray()
+    i, n = 0, len(packed_flags)
+    while i < n:
+        flag = packed_flags[i]
+        j = i + 1
+        while j < n and packed_flags[j] == flag and j - i < 256:
+            j += 1
+        if j - i >= 3:  # a repeat costs two bytes: worth it from three equal flags
+            runs += bytes((flag | 0x08, j - i - 1))
+        else:
+            runs += bytes([flag] * (j - i))
+        i = j
+    bounds = (min(xs), min(ys), max(xs), max(ys))
+    header = struct.pack(">hhhhh", len(ends), *bounds)
+    data = b"".join(
+        (header, struct.pack(f">{len(ends)}H", *ends), b"\x00\x00", runs, x_bytes, y_bytes)
+    )
+    return data, bounds, len(xs), len(ends)
 
 
 def compile_cff_glyph(path: pathops.Path) -> tuple[list, tuple[int, int, int, int], int, int]:
