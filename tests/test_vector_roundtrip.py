@@ -14,6 +14,7 @@ from hangulgan.data.render import render_face
 from hangulgan.vector import check
 from hangulgan.vector.fontbuild import FontInfo, build_font
 
+import fontfactory
 from conftest import NANUM, debian_font
 
 
@@ -44,3 +45,26 @@ def test_nanum_gothic_round_trip_ksx1001(tmp_path: Path) -> None:
         assert result.korean_ok, result.fontconfig
         assert result.ok, result.problems
     assert np.isclose(result.round_trips[0].mean_iou, trip.mean_iou)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("fc-query") is None, reason="fontconfig is not installed")
+def test_check_font_wants_jamo_for_korean(tmp_path: Path) -> None:
+    """A full syllable set alone is not Korean to fontconfig; with the compatibility jamo it
+    is, and check-font says which."""
+    box = [(100, 0, 900, 800)]
+    syllables = {cp: box for cp in hangul.all_syllables()}
+    bare = fontfactory.build_font(
+        tmp_path / "bare.ttf", shapes=syllables, empty_mapped=False, unmapped=False
+    )
+    result = check.check_font(bare, sample=50)
+    assert result.full_set and not result.korean_ok and result.ots_ok
+    assert any("compatibility jamo" in problem for problem in result.problems)
+
+    jamo = {cp: box for cp in range(0x3131, 0x318F)}
+    full = fontfactory.build_font(
+        tmp_path / "full.ttf", shapes={**syllables, **jamo}, empty_mapped=False, unmapped=False
+    )
+    result = check.check_font(full, sample=50)
+    assert result.korean_ok and result.ok, result.problems
+    assert result.round_trips[0].mean_iou > 0.95
