@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models import MODELS, DCGAN, DCGANConfig, DataInfo, get_model_class
+from hangulgan.models import DCGAN, MODELS, DataInfo, DCGANConfig, get_model_class
 from hangulgan.models.layers import FastDropout, count_parameters
 
 SMALL = DataInfo(height=16, width=16)

@@ -39,7 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from hangulgan import hangul
-from hangulgan.errors import CheckpointError, ConfigError, RunError
+from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
 from hangulgan.models import Model, ModelConfig, get_model_class
 from hangulgan.models.base import DataInfo
 from hangulgan.train import checkpoint as ckpt
@@ -598,9 +598,14 @@ def train(
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         run_path = Path(run_dir) if run_dir is not None else None
+        problem: HangulganError | None = None
         if ctx.is_main and run_path is not None:
-            prepare_run_dir(run_path, model_name, resume, force)
-        barrier(ctx)
+            try:
+                prepare_run_dir(run_path, model_name, resume, force)
+            except HangulganError as err:
+                problem = err
+        if any_rank(problem is not None, ctx, device):  # every rank stops, not only rank 0
+            raise problem or RunError(f"{run_path}: rank 0 could not prepare the run folder")
         seed_everything(config.seed)  # the same on every rank: identical initial weights
         info = data_info(dataset, config.grid)
         model = build_model(model_name, model_config, info).to(device)
