@@ -23,6 +23,11 @@ CORNER = 2
 
 _WORD = ctypes.c_ulong
 _WORD_BITS = ctypes.sizeof(_WORD) * 8
+_WORD_POINTER = ctypes.POINTER(_WORD)
+_BIG_WORD = np.dtype(f">u{_WORD_BITS // 8}")
+_NATIVE_WORD = np.dtype(f"=u{_WORD_BITS // 8}")
+_INT_SIZE = ctypes.sizeof(ctypes.c_int)
+_DOUBLE_SIZE = ctypes.sizeof(ctypes.c_double)
 
 
 class _Progress(ctypes.Structure):
@@ -153,25 +158,25 @@ def trace(
         raise OSError("libpotrace is not installed (apt install libpotrace0)")
     height, width = bits.shape
     # potrace scanlines are machine words, most significant bit leftmost: pack bits big-endian
-    # into bytes, pad each row to whole words, then byte-swap each word into native order.
+    # into bytes (rows padded to whole words), then byte-swap each word into native order.
     words_per_row = (width + _WORD_BITS - 1) // _WORD_BITS
-    padded = np.zeros((height, words_per_row * _WORD_BITS), dtype=bool)
-    padded[:, :width] = bits
-    packed = np.packbits(padded, axis=1).view(f">u{_WORD_BITS // 8}")
-    words = np.ascontiguousarray(packed.astype(f"=u{_WORD_BITS // 8}"))
-    bitmap = _Bitmap(width, height, words_per_row, words.ctypes.data_as(ctypes.POINTER(_WORD)))
-
-    param = _LIB.potrace_param_default()
-    try:
-        p = param.contents
-        p.turdsize = int(turdsize)
-        p.turnpolicy = int(turnpolicy)
-        p.alphamax = float(alphamax)
-        p.opticurve = int(bool(opticurve))
-        p.opttolerance = float(opttolerance)
-        state = _LIB.potrace_trace(param, ctypes.byref(bitmap))
-    finally:
-        _LIB.potrace_param_free(param)
+    if width != words_per_row * _WORD_BITS:
+        padded = np.zeros((height, words_per_row * _WORD_BITS), dtype=bool)
+        padded[:, :width] = bits
+        bits = padded
+    words = np.packbits(bits, axis=1).view(_BIG_WORD).astype(_NATIVE_WORD)
+    bitmap = _Bitmap(width, height, words_per_row, words.ctypes.data_as(_WORD_POINTER))
+    # the parameter block is built here rather than by potrace_param_default(): the same
+    # values (no progress callback), without two library calls and a malloc per glyph
+    param = _Param(
+        int(turdsize),
+        int(turnpolicy),
+        float(alphamax),
+        int(bool(opticurve)),
+        float(opttolerance),
+        _Progress(None, None, 0.0, 1.0, 0.0),
+    )
+    state = _LIB.potrace_trace(ctypes.byref(param), ctypes.byref(bitmap))
     if not state:
         raise MemoryError("potrace_trace returned no state")
     try:
@@ -180,12 +185,15 @@ def trace(
         curves: list[tuple[np.ndarray, np.ndarray]] = []
         node = state.contents.plist
         while node:
-            curve = node.contents.curve
-            n = curve.n
-            tags = np.ctypeslib.as_array(curve.tag, shape=(n,)).copy()
-            points = np.ctypeslib.as_array(curve.c, shape=(n * 6,)).reshape(n, 3, 2).copy()
+            path = node.contents
+            n = path.curve.n
+            # string_at copies the arrays out before potrace_state_free releases them
+            tags = np.frombuffer(ctypes.string_at(path.curve.tag, _INT_SIZE * n), dtype=np.intc)
+            points = np.frombuffer(
+                ctypes.string_at(path.curve.c, _DOUBLE_SIZE * 6 * n), dtype=np.float64
+            ).reshape(n, 3, 2)
             curves.append((tags, points))
-            node = node.contents.next
+            node = path.next
         return curves
     finally:
         _LIB.potrace_state_free(state)
