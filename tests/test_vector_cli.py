@@ -50,7 +50,7 @@ def test_export_writes_font_and_specimens(glyph_folder: Path, tmp_path: Path) ->
     )
     assert code == 0, output
     assert "OpenType Sanitizer: passed" in output
-    assert "skipped 1 glyphs, left unmapped: U+B2E4 다 (empty)" in output
+    assert "skipped 1 glyphs, left unmapped:\n  empty (1): 다\n" in output
     assert "fc-cache" in output
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "Draft.ttf",

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from hangulgan import hangul
 from hangulgan.errors import VectorError
 from hangulgan.vector.trace import TraceParams
+
+if TYPE_CHECKING:
+    from hangulgan.vector.fontbuild import Skipped
 
 _TRACE = TraceParams()  # the option defaults are the library's
 
@@ -188,11 +193,9 @@ def export_ttf(
     if report.borrowed:
         click.echo(f"borrowed {len(report.borrowed)} glyphs from {fallback_font}")
     if report.skipped:
-        shown = ", ".join(str(s) for s in report.skipped[:10])
-        more = f" and {len(report.skipped) - 10} more" if len(report.skipped) > 10 else ""
-        click.echo(f"skipped {len(report.skipped)} glyphs, left unmapped: {shown}{more}")
-    from hangulgan import hangul
-
+        click.echo(f"skipped {len(report.skipped)} glyphs, left unmapped:")
+        for reason, chars in _group_skipped(report.skipped).items():
+            click.echo(f"  {reason} ({len(chars)}): {_shorten(chars)}")
     syllables = sum(1 for cp in report.mapped if hangul.is_syllable(cp))
     if syllables == hangul.N_SYLLABLES and not any(0x3131 <= cp <= 0x318E for cp in report.mapped):
         click.echo(
@@ -280,6 +283,19 @@ def check_font_command(
     for problem in result.problems:
         click.echo(f"problem: {problem}", err=True)
     sys.exit(1)
+
+
+def _group_skipped(skipped: list[Skipped]) -> dict[str, list[str]]:
+    """Skipped glyphs' characters by reason, in set order."""
+    groups: dict[str, list[str]] = {}
+    for item in skipped:
+        groups.setdefault(item.reason, []).append(chr(item.codepoint))
+    return groups
+
+
+def _shorten(chars: list[str], limit: int = 100) -> str:
+    shown = "".join(chars[:limit])
+    return shown if len(chars) <= limit else f"{shown} … and {len(chars) - limit} more"
 
 
 def register(group: click.Group) -> None:
