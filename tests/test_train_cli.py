@@ -140,3 +140,39 @@ def test_toml_config_with_options_overriding_it(tmp_path, corpus):
         *run_cli("train", "dcgan", "--corpus", corpus, "--run", tmp_path / "s", "--config", config),
         "width",
     )
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, corpus):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "r"
+    command = [
+        sys.executable, "-c", "from hangulgan.cli import main; main()",
+        "train", "dcgan", "--corpus", str(corpus), "--run", str(run), "--steps", "100000",
+        "--batch", "4", "--no-progress", "--log-every", "1", "--sample-every", "0",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        metrics = run / "metrics.csv"
+        while time.monotonic() < deadline:
+            if metrics.is_file() and len(metrics.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert "stopped by SIGINT" in err
+    [(step, path)] = [(int(p.stem.split("-")[1]), p) for p in (run / "checkpoints").iterdir()]
+    assert step >= 2
+    code, out = run_cli(
+        "train", "dcgan", "--run", run, "--resume", "--steps", str(step + 1), "--no-progress"
+    )
+    assert code == 0 and f"trained steps {step}→{step + 1}" in out, out
