@@ -75,6 +75,7 @@ def test_bad_input_gets_one_line_errors(tmp_path, corpus):
     one_error_line(
         *run_cli("train", "dcgan", "--corpus", tmp_path / "nope", "--run", run, *FAST), "nope"
     )
+    one_error_line(*run_cli(*base, "--faces", "NoSuchFace"), "NoSuchFace")
     (tmp_path / "other.txt").write_text("똠방각하", encoding="utf-8")
     one_error_line(*run_cli(*base, "--charset", tmp_path / "other.txt"), "select no glyph")
     assert not (run / "config.json").exists()

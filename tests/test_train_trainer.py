@@ -211,3 +211,22 @@ def test_unconditional_run_cannot_write_a_glyph_set(tmp_path):
     with pytest.raises(ConfigError, match="unconditional"):
         write_grid(run, tmp_path / "g.png", text="가")
     assert write_grid(run, tmp_path / "g.png", n=4).is_file()
+
+
+def test_tensorboard_needs_its_package(tmp_path):
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="tensorboard"):
+            train(
+                "dcgan",
+                DCGANConfig(),
+                quick(steps=1, tensorboard=True),
+                tiny_dataset(),
+                tmp_path / "r",
+            )
+    else:
+        train(
+            "dcgan", DCGANConfig(), quick(steps=1, tensorboard=True), tiny_dataset(), tmp_path / "r"
+        )
+        assert any((tmp_path / "r" / "tensorboard").iterdir())

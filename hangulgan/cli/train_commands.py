@@ -231,7 +231,7 @@ def train_group() -> None:
 def train_dcgan(
     ctx: click.Context, run_dir: Path, config_file: Path | None, resume: bool, force: bool, **_: Any
 ) -> None:
-    """Train the seeds' DCGAN (32×32 glyphs; G 9,125,825 and D 2,304,257 parameters).
+    """Train the seeds' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
 
     \b
     Examples:

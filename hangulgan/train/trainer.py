@@ -485,14 +485,18 @@ class Trainer:
         )
 
 
-def _tensorboard(folder: Path) -> Any:
+def _tensorboard_class() -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise ConfigError(
             "--tensorboard needs the tensorboard package: pip install 'hangulgan[tensorboard]'"
         ) from None
-    return SummaryWriter(str(folder))
+    return SummaryWriter
+
+
+def _tensorboard(folder: Path) -> Any:
+    return _tensorboard_class()(str(folder))
 
 
 # ------------------------------------------------------------------------------ set-up
@@ -586,6 +590,10 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
+    if config.amp == "bf16" and device.type != "cuda":
+        raise ConfigError("--amp bf16 needs a CUDA device (CPU steps run in float32)")
+    if config.tensorboard:
+        _tensorboard_class()  # fail before the run folder is touched
     if config.threads:
         torch.set_num_threads(config.threads)
     ctx = init_distributed(device.type)
