@@ -92,6 +92,10 @@ def _section(cls: type, base: dict[str, Any], ctx: click.Context, mapping: dict[
 
 
 def _echo_result(result: Any) -> None:
+    if result.rank != 0:  # under torchrun only rank 0 reports
+        if result.interrupted:
+            sys.exit(130 if result.signal in (None, signal.SIGINT) else 143)
+        return
     if result.interrupted:
         name = signal.Signals(result.signal).name if result.signal else "a stop request"
         click.echo(
@@ -119,7 +123,8 @@ def train_group() -> None:
     fixed-noise sample grids in RUN/samples, losses in RUN/metrics.csv. Ctrl-C or
     SIGTERM finishes the current step, saves a checkpoint and exits (code 130/143);
     --resume continues exactly where it stopped. For several processes, launch under
-    torchrun: torchrun --nproc-per-node 2 $(which hangulgan) train dcgan ...
+    torchrun: torchrun --nproc-per-node 2 -- $(which hangulgan) train dcgan ...
+    (the -- keeps torchrun from taking --run for its own --run-path).
     """
 
 

@@ -1,7 +1,8 @@
 """Distributed data parallel through ``torchrun``: process group, gradient averaging.
 
 Launch any training command under torchrun, e.g.
-``torchrun --nproc-per-node 2 $(which hangulgan) train dcgan --corpus corpus/ --run runs/x``.
+``torchrun --nproc-per-node 2 -- $(which hangulgan) train dcgan --corpus corpus/ --run runs/x``
+(the ``--`` keeps torchrun from reading ``--run`` as its own ``--run-path``).
 Ranks use gloo on CPU and nccl on CUDA. Every rank builds the same networks from the same
 seed, averages gradients with one flattened all-reduce per optimizer step (so all ranks
 take identical steps), draws its own noise (seeded apart) and its own slice of each global

@@ -276,6 +276,7 @@ class TrainResult:
     grid: Path | None = None
     seconds: float = 0.0
     images_per_second: float = 0.0
+    rank: int = 0
 
 
 # ------------------------------------------------------------------------------ the loop
@@ -379,6 +380,19 @@ class Trainer:
         images = self.model.generate(self._grid_inputs(), self.ema_networks() or None)
         return save_grid(images, self.run_dir / SAMPLES_DIR / f"step-{self.step:08d}.png")
 
+    def _mean_over_ranks(self, sums: dict[str, torch.Tensor], count: int) -> dict[str, float]:
+        """Interval means of the losses, averaged over all ranks (one all-reduce per log)."""
+        if not sums:
+            return {}
+        names = list(sums)
+        values = torch.stack([sums[k].detach().float() for k in names]) / count
+        if self.ctx.distributed:
+            import torch.distributed as dist
+
+            dist.all_reduce(values)
+            values /= self.ctx.world_size
+        return dict(zip(names, values.tolist(), strict=True))
+
     # -- the loop -------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Train from the current step to ``total_steps``; returns what happened."""
@@ -431,7 +445,7 @@ class Trainer:
                     if (cfg.log_every and self.step % cfg.log_every == 0) or final:
                         now = time.perf_counter()
                         rate = count * images_per_step / max(now - t_log, 1e-9)
-                        last = {k: float(v) / count for k, v in sums.items()}
+                        last = self._mean_over_ranks(sums, count)
                         self.elapsed += now - t_log
                         row = {"step": self.step, "epoch": round(self.sampler.epochs_done, 4)}
                         row |= {"seconds": round(self.elapsed, 3), "img_per_s": round(rate, 1)}
@@ -482,6 +496,7 @@ class Trainer:
             grid=grid_path,
             seconds=session,
             images_per_second=steps_session * images_per_step / max(session, 1e-9),
+            rank=self.ctx.rank,
         )
 
 
