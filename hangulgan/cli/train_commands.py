@@ -122,9 +122,11 @@ def train_group() -> None:
     Every model runs in the same trainer: checkpoints (safetensors) in RUN/checkpoints,
     fixed-noise sample grids in RUN/samples, losses in RUN/metrics.csv. Ctrl-C or
     SIGTERM finishes the current step, saves a checkpoint and exits (code 130/143);
-    --resume continues exactly where it stopped. For several processes, launch under
-    torchrun: torchrun --nproc-per-node 2 -- $(which hangulgan) train dcgan ...
-    (the -- keeps torchrun from taking --run for its own --run-path).
+    --resume continues exactly where it stopped.
+
+    \b
+    Several processes (DDP; the -- keeps torchrun from reading --run as its own option):
+      torchrun --nproc-per-node 2 -- $(which hangulgan) train dcgan --corpus c/ --run r/
     """
 
 
