@@ -105,12 +105,13 @@ def test_training_step_reports_losses_and_changes_both_networks():
 
 def test_conditional_model_draws_the_asked_syllables():
     torch.manual_seed(0)
-    model = DCGAN(DCGANConfig(conditional=True), SMALL)
+    model = DCGAN(DCGANConfig(conditional=True, standing_samples=256), SMALL)
     batch = {
         "image": torch.rand(4, 1, 16, 16) * 2 - 1,
         "jamo": torch.from_numpy(hangul.jamo_table([0xAC00, 0xB098, 0xB2E4, 0xD558])),
     }
-    model.training_step(batch, 0)
+    losses = model.training_step(batch, 0)
+    assert {"aux_real", "aux_fake"} <= set(losses)  # D's jamo classifier guides G
     generator = torch.Generator().manual_seed(0)
     inputs = model.sample_inputs(3, generator, syllables=[ord("가"), ord("나"), ord("다")])
     assert inputs["jamo"].tolist() == [list(hangul.decompose(c)) for c in "가나다"]
@@ -160,3 +161,24 @@ def test_hinge_and_spectral_norm_train():
     }
     losses = model.training_step(batch, 0)
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_sampling_measures_batch_norm_statistics_on_a_copy():
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(standing_samples=512), SMALL)
+    before = {k: v.clone() for k, v in model.G.state_dict().items()}
+    standing = model.standing_generator()
+    after = model.G.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the trained G is untouched
+    norm = standing.fc[1]
+    assert not norm.training and int(norm.num_batches_tracked) == 1
+    # its statistics are those of G's own activations on the calibration noise (seed 0)
+    z = torch.randn(512, 100, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        h = model.G.fc[0](z)
+    torch.testing.assert_close(norm.running_mean, h.mean(0), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(norm.running_var, h.var(0), atol=1e-5, rtol=1e-4)
+    # one image does not depend on the others drawn with it
+    inputs = model.grid_inputs(6, torch.Generator().manual_seed(1))
+    alone = model.generate({"z": inputs["z"][:1]})
+    torch.testing.assert_close(model.generate(inputs)[:1], alone)

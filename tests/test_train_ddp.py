@@ -35,7 +35,8 @@ SCRIPT = textwrap.dedent(
         captured[f"d_loss.{step}"] = losses["d_loss"].reshape(1).clone()
 
     config = TrainConfig(steps=3, batch=8, log_every=1, sample_every=0, progress=False, grid=4)
-    train("dcgan", DCGANConfig(conditional=True), config, data, out / "run", callbacks=[grab])
+    model = DCGANConfig(standing_samples=256, conditional=True)
+    train("dcgan", model, config, data, out / "run", callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
 )

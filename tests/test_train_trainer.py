@@ -28,6 +28,11 @@ def tiny_dataset(n: int = 24, size: int = 16) -> ArrayGlyphDataset:
     return ArrayGlyphDataset(images, list(range(0xAC00, 0xAC00 + n)))
 
 
+def small_model(**kwargs) -> DCGANConfig:
+    """The DCGAN with a short batch-norm calibration before sampling (fast tests)."""
+    return DCGANConfig(standing_samples=256, **kwargs)
+
+
 def quick(**kwargs) -> TrainConfig:
     values = {"batch": 8, "log_every": 1, "sample_every": 0, "progress": False, "grid": 4}
     return TrainConfig(**(values | kwargs))
@@ -44,7 +49,7 @@ def losses(run: Path) -> list[tuple[str, ...]]:
 
 def test_resume_is_the_same_run_step_by_step(tmp_path):
     data = tiny_dataset()
-    model = DCGANConfig(conditional=True)
+    model = small_model(conditional=True)
     straight = train("dcgan", model, quick(steps=6, ema=True), data, tmp_path / "a")
     first = train("dcgan", model, quick(steps=3, ema=True), data, tmp_path / "b")
     assert first.step == 3
@@ -61,7 +66,13 @@ def test_resume_is_the_same_run_step_by_step(tmp_path):
 
 
 def test_checkpoint_holds_everything_as_safetensors(tmp_path):
-    train("dcgan", DCGANConfig(), quick(steps=2, ema=True), tiny_dataset(), tmp_path / "r")
+    train(
+        "dcgan",
+        small_model(),
+        quick(steps=2, ema=True),
+        tiny_dataset(),
+        tmp_path / "r",
+    )
     path = ckpt.latest_checkpoint(tmp_path / "r")
     assert path.name == "step-00000002.safetensors"
     with safe_open(str(path), framework="pt") as handle:
@@ -79,18 +90,25 @@ def test_checkpoint_holds_everything_as_safetensors(tmp_path):
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path):
-    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     path = ckpt.latest_checkpoint(tmp_path / "r")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated"):
         ckpt.read_checkpoint(path)
     with pytest.raises(CheckpointError):
-        train("dcgan", DCGANConfig(), quick(steps=2), tiny_dataset(), tmp_path / "r", resume=True)
+        train(
+            "dcgan",
+            small_model(),
+            quick(steps=2),
+            tiny_dataset(),
+            tmp_path / "r",
+            resume=True,
+        )
 
 
 def test_checkpoint_of_another_shape_does_not_load(tmp_path):
-    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model_config"]["latent_dim"] = 50
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
@@ -99,22 +117,36 @@ def test_checkpoint_of_another_shape_does_not_load(tmp_path):
 
 
 def test_run_of_another_model_is_refused(tmp_path):
-    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model"] = "styled"
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunError, match="'styled'"):
-        train("dcgan", DCGANConfig(), quick(steps=2), tiny_dataset(), tmp_path / "r", resume=True)
+        train(
+            "dcgan",
+            small_model(),
+            quick(steps=2),
+            tiny_dataset(),
+            tmp_path / "r",
+            resume=True,
+        )
 
 
 def test_existing_run_needs_force(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), run)
+    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), run)
     before = ckpt.latest_checkpoint(run).read_bytes()
     with pytest.raises(RunError, match="--force"):
-        train("dcgan", DCGANConfig(), quick(steps=1, seed=5), tiny_dataset(), run)
+        train("dcgan", small_model(), quick(steps=1, seed=5), tiny_dataset(), run)
     assert ckpt.latest_checkpoint(run).read_bytes() == before
-    train("dcgan", DCGANConfig(), quick(steps=2, seed=5), tiny_dataset(), run, force=True)
+    train(
+        "dcgan",
+        small_model(),
+        quick(steps=2, seed=5),
+        tiny_dataset(),
+        run,
+        force=True,
+    )
     assert [step for step, _ in ckpt.list_checkpoints(run)] == [2]
     assert len(rows(run)) == 2
 
@@ -124,7 +156,7 @@ def test_existing_run_needs_force(tmp_path):
 )
 def test_out_of_range_config_is_refused(tmp_path, bad):
     with pytest.raises(ConfigError):
-        train("dcgan", DCGANConfig(), quick(**bad), tiny_dataset(), tmp_path / "r")
+        train("dcgan", small_model(), quick(**bad), tiny_dataset(), tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
 
@@ -135,11 +167,25 @@ def test_stop_request_saves_a_checkpoint_and_resume_finishes_the_same(tmp_path):
         if step == 2:
             trainer.request_stop()
 
-    cut = train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "b", callbacks=[stop_at_2])
+    cut = train(
+        "dcgan",
+        small_model(),
+        quick(steps=4),
+        data,
+        tmp_path / "b",
+        callbacks=[stop_at_2],
+    )
     assert cut.interrupted and cut.step == 2
     assert cut.checkpoint == ckpt.checkpoint_path(tmp_path / "b", 2)
-    train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "b", resume=True)
-    train("dcgan", DCGANConfig(), quick(steps=4), data, tmp_path / "a")
+    train(
+        "dcgan",
+        small_model(),
+        quick(steps=4),
+        data,
+        tmp_path / "b",
+        resume=True,
+    )
+    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "a")
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
 
 
@@ -147,7 +193,7 @@ def test_metrics_grids_and_ema(tmp_path):
     run = tmp_path / "r"
     result = train(
         "dcgan",
-        DCGANConfig(),
+        small_model(),
         quick(steps=4, log_every=2, sample_every=2, ema=True, ema_decay=0.5),
         tiny_dataset(),
         run,
@@ -171,7 +217,7 @@ def test_metrics_grids_and_ema(tmp_path):
 
 def test_epochs_and_a_dataset_smaller_than_a_batch(tmp_path):
     data = tiny_dataset(n=5)
-    result = train("dcgan", DCGANConfig(), quick(epochs=4), data, tmp_path / "r")
+    result = train("dcgan", small_model(), quick(epochs=4), data, tmp_path / "r")
     assert result.step == 3  # ceil(4 × 5 / 8)
     assert rows(tmp_path / "r")[-1]["epoch"] == "4.8"
 
@@ -190,7 +236,13 @@ def test_sampler_covers_each_epoch_and_splits_ranks():
 
 def test_sample_grid_and_glyph_set(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", DCGANConfig(conditional=True), quick(steps=1), tiny_dataset(), run)
+    train(
+        "dcgan",
+        small_model(conditional=True),
+        quick(steps=1),
+        tiny_dataset(),
+        run,
+    )
     grid = write_grid(run, tmp_path / "grid.png", n=6, text="가나다")
     assert grid.is_file()
     glyphs = write_glyphset(run, tmp_path / "glyphs", text="가나다")
@@ -205,7 +257,7 @@ def test_sample_grid_and_glyph_set(tmp_path):
 
 def test_unconditional_run_cannot_write_a_glyph_set(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", DCGANConfig(), quick(steps=1), tiny_dataset(), run)
+    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), run)
     with pytest.raises(ConfigError, match="unconditional"):
         write_glyphset(run, tmp_path / "glyphs", text="가")
     with pytest.raises(ConfigError, match="unconditional"):
@@ -220,13 +272,17 @@ def test_tensorboard_needs_its_package(tmp_path):
         with pytest.raises(ConfigError, match="tensorboard"):
             train(
                 "dcgan",
-                DCGANConfig(),
+                small_model(),
                 quick(steps=1, tensorboard=True),
                 tiny_dataset(),
                 tmp_path / "r",
             )
     else:
         train(
-            "dcgan", DCGANConfig(), quick(steps=1, tensorboard=True), tiny_dataset(), tmp_path / "r"
+            "dcgan",
+            small_model(),
+            quick(steps=1, tensorboard=True),
+            tiny_dataset(),
+            tmp_path / "r",
         )
         assert any((tmp_path / "r" / "tensorboard").iterdir())

@@ -160,7 +160,8 @@ def train_group() -> None:
 @click.option(
     "--conditional",
     is_flag=True,
-    help="Condition on the syllable (jamo embeddings in G, projection in D), so "
+    help="Condition on the syllable (jamo embeddings in G; projection and a jamo "
+    "classifier in D), so "
     "`sample --text` and `--out-set` can ask for given syllables.",
 )
 @click.option("--latent", default=100, show_default=True, help="Size of the noise vector z.")

@@ -30,6 +30,7 @@ class DataInfo:
     num_faces: int = 1
     face_names: tuple[str, ...] = ()
     grid_syllables: tuple[int, ...] = ()  # code points of the fixed grid (conditional)
+    syllables: str = ""  # the distinct syllables trained on, as text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -10,7 +10,8 @@ slope 0.3 in G, BatchNorm ε 1e-3 and momentum 0.99, Glorot-uniform kernels, Ada
 NHWC order in reshape and flatten. G has 9,125,825 parameters and D 2,304,257.
 
 Options: latent size; conditioning on the syllable (jamo embeddings of the initial, medial
-and final concatenated to z in G; a projection head over the same jamo in D — the three
+and final concatenated to z in G; in D a projection head over the same jamo and an
+AC-GAN-style classifier of the three jamo, whose loss on the fakes G minimises — the three
 small tables generalise across the 11,172 syllables far better than one 11,172-way
 one-hot); the non-saturating BCE or the hinge loss; spectral norm in D.
 
@@ -19,11 +20,14 @@ simultaneous updates of D and G from it (the tf.keras code takes both gradients 
 tape). With the BCE loss one backward pass serves both networks: each sample's logit
 depends on that sample alone (D has no batch norm), so the G-loss gradient that reaches a
 fake image is the D-loss gradient there times ``-exp(-logit)``; a gradient-scaling node
-between G and D applies that factor. The hinge loss takes a second, input-only backward.
+between G and D applies that factor. The hinge loss and the conditional model (whose jamo
+classifier gives G a loss that is not a per-sample multiple of D's) take a second,
+input-only backward instead.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -55,6 +59,8 @@ class DCGANConfig(ModelConfig):
     adam_eps: float = 1e-7
     dropout: float = 0.3
     channels_last: bool = True
+    standing_samples: int = 2048  # inputs that re-measure G's batch-norm statistics to sample
+    aux_weight: float = 1.0  # conditional: weight of D's jamo classifier loss (AC-GAN style)
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
@@ -68,6 +74,10 @@ class DCGANConfig(ModelConfig):
             raise ConfigError(f"learning rate {self.lr}: must be positive")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
+        if self.aux_weight < 0:
+            raise ConfigError(f"aux weight {self.aux_weight}: must be 0 or more")
+        if self.standing_samples < 0:
+            raise ConfigError(f"standing samples {self.standing_samples}: must be 0 or more")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout {self.dropout}: must lie in [0, 1)")
 
@@ -137,6 +147,8 @@ class Discriminator(nn.Module):
         self.project = (
             nn.ModuleList(nn.Embedding(n, 256) for n in JAMO_COUNTS) if config.conditional else None
         )
+        # conditional: a classifier of the initial, medial and final jamo (AC-GAN heads)
+        self.classify = nn.Linear(256, sum(JAMO_COUNTS)) if config.conditional else None
         _glorot(self)
         if self.project is not None:
             for table in self.project:
@@ -146,17 +158,24 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, jamo: torch.Tensor | None = None) -> torch.Tensor:
         """Logits, one per image (shape B)."""
+        return self.forward_with_classes(x, jamo)[0]
+
+    def forward_with_classes(
+        self, x: torch.Tensor, jamo: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Real/fake logits (B) and, when conditional, jamo class logits (B × 19+21+28)."""
         x = self.drop1(F.leaky_relu(self.conv1(x), 0.2))
         x = F.leaky_relu(self.conv2(x), 0.2)
         x = x.permute(0, 2, 3, 1).flatten(1)  # Keras Flatten over NHWC
         h = self.drop2(F.leaky_relu(self.fc(x), 0.2))
         logits = self.out(h).squeeze(1)
-        if self.project is not None:
-            if jamo is None:
-                raise ValueError("a conditional discriminator needs the jamo of each sample")
-            embedded = sum(table(jamo[:, k]) for k, table in enumerate(self.project))
-            logits = logits + (embedded * h).sum(dim=1)
-        return logits
+        if self.project is None:
+            return logits, None
+        if jamo is None:
+            raise ValueError("a conditional discriminator needs the jamo of each sample")
+        embedded = sum(table(jamo[:, k]) for k, table in enumerate(self.project))
+        logits = logits + (embedded * h).sum(dim=1)
+        return logits, self.classify(h)
 
 
 def _glorot(module: nn.Module) -> None:
@@ -217,7 +236,8 @@ class DCGAN(Model):
         fake = self.G(z, jamo)
         both_jamo = None if jamo is None else torch.cat([jamo, jamo])
         self.zero_grad(self.optimizers.values())
-        if self.config.loss == "bce":
+        extra: dict[str, torch.Tensor] = {}
+        if self.config.loss == "bce" and not self.config.conditional:
             holder: list[torch.Tensor] = []
             logits = self.D(torch.cat([real, scale_grad(fake, holder)]), both_jamo).float()
             l_real, l_fake = logits[:n], logits[n:]
@@ -227,10 +247,23 @@ class DCGAN(Model):
             d_loss.backward()
             g_loss = F.softplus(-l_fake.detach()).mean()
         else:
-            logits = self.D(torch.cat([real, fake]), both_jamo).float()
+            logits, classes = self.D.forward_with_classes(torch.cat([real, fake]), both_jamo)
+            logits = logits.float()
             l_real, l_fake = logits[:n], logits[n:]
-            d_loss = F.relu(1.0 - l_real).mean() + F.relu(1.0 + l_fake).mean()
-            g_loss = -l_fake.mean()
+            if self.config.loss == "bce":
+                d_loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
+                g_loss = F.softplus(-l_fake).mean()
+            else:
+                d_loss = F.relu(1.0 - l_real).mean() + F.relu(1.0 + l_fake).mean()
+                g_loss = -l_fake.mean()
+            if classes is not None and self.config.aux_weight > 0:
+                # D learns to tell the jamo of real glyphs; G is asked to draw fakes whose
+                # jamo it tells right (the AC-GAN signal that makes the syllable stick)
+                aux_real = _jamo_loss(classes[:n].float(), jamo)
+                aux_fake = _jamo_loss(classes[n:].float(), jamo)
+                d_loss = d_loss + self.config.aux_weight * aux_real
+                g_loss = g_loss + self.config.aux_weight * aux_fake
+                extra = {"aux_real": aux_real.detach(), "aux_fake": aux_fake.detach()}
             torch.autograd.backward(d_loss, inputs=list(self.D.parameters()), retain_graph=True)
             torch.autograd.backward(g_loss, inputs=list(self.G.parameters()))
             g_loss = g_loss.detach()
@@ -242,7 +275,7 @@ class DCGAN(Model):
                 "g_loss": g_loss,
                 "p_real": torch.sigmoid(l_real.detach()).mean(),
                 "p_fake": torch.sigmoid(l_fake.detach()).mean(),
-            }
+            } | extra
 
     # ---------------------------------------------------------------------------- sampling
     def grid_inputs(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -275,23 +308,72 @@ class DCGAN(Model):
         return inputs
 
     @torch.no_grad()
+    def standing_generator(
+        self,
+        G: nn.Module | None = None,
+        samples: int | None = None,
+        batch: int = 512,
+        seed: int = 0,
+    ) -> Generator:
+        """A copy of G whose batch-norm statistics are re-measured on its current weights.
+
+        During training the running statistics trail weights that keep moving (Keras'
+        momentum 0.99 averages ~100 steps), and an eval-mode G fed with them draws
+        washed-out, near-identical glyphs. Like BigGAN's "standing statistics", the copy
+        runs ``samples`` random inputs (z, and syllables of the training set; default
+        ``config.standing_samples``) through G in
+        training mode with a cumulative average, then samples in eval mode. The networks
+        being trained are not touched, nor is any global RNG.
+        """
+        G = copy.deepcopy(G if G is not None else self.G)
+        samples = self.config.standing_samples if samples is None else samples
+        norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms or samples == 0:  # 0: sample with the running statistics
+            return G.eval()
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # cumulative moving average over the calibration batches
+        generator = torch.Generator().manual_seed(seed)
+        pool = torch.tensor(
+            [ord(c) for c in self.info.syllables] or hangul.all_syllables(), dtype=torch.int64
+        )
+        G.train()
+        for start in range(0, samples, batch):
+            n = min(batch, samples - start)
+            z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
+            jamo = None
+            if self.config.conditional:
+                picks = pool[torch.randint(len(pool), (n,), generator=generator)]
+                jamo = torch.from_numpy(hangul.jamo_table(picks.numpy())).to(self.device)
+            G(z, jamo)
+        return G.eval()
+
+    @torch.no_grad()
     def generate(
         self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
     ) -> torch.Tensor:
-        """Images N×C×H×W in [-1, 1] on CPU; ``networks["G"]`` may be an EMA copy."""
-        G = (networks or {}).get("G", self.G)
-        was_training = G.training
-        G.eval()
-        try:
-            out = []
-            z_all, jamo_all = inputs["z"], inputs.get("jamo")
-            for start in range(0, len(z_all), 1024):
-                z = z_all[start : start + 1024].to(self.device)
-                jamo = None if jamo_all is None else jamo_all[start : start + 1024].to(self.device)
-                out.append(G(z, jamo).float().cpu().contiguous())
-            return torch.cat(out) if out else torch.empty(0, self.info.channels, 1, 1)
-        finally:
-            G.train(was_training)
+        """Images N×C×H×W in [-1, 1] on CPU; ``networks["G"]`` may be an EMA copy.
+
+        Sampling uses a copy of G with standing batch-norm statistics
+        (:meth:`standing_generator`), so the output for one input does not depend on the
+        other inputs of the call.
+        """
+        G = self.standing_generator((networks or {}).get("G", self.G))
+        out = []
+        z_all, jamo_all = inputs["z"], inputs.get("jamo")
+        for start in range(0, len(z_all), 1024):
+            z = z_all[start : start + 1024].to(self.device)
+            jamo = None if jamo_all is None else jamo_all[start : start + 1024].to(self.device)
+            out.append(G(z, jamo).float().cpu().contiguous())
+        return torch.cat(out) if out else torch.empty(0, self.info.channels, 1, 1)
+
+
+def _jamo_loss(classes: torch.Tensor, jamo: torch.Tensor) -> torch.Tensor:
+    """Sum of the cross-entropies of the initial, medial and final jamo heads."""
+    total = classes.new_zeros(())
+    for k, part in enumerate(torch.split(classes, JAMO_COUNTS, dim=1)):
+        total = total + F.cross_entropy(part, jamo[:, k])
+    return total
 
 
 def _fused() -> dict[str, bool]:

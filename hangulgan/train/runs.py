@@ -146,8 +146,8 @@ def write_glyphset(
             "cannot fill a glyph set; train with --conditional (or write a grid with --out)"
         )
     syllables = _syllables(text, charset)
-    if syllables is None and run.config.data_info.get("syllables"):
-        syllables = hangul.charset_from_text(run.config.data_info["syllables"])
+    if syllables is None and run.model.info.syllables:
+        syllables = hangul.charset_from_text(run.model.info.syllables)
     if syllables is None:
         spec = run.config.data.charset or "all"
         try:

@@ -536,6 +536,7 @@ def data_info(dataset: Any, grid: int = 64) -> DataInfo:
         num_faces=int(getattr(dataset, "num_faces", 1)),
         face_names=tuple(getattr(dataset, "face_names", ())),
         grid_syllables=tuple(int(c) for c in chosen),
+        syllables=_syllable_text(dataset),
     )
 
 
@@ -641,7 +642,7 @@ def train(
                 model_config=model.config.to_dict(),
                 train=config,
                 data=data or DataConfig(),
-                data_info=info.to_dict() | {"syllables": _syllable_text(dataset)},
+                data_info=info.to_dict(),
                 world_size=ctx.world_size,
             ).save(run_path)
         trainer = Trainer(model, dataset, config, run_path, ctx=ctx, callbacks=callbacks)
