@@ -286,3 +286,36 @@ def test_tensorboard_needs_its_package(tmp_path):
             tmp_path / "r",
         )
         assert any((tmp_path / "r" / "tensorboard").iterdir())
+
+
+def test_checkpoint_round_trip_of_optimizers_and_schedulers(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    for _ in range(3):
+        net(torch.randn(4, 3)).sum().backward()
+        optimizer.step()
+        scheduler.step()
+    path = ckpt.save_checkpoint(
+        tmp_path / "c.safetensors",
+        model_name="toy",
+        step=3,
+        networks={"net": net},
+        optimizers={"opt": optimizer},
+        schedulers={"opt": scheduler},
+    )
+    net2 = torch.nn.Linear(3, 2)
+    optimizer2 = torch.optim.Adam(net2.parameters(), lr=0.1)
+    scheduler2 = torch.optim.lr_scheduler.StepLR(optimizer2, step_size=2, gamma=0.5)
+    loaded = ckpt.read_checkpoint(path)
+    ckpt.load_networks(loaded, {"net": net2})
+    ckpt.load_optimizers(loaded, {"opt": optimizer2})
+    ckpt.load_schedulers(loaded, {"opt": scheduler2})
+    assert scheduler2.last_epoch == 3 and scheduler2.get_last_lr() == scheduler.get_last_lr()
+    assert optimizer2.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"] == 0.05
+    for p1, p2 in zip(net.parameters(), net2.parameters(), strict=True):
+        assert torch.equal(p1, p2)
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(optimizer.state[p1][key], optimizer2.state[p2][key])
+    with pytest.raises(CheckpointError, match="scheduler"):
+        ckpt.load_schedulers(loaded, {"other": scheduler2})

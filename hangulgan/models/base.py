@@ -78,9 +78,9 @@ class ModelConfig:
 class Model:
     """Base class of every trainable model; see the module docstring for the contract.
 
-    Subclasses set ``name`` and ``config_class``, fill ``networks`` and ``optimizers`` in
-    ``__init__``, and implement :meth:`training_step`, :meth:`grid_inputs` and
-    :meth:`generate`.
+    Subclasses set ``name`` and ``config_class``, fill ``networks`` and ``optimizers`` (and
+    ``schedulers``, if any) in ``__init__``, and implement :meth:`training_step`,
+    :meth:`grid_inputs` and :meth:`generate`.
     """
 
     name: ClassVar[str] = ""
@@ -92,6 +92,7 @@ class Model:
         self.info = info
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}  # LR schedulers by name; the model steps them
         self.runtime: Runtime = Runtime()
         self.device = torch.device("cpu")
         self.memory_format = torch.contiguous_format

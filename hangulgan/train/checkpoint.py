@@ -143,9 +143,13 @@ def save_checkpoint(
     networks: dict[str, nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
     ema: dict[str, nn.Module] | None = None,
+    schedulers: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a checkpoint atomically to ``path`` (parent folders are created)."""
+    """Write a checkpoint atomically to ``path`` (parent folders are created).
+
+    Learning-rate schedulers' state dicts (plain numbers and lists) go into the JSON part.
+    """
     tensors: dict[str, torch.Tensor] = {}
     for prefix, nets in (("net", networks), ("ema", ema or {})):
         for name, net in nets.items():
@@ -165,13 +169,18 @@ def save_checkpoint(
         "networks": sorted(networks),
         "ema": sorted(ema or {}),
         "optimizers": optimizer_meta,
+        "schedulers": {name: sched.state_dict() for name, sched in (schedulers or {}).items()},
         "rng": rng_meta,
         "extra": extra or {},
     }
+    try:
+        state_text = json.dumps(state)
+    except TypeError as err:
+        raise CheckpointError(f"{path}: state that JSON cannot hold ({err})") from None
     metadata = {
         "format": CHECKPOINT_FORMAT,
         "version": str(CHECKPOINT_VERSION),
-        "state": json.dumps(state),
+        "state": state_text,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -256,6 +265,15 @@ def load_optimizers(checkpoint: Checkpoint, optimizers: dict[str, torch.optim.Op
                 f"{checkpoint.path}: optimizer state of {name!r} does not fit ({err})"
             ) from None
         _match_layouts(optimizer)
+
+
+def load_schedulers(checkpoint: Checkpoint, schedulers: dict[str, Any]) -> None:
+    """Restore learning-rate schedulers saved by :func:`save_checkpoint`."""
+    saved = checkpoint.state.get("schedulers", {})
+    for name, scheduler in schedulers.items():
+        if name not in saved:
+            raise CheckpointError(f"{checkpoint.path}: holds no state for scheduler {name!r}")
+        scheduler.load_state_dict(saved[name])
 
 
 def _match_layouts(optimizer: torch.optim.Optimizer) -> None:

@@ -339,6 +339,7 @@ class Trainer:
             step=self.step,
             networks=self.model.networks,
             optimizers=self.model.optimizers,
+            schedulers=self.model.schedulers,
             ema=self.ema_networks(),
             extra={"sampler": self.sampler.state(), "elapsed": self.elapsed},
         )
@@ -355,6 +356,7 @@ class Trainer:
             )
         ckpt.load_networks(checkpoint, self.model.networks)
         ckpt.load_optimizers(checkpoint, self.model.optimizers)
+        ckpt.load_schedulers(checkpoint, self.model.schedulers)
         if self.ema is not None:
             if checkpoint.state.get("ema"):
                 ckpt.load_networks(checkpoint, self.ema.copies, prefix="ema")
