@@ -319,3 +319,16 @@ def test_checkpoint_round_trip_of_optimizers_and_schedulers(tmp_path):
             assert torch.equal(optimizer.state[p1][key], optimizer2.state[p2][key])
     with pytest.raises(CheckpointError, match="scheduler"):
         ckpt.load_schedulers(loaded, {"other": scheduler2})
+
+
+def test_run_saved_before_a_new_model_option_still_loads(tmp_path):
+    run = tmp_path / "r"
+    train(
+        "dcgan", small_model(conditional=True, aux_weight=0.0), quick(steps=1), tiny_dataset(), run
+    )
+    config = json.loads((run / "config.json").read_text())
+    del config["model_config"]["aux_weight"]  # as written before the option existed
+    (run / "config.json").write_text(json.dumps(config))
+    loaded = open_run(run)
+    assert loaded.model.config.aux_weight == 0.0 and loaded.model.D.classify is None
+    assert write_grid(run, tmp_path / "g.png", n=2, text="가").is_file()

@@ -275,7 +275,8 @@ def train_dcgan(
         if _given(ctx, "epochs"):
             train_values["steps"] = None
         config = from_dict(TrainConfig, train_values)
-        data, model_config = saved.data, from_dict(DCGANConfig, saved.model_config)
+        data = saved.data
+        model_config = from_dict(DCGANConfig, DCGANConfig.legacy_defaults() | saved.model_config)
     else:
         tables = read_toml(config_file) if config_file else {}
         config = _section(TrainConfig, tables.get("train", {}), ctx, _TRAIN_OPTIONS)

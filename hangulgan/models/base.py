@@ -74,6 +74,11 @@ class ModelConfig:
     def validate(self) -> None:
         """Raise :class:`~hangulgan.errors.ConfigError` for values out of range."""
 
+    @classmethod
+    def legacy_defaults(cls) -> dict[str, Any]:
+        """Values for fields a run saved by an older hangulgan lacks (keep old runs loadable)."""
+        return {}
+
 
 class Model:
     """Base class of every trainable model; see the module docstring for the contract.

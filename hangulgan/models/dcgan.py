@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +62,11 @@ class DCGANConfig(ModelConfig):
     channels_last: bool = True
     standing_samples: int = 2048  # inputs that re-measure G's batch-norm statistics to sample
     aux_weight: float = 1.0  # conditional: weight of D's jamo classifier loss (AC-GAN style)
+
+    @classmethod
+    def legacy_defaults(cls) -> dict[str, Any]:
+        """Runs saved before the jamo classifier existed were trained without it."""
+        return {"aux_weight": 0.0}
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
@@ -148,7 +154,8 @@ class Discriminator(nn.Module):
             nn.ModuleList(nn.Embedding(n, 256) for n in JAMO_COUNTS) if config.conditional else None
         )
         # conditional: a classifier of the initial, medial and final jamo (AC-GAN heads)
-        self.classify = nn.Linear(256, sum(JAMO_COUNTS)) if config.conditional else None
+        use_classifier = config.conditional and config.aux_weight > 0
+        self.classify = nn.Linear(256, sum(JAMO_COUNTS)) if use_classifier else None
         _glorot(self)
         if self.project is not None:
             for table in self.project:
@@ -175,7 +182,7 @@ class Discriminator(nn.Module):
             raise ValueError("a conditional discriminator needs the jamo of each sample")
         embedded = sum(table(jamo[:, k]) for k, table in enumerate(self.project))
         logits = logits + (embedded * h).sum(dim=1)
-        return logits, self.classify(h)
+        return logits, None if self.classify is None else self.classify(h)
 
 
 def _glorot(module: nn.Module) -> None:

@@ -579,10 +579,12 @@ def build_model(
 ) -> Model:
     """Instantiate a registered model from its config (a dataclass or a dict)."""
     cls = get_model_class(model_name)
-    if isinstance(model_config, dict):
+    if isinstance(model_config, dict):  # as saved in a run's config.json
         from hangulgan.train.config import from_dict
 
-        model_config = from_dict(cls.config_class, model_config)
+        model_config = from_dict(
+            cls.config_class, cls.config_class.legacy_defaults() | model_config
+        )
     model_config.validate()
     return cls(model_config, info)
 
