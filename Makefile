@@ -29,12 +29,28 @@ fonts:
 	bash scripts/system-deps.sh fonts
 	bash scripts/link-fonts.sh fonts
 
+# fonts → corpus → a class-conditional DCGAN (a few minutes on CPU) → its KS X 1001
+# glyphs → an installable draft font, checked.
+DEMO_STEPS ?= 1500
+DEMO_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 demo: install fonts
 	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -le 1
 	$(VENV)/bin/hangulgan corpus info corpus/ | head -n 12
 	mkdir -p out
 	$(VENV)/bin/hangulgan corpus preview corpus/ --face NanumGothic --out out/preview.png
-	@echo "demo: corpus in corpus/, preview sheet in out/preview.png"
+	$(VENV)/bin/hangulgan train dcgan --corpus corpus/ --faces NanumGothic --charset ksx1001 \
+	    --conditional --batch 64 --steps $(DEMO_STEPS) --run runs/demo --force
+	$(VENV)/bin/hangulgan sample runs/demo --text 다람쥐헌쳇바퀴에타고파한글꼴 --out out/dcgan-grid.png
+	$(VENV)/bin/hangulgan sample runs/demo --charset ksx1001 --out-set glyphs/demo --force
+	$(VENV)/bin/hangulgan export-ttf glyphs/demo --out out/HangulganDraft.ttf \
+	    --family "Hangulgan Draft" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
+	$(VENV)/bin/hangulgan check-font out/HangulganDraft.ttf --glyphs glyphs/demo
+	@echo
+	@echo "demo done:"
+	@echo "  corpus:   corpus/ (preview out/preview.png)"
+	@echo "  model:    runs/demo (samples out/dcgan-grid.png)"
+	@echo "  font:     out/HangulganDraft.ttf (specimen out/specimen.png, out/specimen.html)"
+	@echo "  install:  mkdir -p ~/.local/share/fonts && cp out/HangulganDraft.ttf ~/.local/share/fonts/ && fc-cache -f"
 
 test: install fonts
 	$(PY) -m pytest -q

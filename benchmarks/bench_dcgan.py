@@ -30,13 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hangulgan.data.dataset import GlyphDataset
+from hangulgan.data.glyphset import GlyphSet
 from hangulgan.models import DCGAN, DCGANConfig
 from hangulgan.train.config import TrainConfig
-from hangulgan.train.data import ArrayGlyphDataset
 from hangulgan.train.trainer import EpochSampler, Trainer, data_info, seed_everything
 
 
-def synthetic_glyphs(n: int = 4096, size: int = 32) -> ArrayGlyphDataset:
+def synthetic_glyphs(n: int = 4096, size: int = 32) -> GlyphDataset:
     """Random stroke-like glyphs (the speed does not depend on what they show)."""
     rng = np.random.default_rng(0)
     images = np.zeros((n, size, size), np.uint8)
@@ -47,7 +48,7 @@ def synthetic_glyphs(n: int = 4096, size: int = 32) -> ArrayGlyphDataset:
                 images[i, y : y + 2, x : x + rng.integers(4, size - x)] = 255
             else:
                 images[i, y : y + rng.integers(4, size - y), x : x + 2] = 255
-    return ArrayGlyphDataset(images, 0xAC00 + np.arange(n) % 11172)
+    return GlyphDataset.from_glyphsets([GlyphSet(images, 0xAC00 + np.arange(n) % 11172)])
 
 
 # --------------------------------------------------------------------- the plain reference

@@ -9,13 +9,13 @@ from hangulgan import hangul
 from hangulgan.data import corpus as corpus_mod
 from hangulgan.data.corpus import (
     Corpus,
-    GlyphDataset,
     RenderSettings,
     merge_corpora,
     open_glyphset,
     preview_sheet,
     render_corpus,
 )
+from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CorpusError, GlyphSetError
 

@@ -19,13 +19,14 @@ SCRIPT = textwrap.dedent(
     from safetensors.torch import save_file
     from hangulgan.models import DCGANConfig
     from hangulgan.train.config import TrainConfig
-    from hangulgan.train.data import ArrayGlyphDataset
+    from hangulgan.data.dataset import GlyphDataset
+    from hangulgan.data.glyphset import GlyphSet
     from hangulgan.train.trainer import train
 
     out = Path(sys.argv[1])
     rng = np.random.default_rng(0)
     images = (rng.random((32, 16, 16)) > 0.5).astype(np.uint8) * 255
-    data = ArrayGlyphDataset(images, list(range(0xAC00, 0xAC00 + 32)))
+    data = GlyphDataset.from_glyphsets([GlyphSet(images, list(range(0xAC00, 0xAC00 + 32)))])
     captured = {}
 
     def grab(trainer, step, losses):

@@ -11,21 +11,22 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from hangulgan.data.dataset import GlyphDataset
+from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, RunError
 from hangulgan.models import DCGANConfig
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
-from hangulgan.train.data import ArrayGlyphDataset
 from hangulgan.train.runs import list_runs, open_run, write_glyphset, write_grid
 from hangulgan.train.trainer import EpochSampler, train
 
 
-def tiny_dataset(n: int = 24, size: int = 16) -> ArrayGlyphDataset:
+def tiny_dataset(n: int = 24, size: int = 16) -> GlyphDataset:
     """Random blocky glyphs with consecutive syllable code points."""
     rng = np.random.default_rng(0)
     blocks = rng.random((n, size // 4, size // 4)) > 0.5
     images = np.kron(blocks, np.ones((4, 4))).astype(np.uint8) * 255
-    return ArrayGlyphDataset(images, list(range(0xAC00, 0xAC00 + n)))
+    return GlyphDataset.from_glyphsets([GlyphSet(images, list(range(0xAC00, 0xAC00 + n)))])
 
 
 def small_model(**kwargs) -> DCGANConfig:

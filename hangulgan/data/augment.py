@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions: the config and parameter names are read by
+# commands (render without --augment, corpus info) that should not pay torch's import.
 
 PARAM_NAMES = (
     "angle_deg",
@@ -55,6 +60,9 @@ class AugmentConfig:
 
 def _dilate(x: torch.Tensor) -> torch.Tensor:
     """3×3 grey dilation by shifted maxima (several times faster than max_pool2d on CPU)."""
+    import torch
+    import torch.nn.functional as F
+
     height, width = x.shape[-2:]
     padded = F.pad(x, (1, 1, 1, 1), value=float(x.min()) if x.numel() else 0.0)
     out = x.clone()
@@ -67,6 +75,8 @@ def _dilate(x: torch.Tensor) -> torch.Tensor:
 
 def _interpolation_matrix(size: int, points: int, device: torch.device) -> torch.Tensor:
     """(size, points) matrix that linearly interpolates ``points`` control values."""
+    import torch
+
     position = torch.linspace(0, points - 1, size, device=device)
     left = position.floor().clamp(max=points - 2).long()
     frac = position - left
@@ -80,6 +90,8 @@ def _elastic_field(
     amount_px: torch.Tensor, points: int, height: int, width: int, generator: torch.Generator
 ) -> torch.Tensor:
     """Smooth random displacement (B,H,W,2) in normalised units, largest value amount_px."""
+    import torch
+
     device = amount_px.device
     coarse = torch.randn(len(amount_px), 2, points, points, generator=generator, device=device)
     rows = _interpolation_matrix(height, points, device)
@@ -94,6 +106,9 @@ def _elastic_field(
 
 def _gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Blur each image of x (B,1,H,W) with its own sigma (B,), separably."""
+    import torch
+    import torch.nn.functional as F
+
     batch = x.shape[0]
     radius = max(1, math.ceil(3 * float(sigma.max())))
     offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
@@ -117,6 +132,9 @@ def augment_batch(
     images: torch.Tensor, config: AugmentConfig, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Augment a batch of uint8 images (B,H,W); returns (uint8 images, params (B,P) float32)."""
+    import torch
+    import torch.nn.functional as F
+
     batch, height, width = images.shape
     device = images.device
     unit = height / 32.0  # pixel amounts are given for 32 px
@@ -196,6 +214,8 @@ def augment_copies(
     batch_size: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``copies`` augmented versions of every image: (K,N,H,W) uint8 and (K,N,P) float32."""
+    import torch
+
     config = config or AugmentConfig()
     n, height, width = images.shape
     out = np.empty((copies, n, height, width), dtype=np.uint8)

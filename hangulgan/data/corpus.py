@@ -24,11 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from hangulgan import hangul
-from hangulgan.data.augment import PARAM_NAMES, AugmentConfig, augment_copies
+from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.render import PLACEMENTS, FaceRenderer
@@ -197,7 +195,12 @@ def render_one_face(
         "file_sha256": info.file_sha256,
     }
     augmented = params = None
+    param_names: list[str] = []
     if settings.augment_copies and len(images):
+        import torch
+
+        from hangulgan.data.augment import PARAM_NAMES, augment_copies
+
         torch.set_num_threads(1)  # one face per process; processes already fill the cores
         augmented, params = augment_copies(
             images,
@@ -205,6 +208,7 @@ def render_one_face(
             settings.augment,
             seed=_augment_seed(settings.seed, info.signature),
         )
+        param_names = list(PARAM_NAMES)
     glyphs = GlyphSet(
         images=images,
         codepoints=codepoints,
@@ -212,7 +216,7 @@ def render_one_face(
         meta=meta,
         augmented=augmented,
         augment_params=params,
-        augment_param_names=list(PARAM_NAMES) if augmented is not None else [],
+        augment_param_names=param_names,
     )
     glyphs.save(out_dir / FACES_DIR / info.face_id, overwrite=True)
     return FaceOutcome(info.face_id, len(codepoints), missing, empty, time.perf_counter() - start)
@@ -452,95 +456,6 @@ def open_glyphset(ref: str | Path) -> GlyphSet:
             f"(e.g. {path}::{corpus.face_names[0] if corpus.face_names else 'NAME'})"
         )
     return GlyphSet.load(path)
-
-
-class GlyphDataset(Dataset):
-    """Glyphs of a corpus as a torch Dataset, read through memory maps.
-
-    Items are dicts: ``image`` float32 1×H×W in [-1, 1] (ink = +1), ``syllable`` (0..11171),
-    ``jamo`` (3,) initial/medial/final indices, ``face`` (index into ``face_names``).
-    With ``augmented=True`` the augmented copies join the clean glyphs.
-    """
-
-    def __init__(
-        self,
-        corpus: Corpus | str | Path,
-        faces: list[str] | None = None,
-        charset: list[int] | None = None,
-        augmented: bool = False,
-    ) -> None:
-        self.corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)
-        names = faces if faces else self.corpus.face_names
-        if not names:
-            raise CorpusError(f"{self.corpus.folder}: the corpus holds no face")
-        self.face_names = list(names)
-        wanted = None if charset is None else np.asarray(sorted(set(charset)), dtype=np.int32)
-        self._arrays: list[np.ndarray] = []  # per (face, copy): N×H×W memmap
-        sources, rows, cps, face_ids = [], [], [], []
-        for face_index, name in enumerate(self.face_names):
-            glyphs = self.corpus.face(name, augmented=augmented)
-            keep = (
-                np.arange(len(glyphs))
-                if wanted is None
-                else np.flatnonzero(np.isin(glyphs.codepoints, wanted))
-            )
-            copies = [glyphs.images]
-            if augmented and glyphs.augmented is not None:
-                copies += [glyphs.augmented[k] for k in range(glyphs.augmented.shape[0])]
-            for array in copies:
-                sources.append(np.full(len(keep), len(self._arrays), dtype=np.int32))
-                self._arrays.append(array)
-                rows.append(keep.astype(np.int64))
-                cps.append(glyphs.codepoints[keep])
-                face_ids.append(np.full(len(keep), face_index, dtype=np.int64))
-        self._source = np.concatenate(sources)
-        self._row = np.concatenate(rows)
-        self.codepoints = np.concatenate(cps).astype(np.int64)
-        self.faces = np.concatenate(face_ids)
-        if not len(self._row):
-            raise CorpusError(f"{self.corpus.folder}: the chosen faces and charset select no glyph")
-        self.syllables = self.codepoints - hangul.FIRST
-        self.jamo = hangul.jamo_table(self.codepoints)
-        self.size = self.corpus.size
-
-    @property
-    def num_faces(self) -> int:
-        """How many faces the dataset draws from."""
-        return len(self.face_names)
-
-    def __len__(self) -> int:
-        return len(self._row)
-
-    def raw_images(self, indices: np.ndarray) -> np.ndarray:
-        """uint8 images (B,H,W) for dataset indices, gathered per source array."""
-        indices = np.asarray(indices, dtype=np.int64)
-        out = np.empty((len(indices), *self.size), dtype=np.uint8)
-        sources = self._source[indices]
-        for source in np.unique(sources):
-            picked = np.flatnonzero(sources == source)
-            rows = self._row[indices[picked]]
-            order = np.argsort(rows)  # ascending reads are kinder to the page cache
-            out[picked[order]] = self._arrays[source][rows[order]]
-        return out
-
-    def get_batch(self, indices: np.ndarray | list[int]) -> dict[str, torch.Tensor]:
-        """A batch as tensors: image (B,1,H,W) in [-1, 1], syllable, jamo (B,3), face."""
-        indices = np.asarray(indices, dtype=np.int64)
-        images = torch.from_numpy(self.raw_images(indices)).unsqueeze(1)
-        return {
-            "image": images.float().div_(127.5).sub_(1.0),
-            "syllable": torch.from_numpy(self.syllables[indices]),
-            "jamo": torch.from_numpy(self.jamo[indices]),
-            "face": torch.from_numpy(self.faces[indices]),
-        }
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        batch = self.get_batch(np.array([index]))
-        return {key: value[0] for key, value in batch.items()}
-
-    # DataLoader fetches a whole batch in one call when the dataset offers this.
-    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        return self.get_batch(np.asarray(indices))
 
 
 # --------------------------------------------------------------------------- preview, merge
