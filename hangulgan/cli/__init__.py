@@ -1,11 +1,13 @@
 """The ``hangulgan`` command line: a thin click layer over the library.
 
-Each stage's commands live in their own module and register onto the one group.
-A :class:`~hangulgan.errors.HangulganError` becomes a one-line message and exit code 2.
+Each stage's commands live in their own module; the group imports a module only when
+one of its commands runs (or ``--help`` lists them), so ``export-ttf`` does not pay for
+torch. A :class:`~hangulgan.errors.HangulganError` becomes one line and exit code 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,8 +15,29 @@ import click
 from hangulgan import __version__
 from hangulgan.errors import HangulganError
 
+# command name → "module:attribute" of its click command
+COMMANDS = {
+    "render": "hangulgan.cli.data_commands:render_cmd",
+    "corpus": "hangulgan.cli.data_commands:corpus_group",
+    "train": "hangulgan.cli.train_commands:train_group",
+    "sample": "hangulgan.cli.train_commands:sample_command",
+    "runs": "hangulgan.cli.train_commands:runs_group",
+    "export-ttf": "hangulgan.cli.vector_commands:export_ttf",
+    "check-font": "hangulgan.cli.vector_commands:check_font_command",
+}
 
-class _Group(click.Group):
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -23,7 +46,7 @@ class _Group(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hangulgan")
 def main() -> None:
     """Korean font synthesis: render a corpus of Hangul glyphs from fonts, train glyph
@@ -32,17 +55,7 @@ def main() -> None:
     \b
     Typical flow:
       hangulgan render fonts/ corpus/          # fonts → 32×32 glyph corpus
-      hangulgan train dcgan --corpus corpus/ --run runs/dcgan
-      hangulgan sample runs/dcgan --out-set glyphs/
+      hangulgan train dcgan --corpus corpus/ --run runs/cond --conditional
+      hangulgan sample runs/cond --charset ksx1001 --out-set glyphs/
       hangulgan export-ttf glyphs/ --out Draft.ttf
     """
-
-
-def _register_all() -> None:
-    from hangulgan.cli import data_commands, train_commands, vector_commands
-
-    for module in (data_commands, train_commands, vector_commands):
-        module.register(main)
-
-
-_register_all()

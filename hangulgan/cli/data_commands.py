@@ -203,9 +203,3 @@ def corpus_merge(parts, out, move):
     """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT."""
     added = merge_corpora(list(parts), out, move=move)
     click.echo(f"merged {len(added)} faces into {out}")
-
-
-def register(group: click.Group) -> None:
-    """Add the data-stage commands to ``group``."""
-    group.add_command(render_cmd)
-    group.add_command(corpus_group)

@@ -396,10 +396,3 @@ def runs_list(runs_dir: Path) -> None:
         losses = " ".join(f"{k}={v:.3f}" for k, v in item.losses.items())
         sample = item.sample if item.sample else "-"
         click.echo(f"{item.path}  {item.model}  step {item.step}  {losses or '-'}  {sample}")
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    group.add_command(train_group)
-    group.add_command(sample_command)
-    group.add_command(runs_group)

@@ -296,9 +296,3 @@ def _group_skipped(skipped: list[Skipped]) -> dict[str, list[str]]:
 def _shorten(chars: list[str], limit: int = 100) -> str:
     shown = "".join(chars[:limit])
     return shown if len(chars) <= limit else f"{shown} … and {len(chars) - limit} more"
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    group.add_command(export_ttf)
-    group.add_command(check_font_command)

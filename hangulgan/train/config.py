@@ -6,14 +6,13 @@ run and restores them on resume, so a resumed run trains exactly what it started
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hangulgan import __version__
 from hangulgan.errors import ConfigError, RunError
-from hangulgan.io import write_json_atomic
+from hangulgan.io import read_format_json, write_json_atomic
 
 RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
@@ -127,17 +126,7 @@ class RunConfig:
             raise RunError(f"{run_dir}: no such run folder")
         if not path.is_file():
             raise RunError(f"{run_dir}: not a run folder (no {CONFIG_FILE})")
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise RunError(f"{path}: not valid JSON ({err})") from None
-        if not isinstance(raw, dict) or raw.get("format") != RUN_FORMAT:
-            raise RunError(f"{path}: not a hangulgan run config")
-        if raw.get("version") != RUN_VERSION:
-            raise RunError(
-                f"{path}: run format version {raw.get('version')}, this hangulgan reads "
-                f"version {RUN_VERSION}"
-            )
+        raw = read_format_json(path, RUN_FORMAT, RUN_VERSION, RunError, "run config")
         try:
             return cls(
                 model=str(raw["model"]),
