@@ -4,7 +4,10 @@ Prints images/s at batch 256 (the seeds' setting) for
 
 * ``trainer``   – :class:`hangulgan.train.trainer.Trainer` with its logging, EMA, progress
                   bar and metrics file (steps only; the final checkpoint is not timed);
-* ``bare step`` – ``model.training_step`` in a loop over the same batches;
+* ``bare step`` – ``model.training_step`` in a loop over the same batches, in the precision
+                  the trainer picks (``--amp auto``: bf16 autocast where the CPU runs bf16
+                  natively, else float32);
+* ``bare fp32`` – the same in float32 (``--amp off``);
 * ``plain``     – the textbook PyTorch loop over the same network: D on real, D on detached
                   fakes, then D on the fakes again for G; ``nn.Dropout``, default Adam;
 * ``tf.keras``  – the seeds' own tf.keras step (one tape, ``tf.function``), only when
@@ -34,7 +37,13 @@ from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.models import DCGAN, DCGANConfig
 from hangulgan.train.config import TrainConfig
-from hangulgan.train.trainer import EpochSampler, Trainer, data_info, seed_everything
+from hangulgan.train.trainer import (
+    EpochSampler,
+    Trainer,
+    bf16_is_native,
+    data_info,
+    seed_everything,
+)
 
 
 def synthetic_glyphs(n: int = 4096, size: int = 32) -> GlyphDataset:
@@ -215,8 +224,15 @@ def main() -> None:
     sampler = EpochSampler(len(dataset), batch, seed=0)
     plain_batch = dataset.get_batch(sampler.next_indices())["image"]
 
-    def bare() -> None:
+    autocast = bf16_is_native(torch.device("cpu"))
+    print(f"trainer precision (--amp auto): {'bf16 autocast' if autocast else 'float32'}")
+
+    def bare_fp32() -> None:
         model.training_step(dataset.get_batch(sampler.next_indices()), 0)
+
+    def bare() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            model.training_step(dataset.get_batch(sampler.next_indices()), 0)
 
     with tempfile.TemporaryDirectory() as tmp:
         # the trainer as `hangulgan train` runs it: EMA, progress bar, metrics every 50 steps
@@ -240,10 +256,18 @@ def main() -> None:
         trainer_times()
         if tf_step:
             step_times(tf_step, 2)
-        times: dict[str, list[float]] = {"trainer": [], "bare": [], "plain": [], "tf": []}
+        times: dict[str, list[float]] = {
+            "trainer": [],
+            "bare": [],
+            "bare32": [],
+            "plain": [],
+            "tf": [],
+        }
         for r in range(args.rounds):
             times["plain"] += step_times(lambda: plain.step(plain_batch), steps)
             times["bare"] += step_times(bare, steps)
+            if autocast:
+                times["bare32"] += step_times(bare_fp32, steps)
             times["trainer"] += trainer_times()
             if tf_step:
                 times["tf"] += step_times(tf_step, steps)
@@ -257,6 +281,7 @@ def main() -> None:
     for key, label in (
         ("trainer", "trainer (ours)"),
         ("bare", "bare step loop"),
+        ("bare32", "bare step, float32"),
         ("plain", "plain PyTorch loop"),
         ("tf", "seeds' tf.keras"),
     ):
@@ -275,6 +300,11 @@ def main() -> None:
             f"ours / tf.keras      quiet {quiet['trainer'] / quiet['tf']:5.2f} ×"
             f"   median {median['trainer'] / median['tf']:5.2f} ×"
         )
+        if "bare32" in quiet:
+            print(
+                f"float32 / tf.keras   quiet {quiet['bare32'] / quiet['tf']:5.2f} ×"
+                f"   median {median['bare32'] / median['tf']:5.2f} ×  (both float32)"
+            )
     else:
         print("seeds' tf.keras      not measured (TensorFlow is not importable here)")
 

@@ -333,3 +333,19 @@ def test_run_saved_before_a_new_model_option_still_loads(tmp_path):
     loaded = open_run(run)
     assert loaded.model.config.aux_weight == 0.0 and loaded.model.D.classify is None
     assert write_grid(run, tmp_path / "g.png", n=2, text="가").is_file()
+
+
+def test_bf16_autocast_runs_on_cpu_and_changes_the_arithmetic(tmp_path):
+    """--amp bf16 trains on CPU (finite losses) and is really applied (losses differ from
+    float32); --amp auto picks it exactly where the CPU runs bf16 natively."""
+    import math
+
+    from hangulgan.train.trainer import bf16_is_native
+
+    data = tiny_dataset()
+    train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "fp32")
+    train("dcgan", small_model(), quick(steps=2, amp="bf16"), data, tmp_path / "bf16")
+    fp32, bf16 = losses(tmp_path / "fp32"), losses(tmp_path / "bf16")
+    assert all(math.isfinite(float(v)) for row in bf16 for v in row)
+    assert fp32 != bf16
+    assert bf16_is_native(torch.device("cpu")) == torch.ops.mkldnn._is_mkldnn_bf16_supported()

@@ -213,7 +213,8 @@ def train_group() -> None:
     type=click.Choice(["auto", "off", "bf16"]),
     default="auto",
     show_default=True,
-    help="Mixed precision: auto = bf16 on CUDA, off on CPU.",
+    help="Mixed precision: auto = bf16 autocast where the device runs bf16 natively (CUDA, "
+    "CPUs with AVX512-BF16 or AMX), else float32; off = always float32.",
 )
 @click.option(
     "--threads", default=0, show_default=True, help="torch CPU threads (0: one per core)."

@@ -45,7 +45,7 @@ class TrainConfig:
     batch: int = 256
     seed: int = 0
     device: str = "auto"
-    amp: str = "auto"  # auto (bf16 autocast on CUDA, none on CPU) | off | bf16
+    amp: str = "auto"  # auto (bf16 autocast where the device runs bf16 natively) | off | bf16
     threads: int = 0  # torch intra-op threads; 0 = torch's default (one per core)
     log_every: int = 50
     sample_every: int = 500
