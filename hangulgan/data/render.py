@@ -125,7 +125,6 @@ class FaceRenderer:
         # Pixels from the canvas bottom up to the baseline, in 26.6 fixed point.
         self._baseline_26_6 = round(size * (-desc) / (asc - desc) * 64)
         self._em_26_6 = size * 64
-        self._scale = size / upm
         slot = self.face._FT_Face.contents.glyph.contents
         self._slot = slot
         self._outline = slot.outline
