@@ -30,6 +30,7 @@ def test_ttc_faces_are_all_found_and_identical_drawings_stored_once(tmp_path):
     assert sorted(f.family for f in faces) == ["Alpha KR", "Gamma"]
     assert [f.index for f in faces if f.family == "Gamma"] == [2]
     assert len(skipped) == 1 and "same Hangul drawings" in skipped[0].reason
+    assert skipped[0].duplicate
     assert str(skipped[0].path).endswith("set.ttc#0")
 
 

@@ -288,9 +288,7 @@ def render_corpus(
     faces, skipped = collect_faces(list(font_paths), settings.charset, instances)
     summary = RenderSummary()
     for item in skipped:
-        (summary.duplicates if "same Hangul drawings" in item.reason else summary.skipped).append(
-            item
-        )
+        (summary.duplicates if item.duplicate else summary.skipped).append(item)
     index, count = shard
     mine = [info for position, info in enumerate(faces) if position % count == index]
     summary.other_shard = len(faces) - len(mine)

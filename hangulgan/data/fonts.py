@@ -52,6 +52,7 @@ class Skipped:
 
     path: Path
     reason: str
+    duplicate: bool = False  # the same drawings are kept under another face: not a problem
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -243,7 +244,9 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
             )
             dupes.append(
                 Skipped(
-                    label, f"{info.display_name}: same Hangul drawings as {keeper.display_name}"
+                    label,
+                    f"{info.display_name}: same Hangul drawings as {keeper.display_name}",
+                    duplicate=True,
                 )
             )
     return kept, dupes
