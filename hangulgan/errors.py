@@ -31,3 +31,7 @@ class RunError(HangulganError):
 
 class CheckpointError(HangulganError):
     """A checkpoint file is missing, truncated, or does not fit the model."""
+
+
+class LockedError(HangulganError):
+    """Another process is writing to the same corpus or run folder."""

@@ -1,7 +1,10 @@
-"""Atomic writes: a reader sees either the old file or the whole new one, never half."""
+"""Atomic writes (a reader sees either the old file or the whole new one, never half), and
+a per-folder lock so that one writer at a time works in a corpus or run folder."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -10,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from hangulgan.errors import LockedError
 
 
 def _read_umask() -> int:
@@ -99,3 +104,59 @@ def read_format_json(
             f"{version}" + (f"; {hint}" if hint else "")
         )
     return data
+
+
+LOCK_FILE = ".lock"
+
+
+def _lock_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return "another process"
+    return f"process {text}" if text.isdigit() else "another process"
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (created if missing) for the block.
+
+    The lock is ``fcntl.flock`` on ``folder/.lock``, which holds the holder's pid; the
+    kernel releases it when the holder exits, however it dies, so a stale lock file
+    never blocks. A second holder, in this process or another, gets :class:`LockedError`
+    at once (no waiting), naming ``what`` and the holder's pid. Not re-entrant. Yields
+    the folder's path.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as err:
+        raise LockedError(f"{folder}: cannot lock the {what} ({err.strerror or err})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LockedError(
+                    f"{folder}: cannot lock the {what} ({err.strerror or err})"
+                ) from None
+            raise LockedError(
+                f"{folder}: {_lock_holder(fd)} is writing this {what}; wait for it to "
+                "finish or stop it, then run again"
+            ) from None
+        # The pid is informative (for the message above); the flock itself is the lock.
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError:
+            pass
+        yield folder
+        try:
+            os.ftruncate(fd, 0)  # no stale pid for the next reader
+        except OSError:
+            pass
+    finally:
+        # Closing the descriptor releases the flock. The file stays: unlinking it would
+        # let a process that opened the old file and one that creates a new one both lock.
+        os.close(fd)
