@@ -34,7 +34,7 @@ fonts:
 DEMO_STEPS ?= 1500
 DEMO_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 demo: install fonts
-	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -le 1
+	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -eq 1
 	$(VENV)/bin/hangulgan corpus info corpus/ | head -n 12
 	mkdir -p out
 	$(VENV)/bin/hangulgan corpus preview corpus/ --face NanumGothic --out out/preview.png

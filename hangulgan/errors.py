@@ -31,3 +31,9 @@ class RunError(HangulganError):
 
 class CheckpointError(HangulganError):
     """A checkpoint file is missing, truncated, or does not fit the model."""
+
+
+class DiskFullError(HangulganError):
+    """An output could not be written because the disk (or the user's quota) is full.
+
+    Raised by the atomic writers of :mod:`hangulgan.io`, so the earlier file is intact."""
