@@ -17,7 +17,10 @@ import freetype
 import numpy as np
 
 from hangulgan import hangul
+from hangulgan.data.ftlayout import ensure_layout
 from hangulgan.errors import FontError
+
+ensure_layout()  # freetype-py's structures must be laid out as FreeType's (see ftlayout)
 
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
 # Sample syllables whose outlines sign a face's Hangul drawings: frequent, varied shapes.
