@@ -92,7 +92,8 @@ def _merge(group: list[FaceInfo]) -> SplitFaceInfo:
         file_sha256=digest.hexdigest(),
         num_faces=1,
         covered=covered,
-        licence=first.licence,
+        # Subset files often keep only the licence URL, and only in some files.
+        licence=next((info.licence for info in group if info.licence), ""),
         signature=_signature(_PartsFace(faces), covered),
         parts=parts,
     )
