@@ -12,7 +12,7 @@ TORCH_VERSION := 2.13.0
 TORCH_INDEX ?=
 DEMO_WORKERS ?= 2
 
-.PHONY: install system-deps fonts demo test test-fast bench lint clean
+.PHONY: install system-deps fonts fonts-web demo test test-fast bench lint clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -29,9 +29,17 @@ install: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh all
 
+# Debian's Korean fonts, linked into fonts/; then the Google Fonts Korean families from
+# npm (fonts-web) when npm is there. Both reach package registries only.
 fonts:
 	bash scripts/system-deps.sh fonts
 	bash scripts/link-fonts.sh fonts
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory fonts-web; \
+	else echo "warning: npm not found: web fonts skipped (install npm, then make fonts-web)" >&2; fi
+
+# @fontsource/NAME packages at pinned versions → fonts/web/NAME/WEIGHT/*.woff (idempotent).
+fonts-web:
+	bash scripts/fetch-web-fonts.sh fonts/web
 
 # fonts → corpus → a class-conditional DCGAN (a few minutes on CPU) → its KS X 1001
 # glyphs → an installable draft font, checked.

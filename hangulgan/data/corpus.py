@@ -29,7 +29,8 @@ from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.data.render import PLACEMENTS, FaceRenderer
+from hangulgan.data.render import PLACEMENTS
+from hangulgan.data.webfonts import open_renderer
 from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
 from hangulgan.io import read_format_json, write_json_atomic
 
@@ -174,7 +175,7 @@ def render_one_face(
     import time
 
     start = time.perf_counter()
-    renderer = FaceRenderer(str(info.path), info.index, settings.size, settings.placement)
+    renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
     charset = np.asarray(settings.charset, dtype=np.int32)
     chunks = []
     chunk = 2048
