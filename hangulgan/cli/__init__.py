@@ -46,6 +46,7 @@ COMMANDS = {
     "runs": "hangulgan.cli.train_commands:runs_group",
     "export-ttf": "hangulgan.cli.vector_commands:export_ttf",
     "check-font": "hangulgan.cli.vector_commands:check_font_command",
+    "generate": "hangulgan.cli.styled_commands:generate_command",
 }
 
 
