@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fetch the Korean families of Google Fonts from their npm web-font packages
 # (@fontsource/NAME, SIL OFL 1.1) into fonts/web/NAME/ (idempotent).
-# Usage: scripts/fetch-web-fonts.sh [DEST]   (default: fonts/web)
+# Usage: scripts/fetch-web-fonts.sh [DEST [NAME@VERSION WEIGHTS]...]
+#   DEST defaults to fonts/web; package specs (e.g. gaegu@5.3.0 400,700) replace the list
+#   below. HANGULGAN_NPM_CACHE sets the folder the packages are kept in.
 #
 # Each package splits a weight into ~120 unicode-range subset files (WOFF and WOFF2).
 # We keep the WOFF files (FreeType reads WOFF, not WOFF2) of the subsets whose range
@@ -39,13 +41,19 @@ PACKAGES=(
   "sunflower@5.3.1 500,700"
 )
 
-command -v npm >/dev/null || { echo "error: npm not found (install nodejs and npm)" >&2; exit 1; }
+if [ $# -gt 1 ]; then
+  shift
+  [ $(($# % 2)) -eq 0 ] || { echo "usage: $0 [DEST [NAME@VERSION WEIGHTS]...]" >&2; exit 2; }
+  PACKAGES=()
+  while [ $# -gt 0 ]; do PACKAGES+=("$1 $2"); shift 2; done
+fi
+
 mkdir -p "$dest" "$cache"
 
 # extract_korean TARBALL OUTDIR WEIGHTS: the WOFF files of the Hangul subsets of each weight.
 extract_korean() {
   python3 - "$1" "$2" "$3" <<'PY'
-import json, os, re, sys, tarfile, tempfile
+import json, os, re, shutil, sys, tarfile, tempfile
 
 tarball, outdir, weights = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 FIRST, LAST = 0xAC00, 0xD7A3
@@ -79,6 +87,7 @@ with tarfile.open(tarball) as tar:
     for weight in weights:
         wdir = os.path.join(outdir, weight)
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=outdir)
+        before = count
         for subset in subsets:
             name = f"package/files/{meta['id']}-{subset}-{weight}-normal.woff"
             if name not in members:
@@ -86,8 +95,9 @@ with tarfile.open(tarball) as tar:
             with open(os.path.join(tmp, os.path.basename(name)), "wb") as out:
                 out.write(tar.extractfile(members[name]).read())
             count += 1
+        if count == before:
+            sys.exit(f"error: {tarball}: no WOFF file of a Hangul subset for weight {weight}")
         if os.path.isdir(wdir):
-            import shutil
             shutil.rmtree(wdir)
         os.rename(tmp, wdir)  # a weight folder appears whole or not at all
     for extra in ("LICENSE", "metadata.json"):
@@ -109,6 +119,7 @@ for entry in "${PACKAGES[@]}"; do
   fi
   tarball="$cache/fontsource-$name-$version.tgz"
   if [ ! -s "$tarball" ]; then
+    command -v npm >/dev/null || { echo "error: npm not found (install nodejs and npm)" >&2; exit 1; }
     tmpdir="$(mktemp -d "$cache/.pack-XXXXXX")"
     if ! (cd "$tmpdir" && npm pack --silent "@fontsource/$spec" >/dev/null); then
       rm -rf "$tmpdir"
@@ -119,7 +130,8 @@ for entry in "${PACKAGES[@]}"; do
     rm -rf "$tmpdir"
   fi
   rm -rf "$outdir"
-  extract_korean "$tarball" "$outdir" "$weights"
+  # A failed extraction leaves no folder behind for the render stage to half-read.
+  extract_korean "$tarball" "$outdir" "$weights" || { rm -rf "$outdir"; exit 1; }
   echo "$spec $weights" >"$stamp"
   fetched=$((fetched + 1))
 done

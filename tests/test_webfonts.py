@@ -158,3 +158,103 @@ def test_a_real_font_cut_into_woff_subsets_renders_as_itself(tmp_path):
     direct = render_face(str(source), ksx)
     np.testing.assert_array_equal(split.codepoints, direct.codepoints)
     np.testing.assert_array_equal(split.images, direct.images)
+
+
+# --------------------------------------------------------------------------- fetch script
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fetch-web-fonts.sh"
+
+
+def _fake_package(cache: Path, name: str, version: str) -> Path:
+    """A tarball laid out like an @fontsource package: numbered unicode-range subsets,
+    some touching the Hangul syllables, each weight in WOFF and WOFF2."""
+    import io
+    import json
+    import tarfile
+
+    ranges = {
+        "[0]": "U+ac00-ac10,U+ff01",
+        "[1]": "U+4e00-4eff",
+        "[2]": "U+d7??",
+        "[3]": "U+1100-11ff",
+        "latin": "U+0000-00ff",
+    }
+    metadata = {"id": name, "family": "Fake Font", "weights": [400, 700]}
+    metadata["license"] = {"type": "OFL-1.1"}
+    members = {
+        "package/metadata.json": json.dumps(metadata).encode(),
+        "package/unicode.json": json.dumps(ranges).encode(),
+        "package/LICENSE": b"SIL Open Font License 1.1",
+    }
+    for weight in (400, 700):
+        for key in ranges:
+            for suffix in ("woff", "woff2"):
+                file = f"package/files/{name}-{key.strip('[]')}-{weight}-normal.{suffix}"
+                members[file] = f"{key} {weight} {suffix}".encode()
+    cache.mkdir(parents=True, exist_ok=True)
+    tarball = cache / f"fontsource-{name}-{version}.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return tarball
+
+
+def _run_script(tmp_path: Path, *args: str):
+    import os
+    import subprocess
+
+    # An npm that fails: the cached tarball must be used, never the registry.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "npm").write_text("#!/bin/sh\necho npm was called >&2\nexit 3\n")
+    (bin_dir / "npm").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    env["HANGULGAN_NPM_CACHE"] = str(tmp_path / "cache")
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_fetch_script_keeps_the_woff_files_of_the_hangul_subsets(tmp_path):
+    _fake_package(tmp_path / "cache", "fake-font", "1.0.0")
+    dest = tmp_path / "web"
+    first = _run_script(tmp_path, str(dest), "fake-font@1.0.0", "400,700")
+    assert first.returncode == 0, first.stderr
+    package = dest / "fake-font"
+    for weight in ("400", "700"):
+        kept = sorted(p.name for p in (package / weight).iterdir())
+        assert kept == [f"fake-font-0-{weight}-normal.woff", f"fake-font-2-{weight}-normal.woff"]
+    assert (package / "LICENSE").read_text() == "SIL Open Font License 1.1"
+    assert (package / "metadata.json").is_file()
+    assert sorted(p.name for p in package.iterdir()) == [
+        ".fetched",
+        "400",
+        "700",
+        "LICENSE",
+        "metadata.json",
+    ]
+    # Idempotent: a second run fetches and rewrites nothing.
+    stamp = (package / "400").stat().st_mtime_ns
+    second = _run_script(tmp_path, str(dest), "fake-font@1.0.0", "400,700")
+    assert second.returncode == 0, second.stderr
+    assert "0 packages fetched now" in second.stdout
+    assert (package / "400").stat().st_mtime_ns == stamp
+
+
+def test_fetch_script_rejects_a_weight_the_package_lacks(tmp_path):
+    tarball = _fake_package(tmp_path / "cache", "fake-font", "1.0.0")
+    dest = tmp_path / "web"
+    result = _run_script(tmp_path, str(dest), "fake-font@1.0.0", "300")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {tarball}: no weight 300 (has [400, 700])"
+    )
+    assert not (dest / "fake-font").exists()
+
+
+def test_fetch_script_reports_a_package_npm_cannot_fetch(tmp_path):
+    result = _run_script(tmp_path, str(tmp_path / "web"), "no-such-font@1.0.0", "400")
+    assert result.returncode != 0
+    assert "npm pack @fontsource/no-such-font@1.0.0 failed" in result.stderr

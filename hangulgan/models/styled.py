@@ -46,6 +46,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from hangulgan import hangul
+from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
 from hangulgan.models.base import DataInfo, Model, ModelConfig
 
@@ -439,17 +440,57 @@ class StyledDataset:
             raise CorpusError(
                 f"{corpus.folder}: the content face {config.content_face!r} is not in the corpus"
             )
-        self.size = corpus.size
         content = corpus.face(config.content_face, augmented=False)
-        self.content = content_table(content.images, content.codepoints, self.size)
-        held = holdout_syllables(config.holdout_fraction, config.split_seed)
+        self._setup(
+            [(name, corpus.face(name, augmented=False)) for name in names],
+            content_table(content.images, content.codepoints, corpus.size),
+            holdout_syllables(config.holdout_fraction, config.split_seed),
+            source=str(corpus.folder),
+        )
+
+    @classmethod
+    def from_glyphsets(
+        cls,
+        glyphsets: list[GlyphSet],
+        content: np.ndarray,
+        config: StyledConfig,
+        seed: int = 0,
+    ) -> StyledDataset:
+        """A dataset over glyph sets at hand (e.g. one font's own glyphs, to fine-tune on).
+
+        ``content`` is the 11,172×H×W content table (:func:`content_table`); no syllable
+        is held out.
+        """
+        dataset = cls.__new__(cls)
+        dataset.corpus = None
+        dataset.config = config
+        dataset.seed = seed
+        names = ", ".join(g.name for g in glyphsets)
+        dataset._setup(
+            [(g.name, g) for g in glyphsets], content, np.zeros(0, np.int64), source=names
+        )
+        return dataset
+
+    def _setup(
+        self,
+        faces: list[tuple[str, GlyphSet]],
+        content: np.ndarray,
+        held: np.ndarray,
+        source: str,
+    ) -> None:
+        config = self.config
+        self.size = (int(content.shape[1]), int(content.shape[2]))
+        self.content = content
         self.heldout = held
         self.face_names: list[str] = []
         self._images: list[np.ndarray] = []
         self._codepoints: list[np.ndarray] = []
         face_of, row_of = [], []
-        for name in names:
-            glyphs = corpus.face(name, augmented=False)
+        for name, glyphs in faces:
+            if glyphs.size != self.size:
+                raise CorpusError(
+                    f"{name}: glyphs of {glyphs.size}, the content face's {self.size}"
+                )
             train_rows = np.flatnonzero(~np.isin(glyphs.codepoints, held))
             # faces drawing fewer syllables than a batch needs cannot give disjoint references
             if len(train_rows) < config.targets_per_face + config.refs_max:
@@ -461,7 +502,7 @@ class StyledDataset:
             face_of.append(np.full(len(train_rows), index, dtype=np.int64))
             row_of.append(train_rows.astype(np.int64))
         if not self.face_names:
-            raise CorpusError(f"{corpus.folder}: no face left to train on after the split")
+            raise CorpusError(f"{source}: no face left to train on after the split")
         self._face = np.concatenate(face_of)
         self._row = np.concatenate(row_of)
         self._train_rows = [np.flatnonzero(~np.isin(cps, held)) for cps in self._codepoints]
