@@ -17,7 +17,10 @@ import freetype
 import numpy as np
 
 from hangulgan import hangul
+from hangulgan.data.ftlayout import ensure_layout
 from hangulgan.errors import FontError
+
+ensure_layout()  # freetype-py's structures must be laid out as FreeType's (see ftlayout)
 
 # .woff: web fonts, often one face split over subset files (see data/webfonts.py).
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
