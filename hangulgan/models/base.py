@@ -13,7 +13,7 @@ other keys plug in unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 import torch
@@ -31,6 +31,9 @@ class DataInfo:
     face_names: tuple[str, ...] = ()
     grid_syllables: tuple[int, ...] = ()  # code points of the fixed grid (conditional)
     syllables: str = ""  # the distinct syllables trained on, as text
+    # where the training glyphs' pixels lie (glyph set meta "placement" and "geometry", see
+    # hangulgan.data.placement): a model's glyph sets inherit it, so export-ttf places them
+    placement: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -551,6 +551,7 @@ def data_info(dataset: Any, grid: int = 64) -> DataInfo:
         face_names=tuple(getattr(dataset, "face_names", ())),
         grid_syllables=tuple(int(c) for c in chosen),
         syllables=_syllable_text(dataset),
+        placement=dict(getattr(dataset, "placement", {})),
     )
 
 
