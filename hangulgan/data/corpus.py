@@ -30,6 +30,7 @@ from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS
 from hangulgan.data.webfonts import open_renderer
 from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
@@ -79,6 +80,9 @@ class RenderSettings:
         return {
             "size": self.size,
             "placement": self.placement,
+            # the rule every face's geometry follows (see data.placement): corpora rendered
+            # before it was recorded, or under another rule, are never mixed with this one
+            "geometry": GEOMETRY_RULES[self.placement],
             "charset": {"name": self.charset_name, "count": len(self.charset)},
             "augment": {
                 "copies": self.augment_copies,
@@ -140,7 +144,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def _check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:
     key = settings.key()
-    for name in ("size", "placement", "charset", "augment"):
+    for name in ("size", "placement", "geometry", "charset", "augment"):
         if manifest.get(name) != key[name]:
             raise CorpusError(
                 f"{folder}: rendered with {name}={json.dumps(manifest.get(name))}, asked "
@@ -196,6 +200,7 @@ def render_one_face(
     codepoints = np.concatenate([c.codepoints for c in chunks])
     missing = int(sum(len(c.missing) for c in chunks))
     empty = [int(cp) for c in chunks for cp in c.empty]
+    advances = np.concatenate([c.advances for c in chunks])
     meta = {
         "source_file": info.path.name,
         "face_index": info.index,
@@ -204,6 +209,9 @@ def render_one_face(
         "placement": settings.placement,
         "file_sha256": info.file_sha256,
     }
+    if renderer.geometry is not None:  # where the pixels lie, for export-ttf to invert
+        geometry = renderer.geometry.with_advances(codepoints.tolist(), advances.tolist())
+        meta["geometry"] = geometry.to_meta()
     augmented = params = None
     param_names: list[str] = []
     if settings.augment_copies and len(images):
@@ -573,7 +581,7 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
     manifests = [(Path(p), read_manifest(p)) for p in parts]
     if not manifests:
         raise CorpusError("corpus merge: name at least one corpus to merge")
-    keys = ("size", "placement", "charset", "augment")
+    keys = ("size", "placement", "geometry", "charset", "augment")
     first_path, first = manifests[0]
     for path, manifest in manifests[1:]:
         for key in keys:
