@@ -180,6 +180,13 @@ def test_sampled_glyph_sets_inherit_the_corpus_geometry(source_font: Path, tmp_p
     assert sampled.meta["placement"] == "em"
     assert sampled.meta["geometry"] == source.meta["geometry"]
     assert geometry_of(sampled) == Geometry.from_meta(source.meta["geometry"])
+    # a run saved before the geometry was recorded in its config reads it from its corpus
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["data_info"]["placement"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    code, output = run("sample", run_dir, "--out-set", tmp_path / "old", "--text", "가")
+    assert code == 0, output
+    assert GlyphSet.load(tmp_path / "old").meta["geometry"] == source.meta["geometry"]
 
 
 def test_hangul_and_fallback_latin_share_the_baseline(tmp_path: Path) -> None:
