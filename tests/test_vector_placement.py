@@ -108,6 +108,11 @@ def test_check_font_reference_arguments(source_font: Path, tmp_path: Path) -> No
     assert code == 2 and "none.ttf: no such reference font" in output
     code, output = run("check-font", source_font, "--reference", source_font, "--glyphs", "g")
     assert code == 2 and "not both" in output
+    other = fontfactory.build_font(
+        tmp_path / "other.ttf", shapes={ord("각"): SHAPES[ord("가")]}, empty_mapped=False
+    )
+    code, output = run("check-font", other, "--reference", source_font)
+    assert code == 1 and "maps no Hangul syllable that" in output
 
 
 def test_glyph_sets_without_geometry_export_as_before_with_a_note(
