@@ -219,3 +219,15 @@ def test_hangul_and_fallback_latin_share_the_baseline(tmp_path: Path) -> None:
     for syllable in "한글가나다":
         # the syllable's bottom relative to the Latin letter's, as in the source
         assert abs((ours[syllable] - ours["H"]) - (theirs[syllable] - theirs["H"])) <= 1
+
+
+def test_a_corpus_without_geometry_is_not_resumed_under_the_new_rule(
+    source_font: Path, tmp_path: Path
+) -> None:
+    corpus_face(source_font, tmp_path / "corpus", 32)
+    manifest = tmp_path / "corpus" / "manifest.json"
+    old = json.loads(manifest.read_text())
+    del old["geometry"]  # as written before the rule was recorded
+    manifest.write_text(json.dumps(old))
+    code, output = run("render", source_font, tmp_path / "corpus", "--size", 32, "--quiet")
+    assert code == 2 and "geometry" in output and "--force" in output
