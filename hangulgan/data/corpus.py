@@ -3,7 +3,8 @@
 Layout::
 
     corpus/
-      manifest.json       format, version, size, placement, charset, augmentation, faces, skipped
+      manifest.json       format, version, size, placement, geometry, charset, augmentation,
+                          faces, skipped
       faces/NAME/         a glyph set folder (see :mod:`hangulgan.data.glyphset`)
 
 Each face folder appears atomically and the manifest is rewritten atomically after
