@@ -220,3 +220,182 @@ def test_compare_sheet_has_a_row_per_face(fonts, tmp_path):
     assert (pixels[36:68, 36:] == 255).all() and pixels[36:68, 2:34].min() == 0
     with pytest.raises(CorpusError, match="no Hangul"):
         compare_sheet(Corpus.open(out), "abc", tmp_path / "d.png")
+
+
+# --------------------------------------------------------------------------- damaged fonts
+
+
+def _drawn(path, cps, rect=(100, 0, 900, 800), **kw):
+    return fontfactory.build_font(path, shapes={cp: [rect] for cp in cps}, unmapped=False, **kw)
+
+
+def test_a_few_failing_glyphs_are_listed_more_make_the_face_damaged(tmp_path):
+    import fontdamage
+
+    cps = hangul.all_syllables()[:300]
+    few = fontdamage.break_glyphs(_drawn(tmp_path / "few.ttf", cps, family="Few"), cps[100:103])
+    many = fontdamage.break_glyphs(
+        _drawn(tmp_path / "many.ttf", cps, (0, 0, 500, 500), family="Many"), cps[100:104]
+    )
+    out = tmp_path / "corpus"
+    settings = RenderSettings(charset_name="test", charset=cps)
+    summary = render_corpus([few, many], out, settings, progress=False)
+    # 3 of 300 (1%) may fail: kept, the failures listed; 4 of 300 may not.
+    record = Corpus.open(out).face_record("Few-Regular")
+    assert record["failed"] == [f"U+{cp:04X}" for cp in cps[100:103]]
+    assert record["glyphs"] == 297 and len(Corpus.open(out).face("Few-Regular")) == 297
+    assert Corpus.open(out).face_names == ["Few-Regular"]
+    (skip,) = summary.skipped
+    assert skip.path.name == "many.ttf"
+    assert "damaged: 4 of 300 mapped glyphs fail to load (invalid outline" in skip.reason
+
+
+def test_mostly_empty_faces_pass_only_as_the_ksx1001_design(tmp_path):
+    ksx = set(hangul.ksx1001_syllables())
+    cps = hangul.all_syllables()[:200]  # 가..: some in KS X 1001, most not
+    inside = [cp for cp in cps if cp in ksx]
+    outside = [cp for cp in cps if cp not in ksx]
+    assert len(outside) > len(cps) / 2 and len(inside) > 20
+    # Baekmuk Dotum's design: maps every syllable, draws those of KS X 1001.
+    design = _drawn(tmp_path / "design.ttf", inside, family="Design", blank=outside)
+    # As many drawn, but not the KS X 1001 ones: blanked by damage.
+    blanked = _drawn(
+        tmp_path / "blanked.ttf",
+        outside[: len(inside)],
+        family="Blanked",
+        blank=inside + outside[len(inside) :],
+    )
+    nothing = _drawn(tmp_path / "nothing.ttf", [], family="Nothing", blank=cps)
+    out = tmp_path / "corpus"
+    settings = RenderSettings(charset_name="test", charset=cps)
+    summary = render_corpus([design, blanked, nothing], out, settings, progress=False)
+    corpus = Corpus.open(out)
+    assert corpus.face_names == ["Design-Regular"]
+    assert len(corpus.face("Design-Regular")) == len(inside)
+    assert len(corpus.face_record("Design-Regular")["empty"]) == len(outside)
+    reasons = {s.path.name: s.reason for s in summary.skipped}
+    assert "are not the KS X 1001 set" in reasons["blanked.ttf"]
+    assert "none of its 200 mapped syllables draws any ink" in reasons["nothing.ttf"]
+    for face in corpus.manifest["faces"].values():
+        assert face["glyphs"] > 0
+
+
+def test_parallel_render_keeps_every_finished_face_beside_a_damaged_one(fonts, tmp_path):
+    import fontdamage
+
+    cps = [ord(c) for c in "가나한"]
+    broken = fontdamage.break_glyphs(
+        fontfactory.build_font(fonts / "broken.ttf", family="Bad"), cps
+    )
+    fontfactory.build_font(
+        fonts / "three.ttf", family="Three", shapes={ord("가"): [(0, 0, 90, 90)]}
+    )
+    out = tmp_path / "corpus"
+    summary = render_corpus([fonts], out, _settings(), workers=2, progress=False)
+    assert sorted(Corpus.open(out).face_names) == ["One-Regular", "Three-Regular", "Two-Regular"]
+    assert [s.path for s in summary.skipped] == [broken.resolve()]
+    assert "damaged" in summary.skipped[0].reason
+    assert json.loads((out / "manifest.json").read_text())["skipped"][0]["path"] == str(
+        broken.resolve()
+    )
+
+
+def test_a_worker_that_dies_costs_only_its_face(fonts, tmp_path, monkeypatch):
+    import fontdamage
+
+    fontfactory.build_font(fonts / "crash.ttf", family="Crash", shapes={ord("가"): [(0, 0, 9, 9)]})
+    fontfactory.build_font(fonts / "four.ttf", family="Four", shapes={ord("나"): [(0, 0, 90, 9)]})
+    # The worker function is looked up by name in the spawned process: a test module's works.
+    monkeypatch.setattr(corpus_mod, "_worker_render", fontdamage.render_or_die)
+    out = tmp_path / "corpus"
+    summary = render_corpus([fonts], out, _settings(), workers=2, progress=False)
+    assert sorted(Corpus.open(out).face_names) == ["Four-Regular", "One-Regular", "Two-Regular"]
+    (skip,) = summary.skipped
+    assert skip.path.name == "crash.ttf" and "render process died" in skip.reason
+
+
+def test_a_kept_face_that_turns_out_damaged_gives_way_to_its_copy(tmp_path, monkeypatch):
+    from hangulgan.errors import FontError
+
+    first = fontfactory.build_font(tmp_path / "a.ttf", family="Same")
+    second = fontfactory.build_font(tmp_path / "b.ttf", family="Same")
+    second.write_bytes(second.read_bytes() + b"\0" * 4)  # another file, the same drawings
+    real = corpus_mod.render_one_face
+
+    def damaged_a(info, settings, out_dir, progress=None):
+        if info.path.name == "a.ttf":
+            raise FontError(f"{info.path}: damaged: none of its 4 mapped syllables draws any ink")
+        return real(info, settings, out_dir, progress)
+
+    monkeypatch.setattr(corpus_mod, "render_one_face", damaged_a)
+    out = tmp_path / "corpus"
+    summary = render_corpus([first, second], out, _settings(), progress=False)
+    assert Corpus.open(out).face_record("Same-Regular")["file_name"] == "b.ttf"
+    assert [s.path.name for s in summary.skipped] == ["a.ttf"] and not summary.duplicates
+    assert json.loads((out / "manifest.json").read_text())["duplicates"] == []
+
+
+def test_a_full_disk_stops_with_one_line_and_keeps_the_last_whole_manifest(
+    fonts, tmp_path, monkeypatch
+):
+    import errno
+
+    out = tmp_path / "corpus"
+    real = corpus_mod.write_json_atomic
+    writes = []
+
+    def full_after_two(path, obj):
+        writes.append(path)
+        if len(writes) > 2:  # the initial manifest, the first face; then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, obj)
+
+    monkeypatch.setattr(corpus_mod, "write_json_atomic", full_after_two)
+    with pytest.raises(CorpusError, match="manifest.json: cannot write the manifest") as err:
+        render_corpus([fonts], out, _settings(), progress=False)
+    assert "No space left on device" in str(err.value) and "\n" not in str(err.value)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["faces"]) == ["One-Regular"]
+    monkeypatch.setattr(corpus_mod, "write_json_atomic", real)
+    resumed = render_corpus([fonts], out, _settings(), progress=False)
+    assert resumed.reused == ["One-Regular"] and len(resumed.rendered) == 1
+
+
+# --------------------------------------------------------------------------- interrupted work
+
+
+def test_an_augmented_corpus_renders_again_and_resumes(fonts, tmp_path):
+    out = tmp_path / "corpus"
+    render_corpus([fonts], out, _settings(augment_copies=1), progress=False)
+    again = render_corpus([fonts], out, _settings(augment_copies=1), progress=False)
+    assert sorted(again.reused) == ["One-Regular", "Two-Regular"]
+
+
+def test_stale_temporaries_of_killed_runs_are_cleaned(fonts, tmp_path):
+    out = tmp_path / "corpus"
+    render_corpus([fonts], out, _settings(), progress=False)
+    leftovers = [
+        out / "faces" / ".One-Regular.k2j4h.tmp",  # atomic_dir, killed mid-face
+        out / "faces" / ".One-Regular.old-4242",  # atomic_dir, killed mid-swap
+        out / "faces" / ".Two-Regular.merge-4243",  # corpus merge, killed mid-copy
+    ]
+    for folder in leftovers:
+        folder.mkdir()
+        (folder / "images.npy").write_bytes(b"half")
+    (out / ".manifest.json.abc123.tmp").write_text("{")
+    render_corpus([fonts], out, _settings(), progress=False)
+    assert sorted(p.name for p in (out / "faces").iterdir()) == ["One-Regular", "Two-Regular"]
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "faces", "manifest.json"]
+
+
+def test_a_second_writer_is_refused_naming_the_first(fonts, tmp_path):
+    import os
+
+    from hangulgan.errors import LockedError
+    from hangulgan.io import folder_lock
+
+    out = tmp_path / "corpus"
+    with folder_lock(out, what="corpus"):
+        with pytest.raises(LockedError, match=f"process {os.getpid()} is writing this corpus"):
+            render_corpus([fonts], out, _settings(), progress=False)
+    render_corpus([fonts], out, _settings(), progress=False)
