@@ -1,6 +1,7 @@
 """Corpus writing (atomic, resumable), reading, the torch Dataset, preview and merge."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -399,3 +400,180 @@ def test_a_second_writer_is_refused_naming_the_first(fonts, tmp_path):
         with pytest.raises(LockedError, match=f"process {os.getpid()} is writing this corpus"):
             render_corpus([fonts], out, _settings(), progress=False)
     render_corpus([fonts], out, _settings(), progress=False)
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_render_workers_die_with_their_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    parent = textwrap.dedent(
+        """
+        import os, time
+        import multiprocessing
+        from concurrent.futures import wait
+        from hangulgan.data import corpus
+
+        pool = corpus.render_pool(2, multiprocessing.get_context("spawn").Queue())
+        futures = [pool.submit(time.sleep, 0.5) for _ in range(2)]
+        wait(futures)
+        pids = {pool.submit(os.getpid).result() for _ in range(4)}
+        print(" ".join(map(str, pids)), flush=True)
+        time.sleep(120)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, env=env)
+    try:
+        workers = [int(pid) for pid in child.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        child.send_signal(signal.SIGKILL)  # no cleanup code of the parent runs
+        child.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "render workers outlived their killed parent"
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after the injection point runs (no except clause
+    of the code under test catches a BaseException it does not know)."""
+
+
+@pytest.fixture
+def shards(fonts, tmp_path):
+    """Two shard corpora of three faces (2 + 1), and the full corpus to compare with."""
+    fontfactory.build_font(
+        fonts / "three.ttf", family="Three", shapes={ord("가"): [(0, 0, 90, 90)]}
+    )
+    templates = []
+    for i in range(2):
+        part = tmp_path / f"template{i}"
+        render_corpus([fonts], part, _settings(), shard=(i, 2), progress=False)
+        templates.append(part)
+    full = tmp_path / "full"
+    render_corpus([fonts], full, _settings(), progress=False)
+    return templates, full
+
+
+def _fresh(templates, folder):
+    import shutil
+
+    folder.mkdir()
+    parts = []
+    for template in templates:
+        shutil.copytree(template, folder / template.name)
+        parts.append(folder / template.name)
+    return parts
+
+
+def _assert_merged(out, full, parts, move):
+    merged = Corpus.open(out)
+    assert sorted(merged.face_names) == sorted(Corpus.open(full).face_names)
+    for name in merged.face_names:
+        assert np.array_equal(merged.face(name).images, Corpus.open(full).face(name).images)
+    assert sorted(p.name for p in (out / "faces").iterdir()) == sorted(merged.face_names)
+    if move:  # the faces left their sources, which no longer list them
+        for part in parts:
+            assert Corpus.open(part).face_names == []
+            assert list((part / "faces").iterdir()) == []
+
+
+@pytest.mark.parametrize("move", [False, True])
+def test_merge_finishes_after_a_kill_at_any_point(shards, tmp_path, monkeypatch, move):
+    templates, full = shards
+    real_write = corpus_mod._write_manifest
+    clean = tmp_path / "clean"
+    writes = []
+
+    def counting(folder, manifest):
+        writes.append(folder)
+        real_write(folder, manifest)
+
+    monkeypatch.setattr(corpus_mod, "_write_manifest", counting)
+    merge_corpora(_fresh(templates, clean), clean / "out", move=move)
+    # Each face: renamed into place, then the merged manifest (and the source's, with
+    # move) written; a kill before each write covers every gap between the steps.
+    assert len(writes) == (7 if move else 4)
+    for kill_at in range(1, len(writes) + 1):
+        calls = []
+
+        def killed(folder, manifest, kill_at=kill_at, calls=calls):
+            calls.append(folder)
+            if len(calls) == kill_at:
+                raise _Killed
+            real_write(folder, manifest)
+
+        root = tmp_path / f"kill{kill_at}"
+        parts = _fresh(templates, root)
+        monkeypatch.setattr(corpus_mod, "_write_manifest", killed)
+        with pytest.raises(_Killed):
+            merge_corpora(parts, root / "out", move=move)
+        monkeypatch.setattr(corpus_mod, "_write_manifest", real_write)
+        merge_corpora(parts, root / "out", move=move)
+        _assert_merged(root / "out", full, parts, move)
+
+
+def test_merge_killed_mid_copy_cleans_up_and_finishes(shards, tmp_path, monkeypatch):
+    import shutil
+
+    templates, full = shards
+    parts = _fresh(templates, tmp_path / "run")
+    out = tmp_path / "run" / "out"
+    real_copy = shutil.copytree
+
+    def killed_copy(source, target, *args, **kw):
+        real_copy(source, target, *args, **kw)
+        (Path(target) / "images.npy").write_bytes(b"half")
+        raise _Killed
+
+    monkeypatch.setattr(shutil, "copytree", killed_copy)
+    with pytest.raises(_Killed):
+        merge_corpora(parts, out)
+    assert any(".merge-" in p.name for p in (out / "faces").iterdir())
+    monkeypatch.setattr(shutil, "copytree", real_copy)
+    merge_corpora(parts, out)
+    _assert_merged(out, full, parts, move=False)
+
+
+def test_merge_on_a_full_disk_is_one_line_and_keeps_the_merged_state(shards, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    templates, full = shards
+    parts = _fresh(templates, tmp_path / "run")
+    out = tmp_path / "run" / "out"
+    merge_corpora(parts[:1], out)
+    before = (out / "manifest.json").read_text()
+
+    def full_disk(source, target, *args, **kw):
+        Path(target).mkdir()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copytree", full_disk)
+    with pytest.raises(CorpusError, match="cannot copy the face \\(No space left on device\\)"):
+        merge_corpora(parts, out)
+    assert (out / "manifest.json").read_text() == before
+    assert sorted(p.name for p in (out / "faces").iterdir()) == sorted(json.loads(before)["faces"])
+
+
+def test_merge_refuses_its_own_output_as_a_part(shards, tmp_path):
+    templates, _ = shards
+    with pytest.raises(CorpusError, match="is the output of the merge too"):
+        merge_corpora(templates, templates[0])
