@@ -214,11 +214,24 @@ def test_compare_sheet_has_a_row_per_face(fonts, tmp_path):
 
     out = tmp_path / "corpus"
     render_corpus([fonts], out, _settings(), progress=False)
-    path = compare_sheet(Corpus.open(out), "가나한", tmp_path / "c.png", scale=1)
+    path = compare_sheet(Corpus.open(out), "가나한", tmp_path / "c.png", scale=1, labels=False)
     pixels = np.asarray(Image.open(path))
     assert pixels.shape == (2 * 34 + 2, 3 * 34 + 2)
     # Two draws only 가: its 나 and 한 cells stay white.
     assert (pixels[36:68, 36:] == 255).all() and pixels[36:68, 2:34].min() == 0
+    # Labelled: the same grid to the right of a column of face names, one per row.
+    labelled = np.asarray(
+        Image.open(compare_sheet(Corpus.open(out), "가나한", tmp_path / "l.png", scale=1))
+    )
+    margin = labelled.shape[1] - pixels.shape[1]
+    assert margin > 30 and np.array_equal(labelled[:, margin:], pixels)
+    for top in (2, 36):  # each row's band holds its label's ink
+        assert labelled[top : top + 32, :margin].min() < 128
+    # Chosen faces only, in the order asked.
+    one = compare_sheet(Corpus.open(out), "가", tmp_path / "o.png", faces=["Two-Regular"], scale=1)
+    assert np.asarray(Image.open(one)).shape[0] == 34 + 2
+    with pytest.raises(CorpusError, match="no face named 'Three'"):
+        compare_sheet(Corpus.open(out), "가", tmp_path / "x.png", faces=["Three"])
     with pytest.raises(CorpusError, match="no Hangul"):
         compare_sheet(Corpus.open(out), "abc", tmp_path / "d.png")
 

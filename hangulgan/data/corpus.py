@@ -716,9 +716,15 @@ def open_glyphset(ref: str | Path) -> GlyphSet:
 # --------------------------------------------------------------------------- preview, merge
 
 
-def _write_sheet(tiles: list[list[np.ndarray | None]], out: str | Path, scale: int) -> Path:
-    """Lay out rows of H×W tiles (None = blank cell) as a PNG, ink dark on white."""
-    from PIL import Image
+def _write_sheet(
+    tiles: list[list[np.ndarray | None]],
+    out: str | Path,
+    scale: int,
+    row_labels: list[str] | None = None,
+) -> Path:
+    """Lay out rows of H×W tiles (None = blank cell) as a PNG, ink dark on white; with
+    ``row_labels``, each row's label written to its left."""
+    from PIL import Image, ImageDraw, ImageFont
 
     from hangulgan.io import atomic_path
 
@@ -736,6 +742,19 @@ def _write_sheet(tiles: list[list[np.ndarray | None]], out: str | Path, scale: i
     image = Image.fromarray(sheet)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    if row_labels:
+        font = ImageFont.load_default()
+        measure = ImageDraw.Draw(image)
+        boxes = [measure.textbbox((0, 0), label, font=font) for label in row_labels]
+        margin = max(box[2] for box in boxes) + 6 * pad
+        labelled = Image.new("L", (image.width + margin, image.height), 255)
+        labelled.paste(image, (margin, 0))
+        draw = ImageDraw.Draw(labelled)
+        row_height = (height + pad) * max(scale, 1)
+        for r, (label, box) in enumerate(zip(row_labels, boxes, strict=True)):
+            top = pad * max(scale, 1) + r * row_height + (height * max(scale, 1) - box[3]) // 2
+            draw.text((2 * pad, top), label, fill=0, font=font)
+        image = labelled
     out = Path(out)
     try:
         with atomic_path(out, suffix=".png") as tmp:
@@ -771,20 +790,27 @@ def preview_sheet(
 
 
 def compare_sheet(
-    corpus: Corpus, text: str, out: str | Path, faces: list[str] | None = None, scale: int = 2
+    corpus: Corpus,
+    text: str,
+    out: str | Path,
+    faces: list[str] | None = None,
+    scale: int = 2,
+    labels: bool = True,
 ) -> Path:
-    """One row per face, the syllables of ``text`` across: styles side by side."""
+    """One row per face (``faces``, default all), the syllables of ``text`` across:
+    styles side by side, each row labelled with its face name unless ``labels`` is off."""
     cps = [ord(ch) for ch in text if hangul.is_syllable(ord(ch))]
     if not cps:
         raise CorpusError(f"--text {text!r}: holds no Hangul syllable")
+    names = faces or corpus.face_names
     rows = []
-    for name in faces or corpus.face_names:
+    for name in names:
         glyphs = corpus.face(name, augmented=False)
         held = set(glyphs.codepoints.tolist())
         rows.append([glyphs.image(cp) if cp in held else None for cp in cps])
     if not any(t is not None for row in rows for t in row):
         raise CorpusError(f"{corpus.folder}: no face draws any of {text!r}")
-    return _write_sheet(rows, out, scale)
+    return _write_sheet(rows, out, scale, row_labels=list(names) if labels else None)
 
 
 def _write_failure(err: OSError) -> str:
