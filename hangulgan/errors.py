@@ -35,3 +35,13 @@ class CheckpointError(HangulganError):
 
 class LockedError(HangulganError):
     """Another process is writing to the same corpus or run folder."""
+
+
+class DiskFullError(HangulganError):
+    """An output could not be written because the disk (or the user's quota) is full.
+
+    Raised by the atomic writers of :mod:`hangulgan.io`, so the earlier file is intact."""
+
+
+class SetupError(HangulganError):
+    """The installed libraries do not fit hangulgan (e.g. an untested freetype-py)."""

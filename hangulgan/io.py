@@ -1,5 +1,10 @@
 """Atomic writes (a reader sees either the old file or the whole new one, never half), and
-a per-folder lock so that one writer at a time works in a corpus or run folder."""
+a per-folder lock so that one writer at a time works in a corpus or run folder.
+
+A write that fills the disk raises :class:`~hangulgan.errors.DiskFullError`
+("PATH: no space left on device") whatever library did the writing, and leaves the
+earlier file (or folder) as it was.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,7 +20,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hangulgan.errors import LockedError
+from hangulgan.errors import DiskFullError, LockedError
+
+# numpy's tofile() reports a short write without an errno ("8192 requested and 4096
+# written"); on a regular file a short write means the disk or the quota is full.
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
+# Rust writers (safetensors) raise their own exception type with the OS message inside.
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "os error 28")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True when ``err`` says the disk or the quota filled up, whichever library raised it."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err)
+    return any(part in text for part in _DISK_FULL_TEXT) or bool(_SHORT_WRITE.search(text))
+
+
+@contextmanager
+def disk_full_as_error(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a full-disk failure inside the block into a one-line :class:`DiskFullError`
+    naming ``path``; any other exception passes through unchanged."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as err:
+        if is_disk_full(err):
+            raise DiskFullError(f"{path}: no space left on device") from err
+        raise
 
 
 def _read_umask() -> int:
@@ -31,17 +65,18 @@ _UMASK = _read_umask()
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` if the block succeeds."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp makes the file owner-only; give it the mode a plain open() would.
-    os.chmod(tmp_path, 0o666 & ~_UMASK)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    with disk_full_as_error(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            # mkstemp makes the file owner-only; give it the mode a plain open() would.
+            os.chmod(tmp_path, 0o666 & ~_UMASK)
+            yield tmp_path
+            os.replace(tmp_path, path)
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -66,23 +101,24 @@ def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]
     With ``replace`` an existing folder at ``path`` is swapped out after the new one is whole.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only
-    try:
-        yield tmp
-        if path.exists():
-            if not replace:
-                raise FileExistsError(f"{path}: already exists")
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        try:
+            os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only
+            yield tmp
+            if path.exists():
+                if not replace:
+                    raise FileExistsError(f"{path}: already exists")
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_format_json(
@@ -160,3 +196,29 @@ def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Pat
         # Closing the descriptor releases the flock. The file stays: unlinking it would
         # let a process that opened the old file and one that creates a new one both lock.
         os.close(fd)
+
+
+def read_folder_header(
+    folder: str | os.PathLike,
+    filename: str,
+    fmt: str,
+    version: int,
+    error: type[Exception],
+    kind: str,
+    what: str,
+    hint: str = "",
+    missing_hint: str = "",
+) -> dict[str, Any]:
+    """Open a folder of kind ``kind`` (a corpus, a glyph set, a run) and read its versioned
+    JSON header ``filename`` (see :func:`read_format_json`); ``error`` names the folder when
+    it is missing, is a file, or lacks the header."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise error(f"{folder}: no such {kind} folder")
+    if not folder.is_dir():
+        raise error(f"{folder}: is a file, not a {kind} folder")
+    path = folder / filename
+    if not path.is_file():
+        extra = f"; {missing_hint}" if missing_hint else ""
+        raise error(f"{folder}: not a {kind} (no {filename}{extra})")
+    return read_format_json(path, fmt, version, error, what, hint)

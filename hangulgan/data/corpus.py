@@ -43,9 +43,17 @@ from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces, face_label
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.data.render import PLACEMENTS, FaceRenderer
-from hangulgan.errors import CorpusError, FontError, GlyphSetError, HangulganError
-from hangulgan.io import folder_lock, read_format_json, write_json_atomic
+from hangulgan.data.placement import RULES as GEOMETRY_RULES
+from hangulgan.data.render import PLACEMENTS
+from hangulgan.data.webfonts import open_renderer
+from hangulgan.errors import (
+    CorpusError,
+    DiskFullError,
+    FontError,
+    GlyphSetError,
+    HangulganError,
+)
+from hangulgan.io import disk_full_as_error, folder_lock, read_format_json, write_json_atomic
 
 CORPUS_FORMAT = "hangulgan.corpus"
 CORPUS_VERSION = 1
@@ -83,6 +91,14 @@ class RenderSettings:
         if not self.charset:
             raise CorpusError("the charset holds no syllable")
 
+    def disk_bytes(self, glyphs: int) -> int:
+        """Bytes that ``glyphs`` rendered glyphs take on disk: the clean image, each
+        augmented copy, and each copy's float32 parameters."""
+        from hangulgan.data.augment import PARAM_NAMES
+
+        images = glyphs * (1 + self.augment_copies) * self.size * self.size
+        return images + glyphs * self.augment_copies * len(PARAM_NAMES) * 4
+
     def key(self) -> dict[str, Any]:
         """The settings a resumed render must match, in the shape JSON gives them back
         (lists, not tuples), so a manifest read from disk compares equal."""
@@ -90,6 +106,9 @@ class RenderSettings:
             {
                 "size": self.size,
                 "placement": self.placement,
+                # the rule every face's geometry follows (see data.placement): corpora
+                # rendered before it was recorded, or under another rule, never mix with it
+                "geometry": GEOMETRY_RULES[self.placement],
                 "charset": {"name": self.charset_name, "count": len(self.charset)},
                 "augment": {
                     "copies": self.augment_copies,
@@ -135,13 +154,16 @@ def _empty_manifest(settings: RenderSettings) -> dict[str, Any]:
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Rewrite a corpus manifest atomically: on failure the last whole one stays, and the
+    error is one line (DiskFullError for a full disk)."""
     path = folder / MANIFEST
     try:
-        write_json_atomic(path, manifest)
+        with disk_full_as_error(path):
+            write_json_atomic(path, manifest)
     except OSError as err:
         raise CorpusError(
             f"{path}: cannot write the manifest ({err.strerror or err}); the corpus keeps "
-            "its last whole state, run the command again when it can be written"
+            "its last whole state"
         ) from None
 
 
@@ -195,7 +217,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def _check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:
     key = settings.key()
-    for name in ("size", "placement", "charset", "augment"):
+    for name in ("size", "placement", "geometry", "charset", "augment"):
         if manifest.get(name) != key[name]:
             raise CorpusError(
                 f"{folder}: rendered with {name}={json.dumps(manifest.get(name))}, asked "
@@ -243,7 +265,7 @@ def render_one_face(
     import time
 
     start = time.perf_counter()
-    renderer = FaceRenderer(str(info.path), info.index, settings.size, settings.placement)
+    renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
     charset = np.asarray(settings.charset, dtype=np.int32)
     chunks = []
     chunk = 2048
@@ -261,6 +283,7 @@ def render_one_face(
     )
     if reason:
         raise FontError(f"{face_label(info.path, info.index, info.num_faces)}: {reason}")
+    advances = np.concatenate([c.advances for c in chunks])
     meta = {
         "source_file": info.path.name,
         "face_index": info.index,
@@ -269,6 +292,9 @@ def render_one_face(
         "placement": settings.placement,
         "file_sha256": info.file_sha256,
     }
+    if renderer.geometry is not None:  # where the pixels lie, for export-ttf to invert
+        geometry = renderer.geometry.with_advances(codepoints.tolist(), advances.tolist())
+        meta["geometry"] = geometry.to_meta()
     augmented = params = None
     param_names: list[str] = []
     if settings.augment_copies and len(images):
@@ -482,6 +508,7 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
     _write_manifest(out_dir, manifest)
 
     total = sum(len(info.covered) for info in todo)
+    warn_disk_use(settings, total, len(todo), out_dir)
     overall = tqdm(
         total=total, unit="glyph", unit_scale=True, desc="all faces", disable=not progress
     )
@@ -527,6 +554,30 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
     finally:
         overall.close()
     return summary
+
+
+# `render --augment` warns before it writes more than this.
+AUGMENT_WARN_BYTES = 2**30
+
+
+def warn_disk_use(settings: RenderSettings, glyphs: int, faces: int, out_dir: Path) -> None:
+    """Say on stderr, before rendering starts, how much an augmented render will write
+    when that is more than :data:`AUGMENT_WARN_BYTES`, and how much room the disk has."""
+    need = settings.disk_bytes(glyphs)
+    if not settings.augment_copies or need < AUGMENT_WARN_BYTES:
+        return
+    try:
+        free = f"; {shutil.disk_usage(out_dir).free / 1e9:.1f} GB free there"
+    except OSError:
+        free = ""
+    copies = settings.augment_copies
+    print(
+        f"warning: --augment {copies} writes about {need / 1e9:.1f} GB to {out_dir} "
+        f"({faces} faces, {glyphs:,} glyphs × {1 + copies} images of "
+        f"{settings.size}×{settings.size} px{free})",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _render_parallel(todo, settings, out_dir, workers, overall, finish, progress) -> None:
@@ -856,7 +907,7 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
     for path in part_paths:
         if path.resolve() == out_dir.resolve():
             raise CorpusError(f"{path}: is the output of the merge too; name another --out")
-    keys = ("size", "placement", "charset", "augment")
+    keys = ("size", "placement", "geometry", "charset", "augment")
     try:
         (out_dir / FACES_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -935,13 +986,16 @@ def _bring_face(source: Path, target: Path, corpus: Path, move: bool) -> None:
             # another file system: copy, and remove the source once the merge lists it
     tmp = target.with_name(f".{target.name}.merge-{os.getpid()}")
     try:
-        shutil.copytree(source, tmp)
-        os.replace(tmp, target)
-    except OSError as err:
+        with disk_full_as_error(target):
+            shutil.copytree(source, tmp)
+            os.replace(tmp, target)
+    except (OSError, DiskFullError) as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, DiskFullError):
+            raise
         raise CorpusError(
             f"{target}: cannot copy the face ({_write_failure(err)}); the merged corpus keeps "
-            "its last whole state, run the merge again when it can be written"
+            "its last whole state"
         ) from None
 
 
