@@ -126,3 +126,29 @@ def test_of_two_copies_the_sound_one_is_kept_whatever_its_path(tmp_path):
     assert [s.path.name for s in skipped] == ["a-first.ttf"] and skipped[0].duplicate
     # The damaged copy stays at hand, should the kept one fail when rendered.
     assert [a.path.name for a in faces[0].alternates] == ["a-first.ttf"]
+
+
+def test_a_web_font_split_over_files_is_weighed_by_its_parts(tmp_path):
+    from fontTools import subset
+
+    import fontdamage
+
+    cps = hangul.all_syllables()[:40] + [ord(c) for c in "나다라"]
+    (tmp_path / "whole").mkdir()
+    plain = {"family": "Same", "unmapped": False, "empty_mapped": False}
+    damaged = _many(tmp_path / "whole" / "A.ttf", cps, **plain)
+    sound = _many(tmp_path / "B.ttf", cps, **plain)
+    fontdamage.break_glyphs(damaged, cps[10:14])
+    web = tmp_path / "web"
+    web.mkdir()
+    for number, part in enumerate((cps[:20], cps[20:])):
+        options = subset.Options()
+        options.flavor, options.name_IDs, options.notdef_outline = "woff", ["*"], True
+        font = subset.load_font(str(sound), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=part)
+        subsetter.subset(font)
+        subset.save_font(font, str(web / f"same-{number}.woff"), options)
+    faces, skipped = collect_faces([tmp_path / "whole", web], charset=cps)
+    assert [f.path for f in faces] == [web.resolve()]  # the split face, whole and sound
+    assert [s.path.name for s in skipped] == ["A.ttf"] and skipped[0].duplicate

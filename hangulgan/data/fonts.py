@@ -308,10 +308,17 @@ def _korean_first(info: FaceInfo) -> int:
 
 def _soundness(info: FaceInfo) -> tuple[int, int]:
     """(faults, -drawn) of a face's Hangul outlines: lower is sounder."""
-    try:
-        faults, drawn = outline_health(_open_face(info.path, info.index), info.covered)
-    except FontError:
-        return len(info.covered) + 1, 0
+    # A web font's face spread over subset files (webfonts.SplitFaceInfo) adds its parts.
+    parts = getattr(info, "parts", None) or [info]
+    faults = drawn = 0
+    for part in parts:
+        try:
+            part_faults, part_drawn = outline_health(
+                _open_face(part.path, part.index), part.covered
+            )
+        except FontError:
+            return len(info.covered) + 1, 0
+        faults, drawn = faults + part_faults, drawn + part_drawn
     return faults, -drawn
 
 
