@@ -19,8 +19,9 @@ from fontTools.ttLib.sfnt import SFNTReader
 
 
 def table_directory(data: bytes) -> dict[str, tuple[int, int]]:
-    """tag → (offset, length) of every table of a single-face sfnt."""
-    reader = SFNTReader(io.BytesIO(data))
+    """tag → (offset, length) of every table of an sfnt (of the first face of a
+    collection); offsets count from the start of the file."""
+    reader = SFNTReader(io.BytesIO(data), fontNumber=0)
     return {tag: (entry.offset, entry.length) for tag, entry in reader.tables.items()}
 
 
@@ -40,6 +41,8 @@ def _set_field(data: bytes, tag: str, field_offset: int, fmt: str, value: int) -
 
 def _rename_table(data: bytes, tag: str, new_tag: bytes) -> bytes | None:
     # A table record is 16 bytes from offset 12: tag, checksum, offset, length.
+    if data[:4] == b"ttcf":
+        return None  # a collection's directories lie elsewhere
     num_tables = struct.unpack(">H", data[4:6])[0]
     for i in range(num_tables):
         record = 12 + 16 * i
@@ -49,6 +52,8 @@ def _rename_table(data: bytes, tag: str, new_tag: bytes) -> bytes | None:
 
 
 def _shorten_table(data: bytes, tag: str, length: int) -> bytes | None:
+    if data[:4] == b"ttcf":
+        return None
     num_tables = struct.unpack(">H", data[4:6])[0]
     for i in range(num_tables):
         record = 12 + 16 * i
@@ -58,7 +63,8 @@ def _shorten_table(data: bytes, tag: str, length: int) -> bytes | None:
 
 
 def damaged_variants(data: bytes, seed: int = 0) -> Iterator[tuple[str, bytes]]:
-    """(label, damaged bytes) pairs made from one sound font's bytes; deterministic per seed."""
+    """(label, damaged bytes) pairs made from one sound font's bytes (a collection's
+    tables are those of its first face); deterministic per seed."""
     rng = random.Random(seed)
     size = len(data)
     tables = table_directory(data)
