@@ -2,10 +2,11 @@
 
 The damaged fonts are made at test time (tests/fontdamage.py) from small sound ones:
 fontfactory's TrueType and CFF fonts and a two-face collection, and subsets of the
-Debian NanumGothic, UnDotum and Noto Sans CJK KR (CFF) where installed. Each batch runs the real command line in
-a child process, once with one worker and once with two, and must end without a
-traceback, a crash or a hang, keep the sound face, account for every file, store no
-face without glyphs, and stay within a bounded peak memory.
+Debian NanumGothic, UnDotum and Noto Sans CJK KR (CFF) where installed. Each batch
+runs the real command line in a child process, once with one worker and once with
+two, and must end without a traceback, a crash or a hang, keep the sound face,
+account for every file, store no face without glyphs, and stay within a bounded
+peak memory.
 """
 
 from __future__ import annotations
