@@ -41,7 +41,7 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces, face_label
+from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces, face_label, fonttools_quiet
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS
@@ -265,7 +265,8 @@ def render_one_face(
     import time
 
     start = time.perf_counter()
-    renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
+    with fonttools_quiet():  # the renderer reads the metrics of a possibly damaged file
+        renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
     charset = np.asarray(settings.charset, dtype=np.int32)
     chunks = []
     chunk = 2048

@@ -111,7 +111,7 @@ def _licence(path: Path, index: int) -> str:
     from fontTools.ttLib import TTFont
 
     try:
-        with _fonttools_quiet(), TTFont(str(path), fontNumber=index, lazy=True) as font:
+        with fonttools_quiet(), TTFont(str(path), fontNumber=index, lazy=True) as font:
             if "name" not in font:
                 return ""
             names = font["name"]
@@ -126,9 +126,10 @@ def _licence(path: Path, index: int) -> str:
 
 
 @contextmanager
-def _fonttools_quiet() -> Iterator[None]:
-    # A damaged name table makes fontTools log a warning per record: tens of thousands
-    # of lines for one file. The file's fate is reported once, by the caller.
+def fonttools_quiet() -> Iterator[None]:
+    """Silence fontTools' warnings inside the block: a damaged name table makes it log
+    one per record, tens of thousands of lines for one file. The caller reports the
+    file's fate once."""
     logger = logging.getLogger("fontTools")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
