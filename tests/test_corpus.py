@@ -347,6 +347,8 @@ def test_a_kept_face_that_turns_out_damaged_gives_way_to_its_copy(tmp_path, monk
     assert Corpus.open(out).face_record("Same-Regular")["file_name"] == "b.ttf"
     assert [s.path.name for s in summary.skipped] == ["a.ttf"] and not summary.duplicates
     assert json.loads((out / "manifest.json").read_text())["duplicates"] == []
+    again = render_corpus([first, second], out, _settings(), progress=False)
+    assert again.reused == ["Same-Regular"] and not again.rendered  # the stand-in counts
 
 
 def test_a_full_disk_stops_with_one_line_and_keeps_the_last_whole_manifest(

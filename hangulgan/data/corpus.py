@@ -488,10 +488,11 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
     todo: list[FaceInfo] = []
     for info in mine:
         record = manifest["faces"].get(info.face_id)
-        same_file = (
-            record is not None
-            and record.get("file_sha256") == info.file_sha256
-            and record.get("face_index") == info.index
+        # the kept file, or a copy that stood in for it when it turned out damaged
+        same_file = record is not None and any(
+            record.get("file_sha256") == candidate.file_sha256
+            and record.get("face_index") == candidate.index
+            for candidate in [info, *info.alternates]
         )
         existing = done_by_signature.get(info.signature)
         if not force and existing and (same_file or existing != info.face_id):
