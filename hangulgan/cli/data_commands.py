@@ -223,6 +223,9 @@ def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, co
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Merged corpus.")
 @click.option("--move", is_flag=True, help="Move face folders instead of copying them.")
 def corpus_merge(parts, out, move):
-    """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT."""
+    """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT.
+
+    Interrupted (killed, disk full)? Run the same command again: it finishes the merge.
+    With --move the face folders leave the PARTS, whose manifests stop listing them."""
     added = merge_corpora(list(parts), out, move=move)
     click.echo(f"merged {len(added)} faces into {out}")
