@@ -29,7 +29,11 @@ import freetype.raw as ft
 import numpy as np
 from freetype.ft_structs import FT_BBox, FT_Matrix
 
+from hangulgan.data.ftlayout import ensure_layout
 from hangulgan.errors import FontError
+
+# The renderer reads freetype-py's private structures: check their layout at start-up.
+ensure_layout()
 
 PLACEMENTS = ("em", "fit")
 
