@@ -130,7 +130,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
             self.optimizers["G"].step()  # not through optimizer_step: ranks would drift
             return {"loss": loss.detach()}
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = Sloppy(ToyConfig(), data_info(dataset))
     with pytest.raises(RuntimeError, match="optimizer_step"):
         model.training_step(dataset.get_batch(np.arange(2)), 0)
@@ -139,7 +139,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
 def test_optimizers_are_built_once_after_the_networks_are_placed(images):
     from hangulgan.train.trainer import data_info
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = ToyTranslator(ToyConfig(), data_info(dataset)).to("cpu")
     first = model.optimizers
     assert model.optimizers is first  # built once
@@ -173,8 +173,9 @@ DDP_SCRIPT = textwrap.dedent(
         captured[f"g_loss.{step}"] = losses["g_loss"].reshape(1).clone()
 
     config = TrainConfig(steps=3, batch=4, log_every=1, sample_every=0, progress=False, grid=2)
-    train("toy-translator", ToyConfig(pool_size=2), config, ToyTranslator.make_dataset(data),
-          out / "run", data=data, callbacks=[grab])
+    model = ToyConfig(pool_size=2)
+    dataset = ToyTranslator.make_dataset(data, model)
+    train("toy-translator", model, config, dataset, out / "run", data=data, callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
 )

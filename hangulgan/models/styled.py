@@ -418,6 +418,12 @@ class StyledDataset:
     turns a run of indices into targets and references as the module docstring describes.
     """
 
+    # the trainer's TrainingData protocol (in memory: no DataLoader workers)
+    channels = 1
+    ink = True
+    loader_workers = 0
+    batch_keys = ("image", "source", "jamo", "face", "group", "refs", "ref_jamo")
+
     def __init__(
         self,
         corpus: Any,
@@ -523,8 +529,13 @@ class StyledDataset:
         digest.update(int(self.seed).to_bytes(8, "little", signed=True))
         return np.random.default_rng(int.from_bytes(digest.digest(), "little"))
 
-    def get_batch(self, indices: np.ndarray | list[int]) -> dict[str, torch.Tensor]:
-        """Targets (in runs of ``targets_per_face`` from one face) and their references."""
+    def get_batch(
+        self, indices: np.ndarray | list[int], seed: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Targets (in runs of ``targets_per_face`` from one face) and their references.
+
+        The random draws depend on ``indices`` and the dataset's seed (``seed`` is unused).
+        """
         indices = np.asarray(indices, dtype=np.int64)
         rng = self._rng(indices)
         per_face = self.config.targets_per_face
@@ -582,6 +593,7 @@ class StyledModel(Model):
     """The few-shot generator as a trainable model (see the module docstring)."""
 
     name = "styled"
+    samples_need_data = True  # its grids show targets beside glyphs drawn from references
     config_class = StyledConfig
     ema_networks = ("net",)
 
@@ -593,21 +605,22 @@ class StyledModel(Model):
             self.networks["net"].load_state_dict(load_net_state(config.init_from))
         if config.adv_weight > 0:
             self.networks["disc"] = Discriminator(config.width, info.num_faces)
-        self._build_optimizers()
         self.grid_batch: dict[str, torch.Tensor] | None = None
 
-    def _build_optimizers(self) -> None:
+    @classmethod
+    def make_dataset(cls, data: Any, config: StyledConfig) -> StyledDataset:
+        """Targets with K references of their face, from the corpus selection."""
+        if not data.corpus:
+            raise ConfigError("no corpus given (--corpus FOLDER, made by `hangulgan render`)")
+        return StyledDataset(data.corpus, config, faces=data.faces)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Adam for the generator (``net``) and, when adversarial, the discriminator."""
         betas = (self.config.beta1, self.config.beta2)
-        self.optimizers = {
+        return {
             name: torch.optim.Adam(net.parameters(), lr=self.config.lr, betas=betas)
             for name, net in self.networks.items()
         }
-
-    def to(self, device: torch.device | str) -> StyledModel:
-        """Move the networks; optimizers are rebuilt over the moved tensors (no state yet)."""
-        super().to(device)
-        self._build_optimizers()
-        return self
 
     def _forward(self, net: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         codes = net.encode(batch["refs"])
@@ -648,11 +661,18 @@ class StyledModel(Model):
         self.optimizer_step("net")
         return losses
 
-    def grid_inputs(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """A fixed real batch (set by the caller from the dataset) for the sample grid."""
-        if self.grid_batch is None:
+    def grid_inputs(
+        self,
+        n: int,
+        generator: torch.Generator,
+        real: dict[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """A fixed real batch for the sample grid: ``grid_batch`` when a caller set one,
+        else the trainer's fixed batch of training data."""
+        batch = self.grid_batch if self.grid_batch is not None else real
+        if batch is None:
             raise ConfigError("the styled model draws its grid from a fixed real batch")
-        return self.grid_batch
+        return batch
 
     @torch.no_grad()
     def generate(
