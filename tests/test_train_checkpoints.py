@@ -265,3 +265,39 @@ def test_sample_out_set_force_replaces_only_the_glyph_set(tmp_path):
     code, text = cli("sample", run, "--out-set", out, "--text", "라")
     assert code == 2 and "already exists" in text
     assert GlyphSet.load(out).text == "다"
+
+
+@pytest.mark.slow
+def test_a_second_trainer_in_the_same_run_folder_is_refused(test_font, tmp_path):
+    """The second writer gets a clear error naming the holder; nothing of the run changes."""
+    import signal
+    import time
+
+    corpus = tmp_path / "corpus"
+    code, out = cli("render", test_font, corpus, "--size", "16", "--quiet")
+    assert code in (0, 1), out
+    busy = tmp_path / "busy"
+    command = [
+        sys.executable, "-c", "from hangulgan.cli import main; main()",
+        "train", "dcgan", "--corpus", str(corpus), "--run", str(busy), "--steps", "100000",
+        "--batch", "2", "--no-progress", "--log-every", "1", "--sample-every", "0",
+        "--checkpoint-every", "0", "--threads", "1",
+    ]  # fmt: skip
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (busy / "metrics.csv").is_file():
+            time.sleep(0.2)
+        assert (busy / "metrics.csv").is_file(), holder.stderr.read() if holder.poll() else ""
+        config = (busy / "config.json").read_bytes()
+        for args in (("--resume",), ("--corpus", corpus, "--force")):
+            code, out = cli("train", "dcgan", "--run", busy, *args, "--steps", "5")
+            assert code == 2, out
+            assert out.startswith("error: ") and f"process {holder.pid} is writing this run" in out
+        assert (busy / "config.json").read_bytes() == config
+    finally:
+        holder.send_signal(signal.SIGINT)
+        holder.communicate(timeout=120)
+    assert holder.returncode == 130  # it finished on its own terms, with a checkpoint
+    code, out = cli("train", "dcgan", "--run", busy, "--resume", "--steps", "1")
+    assert code == 0 and "nothing to do" in out, out

@@ -23,6 +23,7 @@ with TensorBoard, ``tensorboard/``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import shutil
@@ -42,6 +43,7 @@ from tqdm import tqdm
 
 from hangulgan import hangul
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
+from hangulgan.io import folder_lock
 from hangulgan.models import Model, ModelConfig, get_model_class
 from hangulgan.models.base import DataInfo, TrainingData
 from hangulgan.train import checkpoint as ckpt
@@ -793,6 +795,7 @@ def train(
         torch.set_num_threads(config.threads)
     ctx = init_distributed(device.type)
     run_path = Path(run_dir) if run_dir is not None else None
+    lock = contextlib.ExitStack()  # rank 0 holds the run folder's lock until the end
     try:
         if ctx.distributed and device.type == "cuda":
             device = torch.device("cuda", ctx.local_rank)
@@ -805,6 +808,12 @@ def train(
         saved: RunConfig | None = None
         if ctx.is_main and run_path is not None:
             try:
+                if run_path.exists() and not run_path.is_dir():
+                    raise RunError(f"{run_path}: exists and is not a folder")
+                if resume:
+                    RunConfig.load(run_path)  # a resume never creates a folder
+                # one writer per run folder: a second `train` gets LockedError naming us
+                lock.enter_context(folder_lock(run_path, what="run"))
                 prepare_run_dir(run_path, model_name, resume, force)
                 if resume:
                     saved = RunConfig.load(run_path)
@@ -861,6 +870,7 @@ def train(
                 saved.save(run_path)
         return trainer.fit()
     finally:
+        lock.close()
         shutdown_distributed(ctx)
 
 
