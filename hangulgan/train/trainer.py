@@ -47,7 +47,7 @@ from hangulgan.io import folder_lock
 from hangulgan.models import Model, ModelConfig, get_model_class
 from hangulgan.models.base import DataInfo, TrainingData
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, DataConfig, RunConfig, TrainConfig, from_dict
+from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig, from_dict
 from hangulgan.train.dist import (
     DistContext,
     DistributedRuntime,
@@ -844,7 +844,7 @@ def train(
                 model=model_name,
                 model_config=model.config.to_dict(),
                 train=config,
-                data=data if data is not None else DataConfig(),
+                data=data if data is not None else type(model).data_config()(),
                 data_info=info.to_dict(),
                 world_size=ctx.world_size,
                 precision=precision,
