@@ -5,17 +5,23 @@
 optimizers and a step; the trainer owns everything else:
 
 * device (CUDA when present, else CPU), torch threads, bf16 autocast where the device
-  runs bf16 natively (CUDA; CPUs with AVX512-BF16 or AMX);
-* seeding: the networks are built from ``seed`` on every rank alike, and each step's
-  randomness (noise, dropout) is drawn after seeding torch from ``(seed, rank, step)``,
-  so a resumed or distributed run draws exactly what an uninterrupted one would;
-* the data order: a shuffled stream of epochs whose position is checkpointed;
-* checkpoints (safetensors, atomic) every ``checkpoint_every`` steps and at the end, and
-  before exiting on Ctrl-C or SIGTERM;
+  runs bf16 natively (CUDA compute capability 8.0+; CPUs with AVX512-BF16 or AMX), the
+  precision recorded in the run and kept on resume; sampling runs in float32;
+* seeding: the networks are built from ``seed`` on every rank alike; each batch is drawn
+  under a seed of ``(seed, rank, step)`` (so random references or crops repeat) and each
+  step's randomness (noise, dropout) after seeding torch from ``(seed, rank, step)``, so
+  a resumed or distributed run draws exactly what an uninterrupted one would;
+* the data (:class:`~hangulgan.models.base.TrainingData`): a shuffled stream of epochs
+  whose position is checkpointed, gathered in-process or by DataLoader workers;
+* checkpoints (safetensors, atomic, checked against the model before loading) every
+  ``checkpoint_every`` steps, at the end and before exiting on Ctrl-C or SIGTERM, with
+  the model's extra state; a resume falls back from a damaged newest checkpoint;
 * ``metrics.csv``, optional TensorBoard, a tqdm bar with running losses and images/s;
-* sample grids from fixed inputs every ``sample_every`` steps and at the end;
+* sample grids or visual sheets from fixed inputs (and a fixed batch of real data) every
+  ``sample_every`` steps and at the end;
 * EMA copies of the networks the model names in ``ema_networks``;
-* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes.
+* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes, holding the
+  run folder's lock (one writer per run).
 
 A run folder holds ``config.json``, ``checkpoints/``, ``samples/``, ``metrics.csv`` and,
 with TensorBoard, ``tensorboard/``.
