@@ -22,6 +22,7 @@ from hangulgan.cli import main
 from hangulgan.models import MODELS
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
+from hangulgan.train.trainer import train
 
 FAST = ("--batch", "4", "--no-progress", "--log-every", "1", "--sample-every", "0", "--grid", "3")
 
@@ -212,3 +213,24 @@ def test_train_config_defaults_live_in_the_dataclass():
     defaults = {p.name: p.default for p in command.params}
     assert defaults["train__batch"] == TrainConfig().batch
     assert defaults["model__cycle_weight"] == ToyConfig().cycle_weight
+
+
+def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch):
+    seen = []
+
+    class Watched(ToyTranslator):
+        def training_step(self, batch, step):
+            seen.append(("train", torch.is_autocast_enabled("cpu")))
+            return super().training_step(batch, step)
+
+        def generate(self, inputs, networks=None):
+            seen.append(("sample", torch.is_autocast_enabled("cpu")))
+            return super().generate(inputs, networks)
+
+    monkeypatch.setitem(MODELS, Watched.name, Watched)
+    data = FolderDataConfig(images=str(images))
+    config = TrainConfig(steps=1, batch=4, amp="bf16", progress=False, grid=2)
+    train("toy-translator", ToyConfig(), config, Watched.make_dataset(data, ToyConfig()),
+          tmp_path / "r", data=data)  # fmt: skip
+    assert seen == [("train", True), ("sample", False)]
+    assert RunConfig.load(tmp_path / "r").precision == "bf16"
