@@ -102,7 +102,7 @@ def complete_font(
 
     from hangulgan.eval.fewshot import choose_references
     from hangulgan.vector.check import sanitize
-    from hangulgan.vector.fontbuild import UPM, Skipped, trace_glyphs
+    from hangulgan.vector.fontbuild import UPM, SkippedGlyph, trace_glyphs
     from hangulgan.vector.trace import TraceParams
 
     say = progress or (lambda _message: None)
@@ -157,7 +157,7 @@ def complete_font(
     taken = set(order)
     added: dict[int, str] = {}
     for item in traced:
-        if isinstance(item, Skipped):
+        if isinstance(item, SkippedGlyph):
             report.skipped.append((int(item.codepoint), item.reason))
             continue
         glyph = Glyph(item.data)
