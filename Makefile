@@ -6,9 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
+# Where pip finds torch. Empty: the default index (here it finds the CPU build on disk).
+# On a stock Linux machine PyPI's torch is a multi-GB CUDA build; for the CPU one:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 DEMO_WORKERS ?= 2
 
-.PHONY: install system-deps fonts demo test test-fast bench lint clean
+.PHONY: install system-deps fonts fonts-web demo test test-fast bench lint clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -16,7 +20,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: a bare requirement would pull a multi-GB CUDA build.
-	$(PY) -m pip install -q torch==$(TORCH_VERSION)
+	$(PY) -m pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[dev,potrace]'
 	touch $(STAMP)
 
@@ -25,16 +29,24 @@ install: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh all
 
+# Debian's Korean fonts, linked into fonts/; then the Google Fonts Korean families from
+# npm (fonts-web) when npm is there. Both reach package registries only.
 fonts:
 	bash scripts/system-deps.sh fonts
 	bash scripts/link-fonts.sh fonts
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory fonts-web; \
+	else echo "warning: npm not found: web fonts skipped (install npm, then make fonts-web)" >&2; fi
+
+# @fontsource/NAME packages at pinned versions → fonts/web/NAME/WEIGHT/*.woff (idempotent).
+fonts-web:
+	bash scripts/fetch-web-fonts.sh fonts/web
 
 # fonts → corpus → a class-conditional DCGAN (a few minutes on CPU) → its KS X 1001
 # glyphs → an installable draft font, checked.
 DEMO_STEPS ?= 1500
 DEMO_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 demo: install fonts
-	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -le 1
+	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -eq 1
 	$(VENV)/bin/hangulgan corpus info corpus/ | head -n 12
 	mkdir -p out
 	$(VENV)/bin/hangulgan corpus preview corpus/ --face NanumGothic --out out/preview.png

@@ -31,3 +31,17 @@ class RunError(HangulganError):
 
 class CheckpointError(HangulganError):
     """A checkpoint file is missing, truncated, or does not fit the model."""
+
+
+class LockedError(HangulganError):
+    """Another process is writing to the same corpus or run folder."""
+
+
+class DiskFullError(HangulganError):
+    """An output could not be written because the disk (or the user's quota) is full.
+
+    Raised by the atomic writers of :mod:`hangulgan.io`, so the earlier file is intact."""
+
+
+class SetupError(HangulganError):
+    """The installed libraries do not fit hangulgan (e.g. an untested freetype-py)."""

@@ -11,9 +11,12 @@ link_dir() {  # link_dir NAME SOURCE_DIR GLOB
     ln -sfn "$f" "$dest/$name/$(basename "$f")"
   done
 }
+# nanum/ also holds fonts-nanum-eco's files, noto-cjk/ fonts-noto-cjk-extra's weights.
 link_dir nanum /usr/share/fonts/truetype/nanum "*.ttf"
 link_dir unfonts-core /usr/share/fonts/truetype/unfonts-core "*.ttf"
 link_dir baekmuk /usr/share/fonts/truetype/baekmuk "*.ttf"
 link_dir noto-cjk /usr/share/fonts/opentype/noto "Noto*CJK*.ttc"
+link_dir naver-d2coding /usr/share/fonts/truetype/naver-d2coding "*.ttc"
+link_dir lexi /usr/share/fonts/truetype/lexi "*.ttf"
 count=$(find -L "$dest" -type f \( -name '*.ttf' -o -name '*.ttc' \) | wc -l)
 echo "fonts/: $count font files linked"

@@ -6,7 +6,10 @@
 # As root it installs with apt-get; otherwise it lists what is missing and fails.
 set -euo pipefail
 
-FONT_PACKAGES="fonts-nanum fonts-nanum-extra fonts-unfonts-core fonts-baekmuk fonts-noto-cjk"
+# The first five give the default set; the last four add styles (other Noto CJK weights,
+# Nanum Eco, the D2Coding monospace, Lexi Gulim) for style-conditioned models.
+FONT_PACKAGES="fonts-nanum fonts-nanum-extra fonts-unfonts-core fonts-baekmuk fonts-noto-cjk
+  fonts-noto-cjk-extra fonts-nanum-eco fonts-naver-d2coding fonts-lexi-gulim"
 BUILD_PACKAGES="libpotrace-dev libagg-dev pkg-config fontconfig build-essential"
 
 case "${1:-all}" in

@@ -61,9 +61,13 @@ def build_font(
     unmapped: bool = True,
     extra_latin: bool = True,
     cff: bool = False,
+    advance: int = UPM,
+    ascender: int = ASCENDER,
+    descender: int = DESCENDER,
 ) -> Path:
     """Write a font with rectangle glyphs for ``shapes`` (TrueType, or CFF-based OpenType
-    with ``cff``) and return its path."""
+    with ``cff``) and return its path. Hangul glyphs get ``advance``; ``ascender`` and
+    ``descender`` go to hhea, OS/2 typo and win."""
     shapes = DEFAULT_SHAPES if shapes is None else shapes
     fb = FontBuilder(UPM, isTTF=not cff)
     order = [".notdef", "space"]
@@ -89,7 +93,7 @@ def build_font(
         glyphs[name] = _rect_glyph([(300, 300, 700, 700)])
     fb.setupGlyphOrder(order)
     fb.setupCharacterMap(cmap)
-    advances = {name: 500 if name in (".notdef", "A") else UPM for name in order}
+    advances = {name: 500 if name in (".notdef", "A") else advance for name in order}
     if cff:
         rects = {".notdef": [(50, 0, 450, 700)], "space": [], "A": [(50, 0, 450, 700)]}
         rects.update({f"uni{cp:04X}": r for cp, r in shapes.items()})
@@ -102,14 +106,14 @@ def build_font(
         fb.setupGlyf(glyphs)
         lsb = {name: getattr(fb.font["glyf"][name], "xMin", 0) for name in order}
     fb.setupHorizontalMetrics({name: (advances[name], lsb[name]) for name in order})
-    fb.setupHorizontalHeader(ascent=ASCENDER, descent=DESCENDER)
+    fb.setupHorizontalHeader(ascent=ascender, descent=descender)
     fb.setupNameTable({"familyName": family, "styleName": style})
     fb.setupOS2(
-        sTypoAscender=ASCENDER,
-        sTypoDescender=DESCENDER,
+        sTypoAscender=ascender,
+        sTypoDescender=descender,
         sTypoLineGap=0,
-        usWinAscent=ASCENDER,
-        usWinDescent=-DESCENDER,
+        usWinAscent=ascender,
+        usWinDescent=-descender,
         fsType=0,
     )
     fb.setupPost()

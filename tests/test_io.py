@@ -48,3 +48,44 @@ def test_read_format_json_errors_name_the_file(tmp_path):
     path.write_text("{broken")
     with pytest.raises(ValueError, match="not valid JSON"):
         read_format_json(path, "f", 2, ValueError, "thing")
+
+
+def test_folder_lock_names_the_holder_and_frees_when_it_exits(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    from hangulgan.errors import HangulganError, LockedError
+    from hangulgan.io import folder_lock
+
+    folder = tmp_path / "corpus"
+    with folder_lock(folder, what="corpus") as held:
+        assert held == folder and folder.is_dir()
+        with pytest.raises(LockedError, match=rf"corpus: process {os.getpid()} is writing this"):
+            with folder_lock(folder, what="corpus"):
+                pass
+    with folder_lock(folder):  # released on exit from the block
+        pass
+
+    # Held by another process: named by its pid; released when that process dies (kill -9).
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from hangulgan.io import folder_lock
+        with folder_lock({str(folder)!r}, what="run folder"):
+            print("held", flush=True)
+            time.sleep(60)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        with pytest.raises(HangulganError, match=rf"process {holder.pid} is writing this run"):
+            with folder_lock(folder, what="run folder"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_lock(folder, what="run folder"):
+        pass

@@ -2,18 +2,40 @@
 
 Each stage's commands live in their own module; the group imports a module only when
 one of its commands runs (or ``--help`` lists them), so ``export-ttf`` does not pay for
-torch. A :class:`~hangulgan.errors.HangulganError` becomes one line and exit code 2.
+torch.
+
+Exit codes (documented in the README):
+
+* 0 – done;
+* 1 – done, but some input was skipped (listed with the reason), e.g. a broken font;
+* 2 – an error the user can fix: a :class:`~hangulgan.errors.HangulganError` (one line
+  naming the file and the problem), a bad option, a full disk, out of memory;
+* 70 – an unexpected exception, i.e. a bug in hangulgan (``EX_SOFTWARE`` of sysexits.h):
+  one line that says so, the traceback in a log file whose path is printed, or on
+  stderr with ``hangulgan --debug``;
+* 130 / 143 – stopped by Ctrl-C / SIGTERM.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import tempfile
+import time
+import traceback
 
 import click
 
 from hangulgan import __version__
 from hangulgan.errors import HangulganError
+from hangulgan.io import is_disk_full
+
+EXIT_OK = 0
+EXIT_SKIPPED = 1
+EXIT_ERROR = 2
+EXIT_BUG = 70
+EXIT_INTERRUPTED = 130
 
 # command name → "module:attribute" of its click command
 COMMANDS = {
@@ -24,6 +46,7 @@ COMMANDS = {
     "runs": "hangulgan.cli.train_commands:runs_group",
     "export-ttf": "hangulgan.cli.vector_commands:export_ttf",
     "check-font": "hangulgan.cli.vector_commands:check_font_command",
+    "generate": "hangulgan.cli.styled_commands:generate_command",
 }
 
 
@@ -43,12 +66,57 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except HangulganError as err:
             click.echo(f"error: {err}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors (exit 2) and click's own exits keep their codes
+        except KeyboardInterrupt:
+            # click would turn it into "Aborted!" and exit 1, the skip code
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except MemoryError:
+            click.echo("error: out of memory (try fewer --workers or a smaller batch)", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as err:
+            if is_disk_full(err):
+                where = getattr(err, "filename", None) or "output"
+                click.echo(f"error: {where}: no space left on device", err=True)
+                sys.exit(EXIT_ERROR)
+            report_bug(err, debug=bool(ctx.obj and ctx.obj.get("debug")))
+            sys.exit(EXIT_BUG)
+
+
+def report_bug(err: BaseException, debug: bool) -> None:
+    """Say in one line that hangulgan hit a bug; the traceback goes to stderr (``debug``)
+    or to a log file whose path the line names."""
+    summary = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    if debug:
+        click.echo(trace, err=True, nl=False)
+        click.echo(f"internal error (a bug in hangulgan, please report it): {summary}", err=True)
+        return
+    try:
+        fd, log = tempfile.mkstemp(
+            prefix=f"hangulgan-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log"
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"hangulgan {__version__}: {' '.join(sys.argv)}\n{trace}")
+        where = f"traceback in {log}"
+    except OSError:
+        where = "rerun with --debug for the traceback"
+    click.echo(
+        f"internal error (a bug in hangulgan, please report it): {summary}; {where}", err=True
+    )
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hangulgan")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback of an unexpected error (exit code 70) instead of logging it.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Korean font synthesis: render a corpus of Hangul glyphs from fonts, train glyph
     generators on it, and export what they draw as an installable draft font.
 
@@ -58,4 +126,10 @@ def main() -> None:
       hangulgan train dcgan --corpus corpus/ --run runs/cond --conditional
       hangulgan sample runs/cond --charset ksx1001 --out-set glyphs/
       hangulgan export-ttf glyphs/ --out Draft.ttf
+
+    \b
+    Exit codes: 0 done; 1 done, some input skipped (listed); 2 an error
+    (one line naming the file); 70 a bug in hangulgan (the traceback is logged,
+    or shown with --debug); 130/143 stopped by Ctrl-C/SIGTERM.
     """
+    ctx.ensure_object(dict)["debug"] = debug

@@ -81,8 +81,10 @@ def render_cmd(
     instances,
     quiet,
 ):
-    """Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC) into the corpus
-    folder OUT: one glyph set per face, ink = 255, uncovered syllables recorded as missing.
+    """Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC/WOFF) into the
+    corpus folder OUT: one glyph set per face, ink = 255, uncovered syllables recorded as
+    missing. A folder's WOFF files that split one face by unicode range (web fonts, as
+    `make fonts-web` fetches them) are read as that one face.
 
     Faces already in OUT are skipped (by file hash); faces drawing the same Hangul (the
     language variants of a Noto CJK collection) are stored once. Exit code 0: every font

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
 from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.data.render import PLACEMENTS, FaceRenderer
+from hangulgan.data.placement import RULES as GEOMETRY_RULES
+from hangulgan.data.render import PLACEMENTS
+from hangulgan.data.webfonts import open_renderer
 from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
 from hangulgan.io import read_format_json, write_json_atomic
 
@@ -64,11 +67,22 @@ class RenderSettings:
         if not self.charset:
             raise CorpusError("the charset holds no syllable")
 
+    def disk_bytes(self, glyphs: int) -> int:
+        """Bytes that ``glyphs`` rendered glyphs take on disk: the clean image, each
+        augmented copy, and each copy's float32 parameters."""
+        from hangulgan.data.augment import PARAM_NAMES
+
+        images = glyphs * (1 + self.augment_copies) * self.size * self.size
+        return images + glyphs * self.augment_copies * len(PARAM_NAMES) * 4
+
     def key(self) -> dict[str, Any]:
         """The settings a resumed render must match."""
         return {
             "size": self.size,
             "placement": self.placement,
+            # the rule every face's geometry follows (see data.placement): corpora rendered
+            # before it was recorded, or under another rule, are never mixed with this one
+            "geometry": GEOMETRY_RULES[self.placement],
             "charset": {"name": self.charset_name, "count": len(self.charset)},
             "augment": {
                 "copies": self.augment_copies,
@@ -130,7 +144,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def _check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:
     key = settings.key()
-    for name in ("size", "placement", "charset", "augment"):
+    for name in ("size", "placement", "geometry", "charset", "augment"):
         if manifest.get(name) != key[name]:
             raise CorpusError(
                 f"{folder}: rendered with {name}={json.dumps(manifest.get(name))}, asked "
@@ -174,7 +188,7 @@ def render_one_face(
     import time
 
     start = time.perf_counter()
-    renderer = FaceRenderer(str(info.path), info.index, settings.size, settings.placement)
+    renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
     charset = np.asarray(settings.charset, dtype=np.int32)
     chunks = []
     chunk = 2048
@@ -186,6 +200,7 @@ def render_one_face(
     codepoints = np.concatenate([c.codepoints for c in chunks])
     missing = int(sum(len(c.missing) for c in chunks))
     empty = [int(cp) for c in chunks for cp in c.empty]
+    advances = np.concatenate([c.advances for c in chunks])
     meta = {
         "source_file": info.path.name,
         "face_index": info.index,
@@ -194,6 +209,9 @@ def render_one_face(
         "placement": settings.placement,
         "file_sha256": info.file_sha256,
     }
+    if renderer.geometry is not None:  # where the pixels lie, for export-ttf to invert
+        geometry = renderer.geometry.with_advances(codepoints.tolist(), advances.tolist())
+        meta["geometry"] = geometry.to_meta()
     augmented = params = None
     param_names: list[str] = []
     if settings.augment_copies and len(images):
@@ -320,6 +338,7 @@ def render_corpus(
     write_json_atomic(out_dir / MANIFEST, manifest)
 
     total = sum(len(info.covered) for info in todo)
+    warn_disk_use(settings, total, len(todo), out_dir)
     overall = tqdm(
         total=total, unit="glyph", unit_scale=True, desc="all faces", disable=not progress
     )
@@ -339,6 +358,30 @@ def render_corpus(
     finally:
         overall.close()
     return summary
+
+
+# `render --augment` warns before it writes more than this.
+AUGMENT_WARN_BYTES = 2**30
+
+
+def warn_disk_use(settings: RenderSettings, glyphs: int, faces: int, out_dir: Path) -> None:
+    """Say on stderr, before rendering starts, how much an augmented render will write
+    when that is more than :data:`AUGMENT_WARN_BYTES`, and how much room the disk has."""
+    need = settings.disk_bytes(glyphs)
+    if not settings.augment_copies or need < AUGMENT_WARN_BYTES:
+        return
+    try:
+        free = f"; {shutil.disk_usage(out_dir).free / 1e9:.1f} GB free there"
+    except OSError:
+        free = ""
+    copies = settings.augment_copies
+    print(
+        f"warning: --augment {copies} writes about {need / 1e9:.1f} GB to {out_dir} "
+        f"({faces} faces, {glyphs:,} glyphs × {1 + copies} images of "
+        f"{settings.size}×{settings.size} px{free})",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _render_parallel(todo, settings, out_dir, workers, overall, finish, progress) -> None:
@@ -538,7 +581,7 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
     manifests = [(Path(p), read_manifest(p)) for p in parts]
     if not manifests:
         raise CorpusError("corpus merge: name at least one corpus to merge")
-    keys = ("size", "placement", "charset", "augment")
+    keys = ("size", "placement", "geometry", "charset", "augment")
     first_path, first = manifests[0]
     for path, manifest in manifests[1:]:
         for key in keys:

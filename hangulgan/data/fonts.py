@@ -17,9 +17,13 @@ import freetype
 import numpy as np
 
 from hangulgan import hangul
+from hangulgan.data.ftlayout import ensure_layout
 from hangulgan.errors import FontError
 
-FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
+ensure_layout()  # freetype-py's structures must be laid out as FreeType's (see ftlayout)
+
+# .woff: web fonts, often one face split over subset files (see data/webfonts.py).
+FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
 # Sample syllables whose outlines sign a face's Hangul drawings: frequent, varied shapes.
 _SIGNATURE_TEXT = "가나다라마바사아자차카타파하한글꽃봄값읽흙뷁쀍똠빵"
 
@@ -69,7 +73,7 @@ def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipp
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FONT_SUFFIXES
             )
             if not found:
-                skipped.append(Skipped(path, "folder holds no .ttf/.otf/.ttc/.otc file"))
+                skipped.append(Skipped(path, "folder holds no .ttf/.otf/.ttc/.otc/.woff file"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -267,6 +271,9 @@ def collect_faces(
             continue
         faces.extend(found)
         skipped.extend(passed)
+    from hangulgan.data.webfonts import merge_split_faces  # imports this module
+
+    faces = merge_split_faces(faces)
     faces, dupes = deduplicate(faces)
     skipped.extend(dupes)
     assign_face_ids(faces)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from hangulgan.errors import RunError
 from hangulgan.models.base import DataInfo, Model, ModelConfig, Runtime
 from hangulgan.models.dcgan import DCGAN, DCGANConfig
+from hangulgan.models.styled import StyledConfig, StyledModel
 
 MODELS: dict[str, type[Model]] = {}
 
@@ -33,6 +34,7 @@ def get_model_class(name: str) -> type[Model]:
 
 
 register_model(DCGAN)
+register_model(StyledModel)
 
 __all__ = [
     "DCGAN",
@@ -42,6 +44,8 @@ __all__ = [
     "Model",
     "ModelConfig",
     "Runtime",
+    "StyledConfig",
+    "StyledModel",
     "get_model_class",
     "register_model",
 ]

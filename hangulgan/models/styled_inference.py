@@ -1,0 +1,505 @@
+"""Drawing with a trained few-shot generator: styles from references, faces, mixes; weights.
+
+:class:`StyledGenerator` wraps the generator side of a trained :mod:`styled` model with
+everything it needs at inference and nothing from the training corpus:
+
+* the content table (every syllable in the source face, as the model was trained on it);
+* a *style bank*: for each face seen in training, the codes of its reference glyphs, so
+  ``--style FACE``, ``--mix A:0.5,B:0.5`` and ``--style random`` work without the corpus;
+* the placement geometry of the corpus, which every glyph set it writes carries.
+
+Shipped weights are one safetensors file (tensors) with JSON metadata: no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from hangulgan import hangul
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.errors import CheckpointError, ConfigError
+from hangulgan.io import atomic_path
+from hangulgan.models.styled import (
+    DEFAULT_REFERENCES,
+    WEIGHTS_FORMAT,
+    StyledConfig,
+    StyledDataConfig,
+    StyledNet,
+    content_table,
+    greedy_reference_cover,
+    load_net_state,
+)
+
+WEIGHTS_VERSION = 1
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "styled-32.safetensors"
+BANK_REFERENCES = 24  # references per face kept in the style bank
+
+
+@dataclass
+class Style:
+    """A style to draw in: one or more reference sets, each with a weight (a mix)."""
+
+    parts: list[tuple[float, torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def reference_count(self) -> int:
+        """References of the first part (the usual single-source style)."""
+        return int(self.parts[0][1].shape[0]) if self.parts else 0
+
+
+class StyledGenerator:
+    """A trained few-shot generator ready to draw (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: StyledConfig,
+        state: dict[str, torch.Tensor],
+        content: np.ndarray,
+        bank_names: Sequence[str],
+        bank_codes: torch.Tensor,
+        bank_jamo: torch.Tensor,
+        bank_counts: Sequence[int],
+        meta: dict[str, Any],
+        data: StyledDataConfig | None = None,
+    ) -> None:
+        self.config = config
+        self.data = data or StyledDataConfig()
+        self.net = StyledNet(config)
+        try:
+            self.net.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckpointError(
+                f"styled weights do not fit the configured network ({str(err).splitlines()[0]})"
+            ) from None
+        self.net.eval().requires_grad_(False)
+        self.content = np.asarray(content, dtype=np.uint8)
+        self.size = (int(self.content.shape[1]), int(self.content.shape[2]))
+        self.bank_names = list(bank_names)
+        self.bank_codes = bank_codes
+        self.bank_jamo = bank_jamo
+        self.bank_counts = list(bank_counts)
+        self.meta = dict(meta)
+
+    # -- loading ------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str | Path | None = None) -> StyledGenerator:
+        """Shipped weights (``None``), a weights file, or a trained styled run folder."""
+        if source is None:
+            if not SHIPPED_WEIGHTS.is_file():
+                raise CheckpointError(
+                    f"{SHIPPED_WEIGHTS}: the shipped styled weights are missing from this install"
+                )
+            return cls.from_weights(SHIPPED_WEIGHTS)
+        path = Path(source)
+        if path.is_dir():
+            return cls.from_run(path)
+        return cls.from_weights(path)
+
+    @classmethod
+    def from_weights(cls, path: str | Path) -> StyledGenerator:
+        """Read a weights file written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such weights file")
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        except (SafetensorError, OSError) as err:
+            raise CheckpointError(f"{path}: unreadable weights file ({err})") from None
+        if metadata.get("format") != WEIGHTS_FORMAT:
+            raise CheckpointError(f"{path}: not a hangulgan styled weights file")
+        if metadata.get("version") != str(WEIGHTS_VERSION):
+            raise CheckpointError(
+                f"{path}: weights version {metadata.get('version')}, this hangulgan reads "
+                f"version {WEIGHTS_VERSION}"
+            )
+        try:
+            info = json.loads(metadata["info"])
+            config = StyledConfig(**info["config"])
+            data = StyledDataConfig(**info.get("data", {}))
+            names = list(info["bank_faces"])
+            counts = [int(c) for c in info["bank_counts"]]
+        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"{path}: damaged weights metadata ({err})") from None
+        state = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
+        for key in ("content", "bank.codes", "bank.jamo"):
+            if key not in tensors:
+                raise CheckpointError(f"{path}: weights file lacks {key!r}")
+        return cls(
+            config,
+            state,
+            tensors["content"].numpy(),
+            names,
+            tensors["bank.codes"].float(),
+            tensors["bank.jamo"].long(),
+            counts,
+            info.get("meta", {}),
+            data,
+        )
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> StyledGenerator:
+        """A trained styled run: its newest (EMA) weights, content face and style bank."""
+        from hangulgan.data.corpus import Corpus
+        from hangulgan.errors import RunError
+        from hangulgan.train.config import RunConfig
+
+        saved = RunConfig.load(run_dir)
+        if saved.model != "styled":
+            raise RunError(f"{run_dir}: holds a {saved.model!r} run, not a styled one")
+        config = StyledConfig(**{**saved.model_config, "init_from": ""})
+        data = saved.data
+        state = load_net_state(run_dir)
+        if not data.corpus:
+            raise RunError(f"{run_dir}: the run does not name its corpus")
+        corpus = Corpus.open(data.corpus)
+        content = corpus.face(data.content_face, augmented=False)
+        table = content_table(content.images, content.codepoints, corpus.size)
+        faces = list(saved.data_info.get("face_names", []))
+        generator = cls(
+            config, state, table, [], torch.zeros(0, 0, 0), torch.zeros(0, 0, 3), [], {}, data
+        )
+        generator.meta = {"placement": dict(content.meta), "run": str(run_dir)}
+        generator.build_bank({name: corpus.face(name, augmented=False) for name in faces})
+        return generator
+
+    def build_bank(self, faces: dict[str, GlyphSet]) -> None:
+        """Encode each face's references into the style bank (24 covering syllables each)."""
+        wanted = [ord(c) for c in greedy_reference_cover(BANK_REFERENCES)]
+        names, codes, jamo, counts = [], [], [], []
+        for name, glyphs in faces.items():
+            present = [cp for cp in wanted if cp in set(glyphs.codepoints.tolist())]
+            if not present:
+                continue
+            images = np.stack([glyphs.image(cp) for cp in present])
+            code = self._encode(images)
+            pad = BANK_REFERENCES - len(present)
+            names.append(name)
+            counts.append(len(present))
+            codes.append(torch.cat([code, code.new_zeros(pad, code.shape[1])]))
+            cps = np.asarray(present + [present[0]] * pad, dtype=np.int64)
+            jamo.append(torch.from_numpy(hangul.jamo_table(cps)))
+        self.bank_names = names
+        self.bank_counts = counts
+        self.bank_codes = torch.stack(codes) if codes else torch.zeros(0, BANK_REFERENCES, 1)
+        self.bank_jamo = torch.stack(jamo) if jamo else torch.zeros(0, BANK_REFERENCES, 3)
+
+    def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
+        """Write the generator (weights, content table, style bank, meta) as one file."""
+        path = Path(path)
+        tensors = {f"net.{k}": v.contiguous() for k, v in self.net.state_dict().items()}
+        tensors["content"] = torch.from_numpy(np.ascontiguousarray(self.content))
+        tensors["bank.codes"] = self.bank_codes.float().contiguous()
+        tensors["bank.jamo"] = self.bank_jamo.to(torch.int16).contiguous()
+        info = {
+            "config": self.config.to_dict() | {"init_from": ""},
+            "data": asdict(self.data),
+            "bank_faces": self.bank_names,
+            "bank_counts": self.bank_counts,
+            "meta": self.meta | (extra_meta or {}),
+        }
+        metadata = {
+            "format": WEIGHTS_FORMAT,
+            "version": str(WEIGHTS_VERSION),
+            "info": json.dumps(info, ensure_ascii=False),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            save_file(tensors, tmp, metadata=metadata)
+        return path
+
+    def finetune(
+        self,
+        glyphs: GlyphSet,
+        steps: int,
+        batch: int = 64,
+        lr: float = 1e-4,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> StyledGenerator:
+        """A copy of this generator fine-tuned on one face's own glyphs, by the shared trainer.
+
+        What ``complete`` does when a font draws many syllables: the generator then learns
+        the font's details from all of them, not only from K references.
+        """
+        import tempfile
+
+        from hangulgan.models.styled import StyledDataset
+        from hangulgan.train.config import TrainConfig
+        from hangulgan.train.trainer import train
+
+        if steps < 1:
+            raise ConfigError(f"fine-tuning steps {steps}: must be 1 or more")
+        with tempfile.TemporaryDirectory(prefix="hangulgan-finetune-") as folder:
+            start = self.save(Path(folder) / "start.safetensors")
+            config = StyledConfig(
+                **self.config.to_dict() | {"init_from": str(start), "lr": lr, "adv_weight": 0.0}
+            )
+            data = StyledDataConfig(
+                content_face=self.data.content_face,
+                holdout_fraction=0.0,
+                targets_per_face=self.data.targets_per_face,
+                refs_min=self.data.refs_min,
+                refs_max=self.data.refs_max,
+            )
+            dataset = StyledDataset.from_glyphsets([glyphs], self.content, data, seed=seed)
+            captured: dict[str, Any] = {}
+
+            def keep_model(trainer: Any, step: int, losses: dict) -> None:
+                captured["model"] = trainer.model
+
+            train_config = TrainConfig(
+                steps=steps,
+                batch=batch,
+                seed=seed,
+                amp="off",
+                log_every=max(1, steps // 10),
+                sample_every=0,
+                checkpoint_every=0,
+                progress=progress,
+            )
+            train("styled", config, train_config, dataset, None, callbacks=[keep_model])
+        tuned = StyledGenerator(
+            self.config,
+            captured["model"].networks["net"].state_dict(),
+            self.content,
+            self.bank_names,
+            self.bank_codes,
+            self.bank_jamo,
+            self.bank_counts,
+            self.meta | {"finetuned": {"face": glyphs.name, "steps": steps}},
+            self.data,
+        )
+        return tuned
+
+    # -- styles ---------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _encode(self, images: np.ndarray) -> torch.Tensor:
+        refs = torch.from_numpy(np.ascontiguousarray(images)).float().div_(127.5).sub_(1)
+        return self.net.encode(refs.unsqueeze(1).unsqueeze(0))[0]
+
+    def style_from_images(
+        self, images: np.ndarray, codepoints: Sequence[int], label: str = "references"
+    ) -> Style:
+        """A style from K reference glyphs (uint8 K×H×W in this generator's geometry)."""
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != self.size or images.dtype != np.uint8:
+            raise ConfigError(
+                f"{label}: references must be uint8 K×{self.size[0]}×{self.size[1]} images, "
+                f"got {images.dtype} {images.shape}"
+            )
+        if len(images) == 0 or len(images) != len(codepoints):
+            raise ConfigError(f"{label}: {len(images)} images for {len(codepoints)} syllables")
+        jamo = torch.from_numpy(hangul.jamo_table(np.asarray(codepoints, dtype=np.int64)))
+        return Style([(1.0, self._encode(images), jamo)], label)
+
+    def style_from_face(self, name: str) -> Style:
+        """The style of a face seen in training, from the style bank."""
+        if name not in self.bank_names:
+            known = ", ".join(self.bank_names[:12]) + (" …" if len(self.bank_names) > 12 else "")
+            raise ConfigError(f"unknown face {name!r} (faces seen in training: {known})")
+        index = self.bank_names.index(name)
+        count = self.bank_counts[index]
+        return Style(
+            [(1.0, self.bank_codes[index, :count], self.bank_jamo[index, :count].long())], name
+        )
+
+    def mix(self, weights: dict[str, float]) -> Style:
+        """A blend of faces seen in training; weights must be positive and sum to 1."""
+        if not weights:
+            raise ConfigError("--mix needs at least one FACE:WEIGHT")
+        if any(w <= 0 for w in weights.values()):
+            raise ConfigError("--mix weights must be positive")
+        total = sum(weights.values())
+        if abs(total - 1.0) > 1e-3:
+            raise ConfigError(f"--mix weights sum to {total:g}, not 1")
+        parts = []
+        for name, weight in weights.items():
+            parts += [(weight, codes, jamo) for _, codes, jamo in self.style_from_face(name).parts]
+        label = "+".join(f"{name}:{w:g}" for name, w in weights.items())
+        return Style(parts, label)
+
+    def random_style(self, seed: int, faces: int = 3) -> Style:
+        """A style no one drew: a random (Dirichlet) blend of a few faces seen in training."""
+        if not self.bank_names:
+            raise ConfigError("this generator has no style bank to sample from")
+        rng = np.random.default_rng(seed)
+        size = min(faces, len(self.bank_names))
+        chosen = rng.choice(len(self.bank_names), size=size, replace=False)
+        weights = rng.dirichlet(np.ones(len(chosen)))
+        mix = {self.bank_names[i]: float(w) for i, w in zip(chosen, weights, strict=True)}
+        style = self.mix({k: v / sum(mix.values()) for k, v in mix.items()})
+        style.label = f"random(seed={seed}): {style.label}"
+        return style
+
+    # -- drawing --------------------------------------------------------------------------
+    @torch.inference_mode()
+    def draw(
+        self,
+        style: Style,
+        codepoints: Sequence[int] | np.ndarray,
+        batch: int = 1024,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Glyphs (uint8 N×H×W, ink 255) of ``codepoints`` in ``style``."""
+        cps = np.asarray(codepoints, dtype=np.int64)
+        if cps.size and not all(hangul.is_syllable(int(c)) for c in (cps.min(), cps.max())):
+            raise ConfigError("the styled generator draws Hangul syllables only")
+        out = np.empty((len(cps), *self.size), dtype=np.uint8)
+        net = self.net
+        parts = [(w, codes.unsqueeze(0), jamo.unsqueeze(0)) for w, codes, jamo in style.parts]
+        for begin in range(0, len(cps), batch):
+            chunk = cps[begin : begin + batch]
+            source = torch.from_numpy(self.content[chunk - hangul.FIRST]).unsqueeze(1)
+            source = source.float().div_(127.5).sub_(1)
+            jamo = torch.from_numpy(hangul.jamo_table(chunk))
+            group = torch.zeros(len(chunk), dtype=torch.long)
+            pooled = sum(
+                weight * net.pool(codes, ref_jamo, jamo, group) for weight, codes, ref_jamo in parts
+            )
+            images = net.generator(source, jamo, pooled)
+            out[begin : begin + len(chunk)] = (
+                images[:, 0].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+            )
+            if progress:
+                progress(len(chunk))
+        return out
+
+    def glyphset(
+        self,
+        style: Style,
+        codepoints: Sequence[int] | np.ndarray,
+        name: str = "generated",
+        progress: Callable[[int], None] | None = None,
+    ) -> GlyphSet:
+        """A glyph set in the training corpus' placement, ready for export-ttf and evaluate."""
+        cps = np.asarray(codepoints, dtype=np.int64)
+        images = self.draw(style, cps, progress=progress)
+        meta = dict(self.meta.get("placement", {}))
+        meta |= {"generator": "styled", "style": style.label}
+        return GlyphSet(images=images, codepoints=cps.astype(np.int32), name=name, meta=meta)
+
+
+def default_references() -> list[int]:
+    """Code points of :data:`DEFAULT_REFERENCES`."""
+    return [ord(c) for c in DEFAULT_REFERENCES]
+
+
+# ----------------------------------------------------------------------------- references
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def references_from_font(
+    path: str | Path,
+    wanted: Sequence[int],
+    count: int,
+    size: tuple[int, int],
+    placement: str = "em",
+    face_index: int = 0,
+) -> tuple[np.ndarray, list[int]]:
+    """Render ``count`` reference syllables from a font, rendered as the corpus renders.
+
+    Takes the syllables of ``wanted`` the font draws, in order, then (when it lacks some)
+    further syllables of the greedy jamo cover and of KS X 1001 it draws; ConfigError when
+    the font draws fewer than ``count`` Hangul syllables.
+    """
+    from hangulgan.data.render import FaceRenderer
+
+    renderer = FaceRenderer(str(path), face_index, size[0], placement)
+    order = list(dict.fromkeys(list(wanted) + [ord(c) for c in greedy_reference_cover(64)]))
+    order += [cp for cp in hangul.ksx1001_syllables() if cp not in set(order)]
+    images, cps = [], []
+    for begin in range(0, len(order), 256):
+        result = renderer.render(order[begin : begin + 256])
+        drawn = dict(zip(result.codepoints.tolist(), result.images, strict=True))
+        for cp in order[begin : begin + 256]:
+            if cp in drawn and len(cps) < count:
+                images.append(drawn[cp])
+                cps.append(cp)
+        if len(cps) >= count:
+            break
+    if len(cps) < count:
+        raise ConfigError(
+            f"{path}: draws only {len(cps)} of the Hangul syllables tried, {count} references asked"
+        )
+    return np.stack(images), cps
+
+
+def _syllable_from_name(stem: str) -> int | None:
+    if len(stem) == 1 and hangul.is_syllable(ord(stem)):
+        return ord(stem)
+    upper = stem.upper()
+    if upper.startswith("U+") or upper.startswith("U"):
+        digits = upper[2:] if upper.startswith("U+") else upper[1:]
+        try:
+            cp = int(digits, 16)
+        except ValueError:
+            return None
+        return cp if hangul.is_syllable(cp) else None
+    return None
+
+
+def references_from_folder(
+    folder: str | Path, size: tuple[int, int]
+) -> tuple[np.ndarray, list[int], list[str]]:
+    """Reference drawings from image files named by syllable (``가.png`` or ``U+AC00.png``).
+
+    Each image is converted as needed (to grayscale; dark ink on a light ground inverted to
+    the glyph convention; resized to ``size``) and every conversion is reported in the
+    returned notes. ConfigError for a file name that is not a syllable, an unreadable image
+    or a folder without images.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(f"{folder}: holds no reference image (.png, .jpg, …)")
+    images, cps, notes = [], [], []
+    for path in files:
+        cp = _syllable_from_name(path.stem)
+        if cp is None:
+            raise ConfigError(
+                f"{path}: the file name is not a Hangul syllable (name it 가.png or U+AC00.png)"
+            )
+        if cp in cps:
+            raise ConfigError(f"{path}: a second reference for {chr(cp)}")
+        try:
+            with Image.open(path) as opened:
+                image = opened.convert("RGBA") if opened.mode in ("RGBA", "LA", "P") else opened
+                if image.mode == "RGBA":  # transparent ground → white
+                    ground = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                    image = Image.alpha_composite(ground, image)
+                converted = []
+                if opened.mode != "L":
+                    converted.append(f"{opened.mode}→grayscale")
+                gray = image.convert("L")
+                if gray.size != (size[1], size[0]):
+                    converted.append(f"{gray.width}×{gray.height}→{size[1]}×{size[0]}")
+                    gray = gray.resize((size[1], size[0]), Image.LANCZOS)
+                array = np.asarray(gray, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as err:
+            raise ConfigError(f"{path}: not a readable image ({err})") from None
+        border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+        if border.mean() > 127:  # light ground: the drawing is dark ink, glyphs store ink high
+            array = 255 - array
+            converted.append("inverted (dark ink on light ground)")
+        if array.max() < 64:
+            raise ConfigError(f"{path}: the image holds no ink")
+        if converted:
+            notes.append(f"{path.name}: {', '.join(converted)}")
+        images.append(array)
+        cps.append(cp)
+    return np.stack(images), cps, notes

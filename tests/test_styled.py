@@ -1,0 +1,267 @@
+"""The few-shot styled generator: split, batches, training through the trainer, inference, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hangulgan import hangul
+from hangulgan.cli import main
+from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
+from hangulgan.models.base import DataInfo
+from hangulgan.models.styled import (
+    DEFAULT_REFERENCES,
+    AdaIN,
+    StyledConfig,
+    StyledDataConfig,
+    StyledDataset,
+    StyledModel,
+    greedy_reference_cover,
+    holdout_syllables,
+)
+from hangulgan.models.styled_inference import StyledGenerator, references_from_folder
+
+from conftest import NANUM, debian_font
+
+FACES = ("NanumGothic", "NanumMyeongjo", "NanumPen")
+# a small charset: the default references plus the first 300 KS X 1001 syllables
+CHARSET = sorted(set(hangul.ksx1001_syllables()[:300]) | {ord(c) for c in DEFAULT_REFERENCES})
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    fonts = [debian_font(NANUM / f"{name}.ttf") for name in FACES]
+    out = tmp_path_factory.mktemp("styled") / "corpus"
+    settings = RenderSettings(charset_name="styled-test", charset=CHARSET)
+    render_corpus(fonts, out, settings, progress=False)
+    return Corpus.open(out)
+
+
+MODEL = StyledConfig(width=8, style_dim=16, jamo_dim=8, res_blocks=1)
+
+
+def _data(corpus: Corpus, **kw) -> StyledDataConfig:
+    base = dict(
+        corpus=str(corpus.folder),
+        holdout_faces=["NanumPen"],
+        refs_min=2,
+        refs_max=4,
+        targets_per_face=4,
+    )
+    return StyledDataConfig(**(base | kw))
+
+
+def test_default_references_are_the_greedy_cover_of_common_syllables():
+    assert greedy_reference_cover(8) == DEFAULT_REFERENCES
+    parts = [hangul.decompose(c) for c in DEFAULT_REFERENCES]
+    assert len({p[0] for p in parts}) == 8  # 8 distinct initials
+    assert len({p[1] for p in parts}) == 8  # 8 distinct medials
+    assert all(ord(c) in set(hangul.ksx1001_syllables()) for c in DEFAULT_REFERENCES)
+
+
+def test_holdout_syllables_are_reproducible_and_spare_the_references():
+    held = holdout_syllables(0.1, seed=3)
+    assert len(held) == round(0.1 * hangul.N_SYLLABLES)
+    assert np.array_equal(held, holdout_syllables(0.1, seed=3))
+    assert not np.array_equal(held, holdout_syllables(0.1, seed=4))
+    assert not set(held.tolist()) & {ord(c) for c in DEFAULT_REFERENCES}
+
+
+def test_adain_is_instance_norm_with_per_sample_scale_and_shift():
+    torch.manual_seed(0)
+    layer = AdaIN(6, 5)
+    with torch.no_grad():
+        layer.affine.weight.normal_()
+    x, style = torch.randn(4, 6, 7, 7) * 3 + 1, torch.randn(4, 5)
+    scale, shift = layer.affine(style)[:, :, None, None].chunk(2, dim=1)
+    expected = torch.nn.functional.instance_norm(x) * scale + shift
+    assert torch.allclose(layer(x, style), expected, atol=1e-5)
+
+
+def test_batches_hold_out_faces_and_syllables_and_never_show_a_target_as_reference(corpus):
+    dataset = StyledDataset(corpus, _data(corpus, holdout_fraction=0.3, refs_min=3, refs_max=3), 1)
+    assert dataset.face_names == ["NanumGothic", "NanumMyeongjo"]
+    held = set(holdout_syllables(0.3, 0).tolist())
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        indices = rng.choice(len(dataset), size=8, replace=False)
+        batch = dataset.get_batch(indices)
+        assert batch["image"].shape == (8, 1, 32, 32) and batch["refs"].shape == (2, 3, 1, 32, 32)
+        cps = hangul.FIRST + _syllables(batch["jamo"])
+        ref_cps = hangul.FIRST + _syllables(batch["ref_jamo"].reshape(-1, 3))
+        assert not (set(cps.tolist()) | set(ref_cps.tolist())) & held
+        for group in range(2):
+            targets = set(cps[batch["group"].numpy() == group].tolist())
+            refs = set(ref_cps.reshape(2, 3)[group].tolist())
+            assert not targets & refs
+            assert len(set(batch["face"][batch["group"] == group].tolist())) == 1
+        # the source image is the content face's drawing of the same syllable
+        gothic = corpus.face("NanumGothic")
+        first = int(cps[0])
+        expected = gothic.image(first).astype(np.float32) / 127.5 - 1
+        assert np.allclose(batch["source"][0, 0].numpy(), expected)
+    again = dataset.get_batch(indices)
+    assert torch.equal(again["refs"], batch["refs"]) and torch.equal(again["image"], batch["image"])
+
+
+def _syllables(jamo: torch.Tensor) -> np.ndarray:
+    j = jamo.numpy().astype(np.int64)
+    return (j[:, 0] * hangul.N_MEDIALS + j[:, 1]) * hangul.N_FINALS + j[:, 2]
+
+
+def test_unknown_holdout_face_is_a_clear_error(corpus):
+    with pytest.raises(Exception, match="held-out face"):
+        StyledDataset(corpus, _data(corpus, holdout_faces=["NoSuchFace"]))
+
+
+def test_styled_model_learns_a_fixed_batch(corpus):
+    dataset = StyledDataset(corpus, _data(corpus))
+    model = StyledModel(MODEL, DataInfo(num_faces=dataset.num_faces))
+    batch = dataset.get_batch(np.arange(16))
+    torch.manual_seed(0)
+    first = model.training_step(batch, 0)["l1"].item()
+    for step in range(1, 60):
+        last = model.training_step(batch, step)["l1"].item()
+    assert last < 0.6 * first  # it fits a fixed batch: the gradients reach every part
+
+
+def test_adversarial_variant_trains_its_discriminator(corpus):
+    config = StyledConfig(**MODEL.to_dict() | {"adv_weight": 0.1})
+    dataset = StyledDataset(corpus, _data(corpus))
+    model = StyledModel(config, DataInfo(num_faces=dataset.num_faces))
+    before = [p.detach().clone() for p in model.networks["disc"].parameters()]
+    losses = model.training_step(dataset.get_batch(np.arange(8)), 0)
+    assert {"l1", "d", "adv", "aux"} <= set(losses)
+    after = list(model.networks["disc"].parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+TRAIN_ARGS = ["--width", "8", "--style-dim", "16", "--jamo-dim", "8", "--res-blocks", "1",
+              "--holdout-faces", "NanumPen", "--refs-min", "2", "--refs-max", "4",
+              "--batch", "8", "--threads", "1", "--amp", "off", "--no-progress"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained_run(corpus, tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("styled-run") / "run"
+    args = ["train", "styled", "--corpus", str(corpus.folder), "--run", str(run),
+            "--steps", "4", "--sample-every", "2", "--checkpoint-every", "2"]  # fmt: skip
+    result = CliRunner().invoke(main, args + TRAIN_ARGS)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_train_styled_writes_a_visual_sheet_and_resumes(trained_run, corpus):
+    samples = sorted((trained_run / "samples").glob("*.png"))
+    assert samples, "no sample sheet"
+    args = ["train", "styled", "--run", str(trained_run), "--resume", "--steps", "6"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (trained_run / "checkpoints" / "step-00000006.safetensors").is_file()
+
+
+def test_generator_weights_round_trip_and_draw_the_same(trained_run, tmp_path):
+    generator = StyledGenerator.from_run(trained_run)
+    assert generator.bank_names == ["NanumGothic", "NanumMyeongjo"]
+    style = generator.style_from_face("NanumMyeongjo")
+    cps = CHARSET[:40]
+    drawn = generator.draw(style, cps)
+    assert drawn.shape == (40, 32, 32) and drawn.dtype == np.uint8
+    path = generator.save(tmp_path / "w.safetensors")
+    again = StyledGenerator.from_weights(path)
+    assert np.array_equal(again.draw(again.style_from_face("NanumMyeongjo"), cps), drawn)
+    glyphs = again.glyphset(style, cps, name="x")
+    assert glyphs.meta["placement"] == "em" and glyphs.codepoints.tolist() == cps
+    # a mix is a weighted blend: all weight on one face is that face
+    assert np.array_equal(again.draw(again.mix({"NanumMyeongjo": 1.0}), cps), drawn)
+    assert np.array_equal(
+        again.draw(again.random_style(5), cps), again.draw(again.random_style(5), cps)
+    )
+
+
+@pytest.mark.parametrize(
+    ("mix", "message"),
+    [("NanumGothic:0.5,NanumPen:0.5", "unknown face 'NanumPen'"), ("NanumGothic:0.7", "sum to")],
+)
+def test_mix_errors(trained_run, tmp_path, mix, message):
+    result = CliRunner().invoke(
+        main,
+        [
+            "generate",
+            str(trained_run),
+            "--mix",
+            mix,
+            "--out",
+            str(tmp_path / "g"),
+            "--charset",
+            "seed16",
+        ],
+    )
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "g").exists()
+
+
+def test_references_from_a_folder_are_converted_and_reported(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    dark_on_light = np.full((64, 64, 3), 255, np.uint8)
+    dark_on_light[16:48, 20:28] = 0
+    Image.fromarray(dark_on_light).save(folder / "가.png")
+    light_on_dark = np.zeros((32, 32), np.uint8)
+    light_on_dark[8:24, 8:24] = 255
+    Image.fromarray(light_on_dark).save(folder / "U+B098.png")
+    images, cps, notes = references_from_folder(folder, (32, 32))
+    assert cps == [0xB098, 0xAC00]  # file-name order: "U+B098.png" sorts before "가.png"
+    assert images[1, 16, 12] > 200 and images[1, 2, 2] < 30  # inverted: ink high, ground low
+    assert np.array_equal(images[0], light_on_dark)  # already in the glyph convention
+    assert any("가.png" in n and "inverted" in n and "64×64→32×32" in n for n in notes)
+    (folder / "notes.png").write_bytes((folder / "가.png").read_bytes())
+    with pytest.raises(Exception, match="not a Hangul syllable"):
+        references_from_folder(folder, (32, 32))
+
+
+def test_generate_cli_from_a_font_and_from_drawings(trained_run, tmp_path):
+    font = debian_font(NANUM / "NanumMyeongjo.ttf")
+    out = tmp_path / "gen"
+    args = [
+        "generate",
+        str(trained_run),
+        "--refs",
+        str(font),
+        "--charset",
+        "seed16",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    glyphs = __import__("hangulgan.data.glyphset", fromlist=["GlyphSet"]).GlyphSet.load(out)
+    assert len(glyphs) == 16 and (out / "preview.png").is_file()
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
+    both = CliRunner().invoke(main, args[:-1] + ["--style", "NanumGothic", "--force"])
+    assert both.exit_code == 2 and "exactly one" in both.output
+
+
+def test_generate_refuses_a_font_without_enough_syllables(trained_run, test_font, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "generate",
+            str(trained_run),
+            "--refs",
+            str(test_font),
+            "--out",
+            str(tmp_path / "g"),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 2 and "draws only" in result.output
