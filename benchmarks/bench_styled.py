@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import torch
-
 from report import Report
 
 from hangulgan import hangul
