@@ -196,3 +196,29 @@ def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Pat
         # Closing the descriptor releases the flock. The file stays: unlinking it would
         # let a process that opened the old file and one that creates a new one both lock.
         os.close(fd)
+
+
+def read_folder_header(
+    folder: str | os.PathLike,
+    filename: str,
+    fmt: str,
+    version: int,
+    error: type[Exception],
+    kind: str,
+    what: str,
+    hint: str = "",
+    missing_hint: str = "",
+) -> dict[str, Any]:
+    """Open a folder of kind ``kind`` (a corpus, a glyph set, a run) and read its versioned
+    JSON header ``filename`` (see :func:`read_format_json`); ``error`` names the folder when
+    it is missing, is a file, or lacks the header."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise error(f"{folder}: no such {kind} folder")
+    if not folder.is_dir():
+        raise error(f"{folder}: is a file, not a {kind} folder")
+    path = folder / filename
+    if not path.is_file():
+        extra = f"; {missing_hint}" if missing_hint else ""
+        raise error(f"{folder}: not a {kind} (no {filename}{extra})")
+    return read_format_json(path, fmt, version, error, what, hint)

@@ -337,10 +337,8 @@ def test_run_saved_before_a_new_model_option_still_loads(tmp_path):
 
 def test_bf16_autocast_runs_on_cpu_and_changes_the_arithmetic(tmp_path):
     """--amp bf16 trains on CPU (finite losses) and is really applied (losses differ from
-    float32); --amp auto picks it exactly where the CPU runs bf16 natively."""
+    float32)."""
     import math
-
-    from hangulgan.train.trainer import bf16_is_native
 
     data = tiny_dataset()
     train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "fp32")
@@ -348,4 +346,59 @@ def test_bf16_autocast_runs_on_cpu_and_changes_the_arithmetic(tmp_path):
     fp32, bf16 = losses(tmp_path / "fp32"), losses(tmp_path / "bf16")
     assert all(math.isfinite(float(v)) for row in bf16 for v in row)
     assert fp32 != bf16
-    assert bf16_is_native(torch.device("cpu")) == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert RunConfig.load(tmp_path / "fp32").precision == "float32"
+    assert RunConfig.load(tmp_path / "bf16").precision == "bf16"
+
+
+def test_native_bf16_is_read_from_the_cpu_flags():
+    from hangulgan.train.trainer import bf16_is_native, cpu_flags
+
+    cpu = torch.device("cpu")
+    # AVX-512 alone only emulates bf16 (slower than float32): not native
+    assert not bf16_is_native(cpu, {"avx512f", "avx512bw", "avx512_vnni"})
+    assert bf16_is_native(cpu, {"avx512f", "avx512_bf16"})
+    assert bf16_is_native(cpu, {"amx_tile", "amx_bf16"})
+    assert not bf16_is_native(cpu, set())
+    text = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\nbugs\t: none\n"
+    assert cpu_flags(text) == {"fpu", "sse", "avx512f", "avx512_bf16"}
+
+
+def test_amp_auto_follows_native_support_and_a_resume_keeps_the_recorded_precision(
+    tmp_path, monkeypatch, capfd
+):
+    from hangulgan.train import trainer as trainer_module
+
+    data = tiny_dataset()
+    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f", "avx512bw"})
+    train("dcgan", small_model(), quick(steps=2), data, tmp_path / "emulated")
+    train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "off")
+    assert RunConfig.load(tmp_path / "emulated").precision == "float32"
+    assert losses(tmp_path / "emulated") == losses(tmp_path / "off")
+
+    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "native")
+    train("dcgan", small_model(), quick(steps=2), data, tmp_path / "moved")
+    assert RunConfig.load(tmp_path / "native").precision == "bf16"
+    # the run moves to a machine without native bf16: it keeps bf16, and says so
+    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f"})
+    capfd.readouterr()
+    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "moved", resume=True)
+    assert "keeps the precision it recorded (bf16" in capfd.readouterr().err
+    assert RunConfig.load(tmp_path / "moved").precision == "bf16"
+    assert losses(tmp_path / "moved") == losses(tmp_path / "native")
+
+
+def test_single_process_training_pays_for_no_gradient_averaging(tmp_path, monkeypatch):
+    """One process: no all-reduce, no flattening of gradients, no call into the runtime."""
+    import torch.distributed as dist
+
+    from hangulgan.models.base import Runtime
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a single process averaged gradients")
+
+    monkeypatch.setattr(dist, "all_reduce", refuse)
+    monkeypatch.setattr(torch._utils, "_flatten_dense_tensors", refuse)
+    monkeypatch.setattr(Runtime, "reduce_gradients", refuse)
+    result = train("dcgan", small_model(), quick(steps=2), tiny_dataset(), tmp_path / "r")
+    assert result.step == 2

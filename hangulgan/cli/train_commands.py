@@ -1,71 +1,40 @@
-"""Training-stage commands: ``train dcgan``, ``sample``, ``runs list``.
+"""Training-stage commands: ``train MODEL``, ``sample``, ``runs list``.
 
-Each command only turns options into config dataclasses and calls the library
-(:mod:`hangulgan.train`); errors become one line and a non-zero exit code.
+``hangulgan train MODEL`` is generated for every registered model
+(:data:`hangulgan.models.MODELS`) from three dataclasses: the model's config
+(``Model.config_class``), its data config (``Model.data_config()``, the corpus selection
+for glyph models) and the trainer's :class:`~hangulgan.train.config.TrainConfig`. Each
+field becomes an option whose type, default and help come from the field
+(:func:`hangulgan.models.base.option`); registering a model is all it takes to appear here.
+Each command only turns options into config dataclasses and calls the library; errors
+become one line and a non-zero exit code.
 """
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
-from dataclasses import asdict
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from hangulgan.errors import ConfigError
-from hangulgan.models import DCGANConfig
-from hangulgan.train.config import DataConfig, RunConfig, TrainConfig, from_dict, read_toml
+from hangulgan.errors import ConfigError, RunError
+from hangulgan.train.config import (
+    RunConfig,
+    TrainConfig,
+    compose,
+    field_type,
+    merge_resume,
+    option_flag,
+    read_toml,
+)
 
-# option name → (config section, field name)
-_TRAIN_OPTIONS = {
-    "steps": "steps",
-    "epochs": "epochs",
-    "batch": "batch",
-    "seed": "seed",
-    "device": "device",
-    "amp": "amp",
-    "threads": "threads",
-    "log_every": "log_every",
-    "sample_every": "sample_every",
-    "checkpoint_every": "checkpoint_every",
-    "keep_checkpoints": "keep_checkpoints",
-    "ema": "ema",
-    "ema_decay": "ema_decay",
-    "grid": "grid",
-    "tensorboard": "tensorboard",
-    "progress": "progress",
-}
-_DATA_OPTIONS = {
-    "corpus": "corpus",
-    "faces": "faces",
-    "charset": "charset",
-    "augmented": "augmented",
-}
-_DCGAN_OPTIONS = {
-    "latent": "latent_dim",
-    "conditional": "conditional",
-    "loss": "loss",
-    "spectral_norm": "spectral_norm",
-    "lr": "lr",
-    "channels_last": "channels_last",
-}
-# options a resumed run may change (the schedule, logging and where it runs)
-_RESUMABLE = {
-    "steps",
-    "epochs",
-    "device",
-    "amp",
-    "threads",
-    "log_every",
-    "sample_every",
-    "checkpoint_every",
-    "keep_checkpoints",
-    "tensorboard",
-    "progress",
-}
+_SECTIONS = ("model", "data", "train")
+_RESERVED = {"--run", "--config", "--resume", "--force", "--help", "-h"}
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -76,19 +45,165 @@ def _given(ctx: click.Context, name: str) -> bool:
     )
 
 
-def _faces(values: tuple[str, ...]) -> list[str] | None:
+def _split_list(values: tuple[str, ...]) -> list[str] | None:
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     return names or None
 
 
-def _section(cls: type, base: dict[str, Any], ctx: click.Context, mapping: dict[str, str]) -> Any:
-    """Defaults ← TOML table ``base`` ← options the user gave, as dataclass ``cls``."""
-    values = dict(base)
-    for option, name in mapping.items():
-        if _given(ctx, option) or name not in values:
-            value = ctx.params[option]
-            values[name] = _faces(value) if option == "faces" else value
-    return from_dict(cls, values)
+def dataclass_options(cls: type, section: str) -> list[click.Option]:
+    """One click option per field of dataclass ``cls`` (see the module docstring)."""
+    options = []
+    for f in fields(cls):
+        meta = f.metadata
+        base, _optional, is_list = field_type(cls, f.name)
+        flag = option_flag(cls, f.name)
+        param = f"{section}__{f.name}"
+        default = f.default if f.default is not MISSING else None
+        kwargs: dict[str, Any] = {"help": meta.get("help") or f.name.replace("_", " ")}
+        if base is bool and not is_list:
+            decls = [f"{flag}/--no-{flag[2:]}", param]
+            kwargs |= {"default": default, "show_default": True}
+        else:
+            decls = [flag, param]
+            if meta.get("choices"):
+                kwargs["type"] = click.Choice(list(meta["choices"]))
+            elif base in (int, float, str):
+                kwargs["type"] = base
+            if is_list or meta.get("multiple"):
+                kwargs["multiple"] = True
+            else:
+                kwargs |= {"default": default, "show_default": default is not None}
+        options.append(click.Option(decls, **kwargs))
+    return options
+
+
+def _collect(ctx: click.Context, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The options the user gave, by section and field."""
+    given: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
+    for param, value in params.items():
+        section, _, name = param.partition("__")
+        if section in given and _given(ctx, param):
+            given[section][name] = _split_list(value) if isinstance(value, tuple) else value
+    return given
+
+
+def build_train_command(model_cls: type) -> click.Command:
+    """``hangulgan train NAME`` for a registered model class."""
+
+    sections = [
+        (model_cls.data_config(), "data"),
+        (TrainConfig, "train"),
+        (model_cls.config_class, "model"),
+    ]
+    params: list[click.Parameter] = [
+        click.Option(
+            ["--run", "run_dir"],
+            required=True,
+            type=click.Path(path_type=Path),
+            help=f"Run folder to create (or continue with --resume), e.g. runs/{model_cls.name}.",
+        )
+    ]
+    seen = set(_RESERVED)
+    for cls, section in sections:
+        for option in dataclass_options(cls, section):
+            flags = {o.split("/")[0] for o in option.opts} | set(option.secondary_opts)
+            clash = flags & seen
+            if clash:
+                raise RuntimeError(
+                    f"{model_cls.__name__}: option {', '.join(sorted(clash))} is declared twice"
+                )
+            seen |= flags
+            params.append(option)
+    params += [
+        click.Option(
+            ["--config", "config_file"],
+            type=click.Path(path_type=Path),
+            help="TOML file with [model], [train], [data] tables; options given override it.",
+        ),
+        click.Option(
+            ["--resume"],
+            is_flag=True,
+            help="Continue RUN from its newest checkpoint with its saved config (only "
+            "--steps/--epochs, logging and device options may change).",
+        ),
+        click.Option(["--force"], is_flag=True, help="Replace an existing run in RUN."),
+    ]
+
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        run_dir: Path,
+        config_file: Path | None,
+        resume: bool,
+        force: bool,
+        **values: Any,
+    ) -> None:
+        from hangulgan.train.trainer import train
+
+        given = _collect(ctx, values)
+        if resume and force:
+            raise ConfigError("give --resume or --force, not both")
+        data_cls = model_cls.data_config()
+        if resume:
+            saved = RunConfig.load(run_dir)
+            if saved.model != model_cls.name:
+                raise RunError(f"{run_dir}: holds a {saved.model!r} run, not {model_cls.name!r}")
+            merged = merge_resume(
+                saved,
+                model_cls,
+                train=given["train"],
+                model=given["model"],
+                data=given["data"],
+                config_file=config_file is not None,
+            )
+            config, data = merged.train, merged.data
+            model_config = saved.model_settings(model_cls)
+        else:
+            tables = read_toml(config_file) if config_file else {}
+            source = f"{config_file}: " if config_file else ""
+            config = compose(TrainConfig, tables.get("train"), given["train"], f"{source}[train]")
+            data = compose(data_cls, tables.get("data"), given["data"], f"{source}[data]")
+            model_config = compose(
+                model_cls.config_class, tables.get("model"), given["model"], f"{source}[model]"
+            )
+        config.validate()
+        model_config.validate()
+        dataset = model_cls.make_dataset(data, model_config)
+        result = train(
+            model_cls.name,
+            model_config,
+            config,
+            dataset,
+            run_dir,
+            data=data,
+            resume=resume,
+            force=force,
+        )
+        _echo_result(result)
+
+    help_text = model_cls.description or inspect.getdoc(model_cls) or model_cls.name
+    return click.Command(
+        model_cls.name,
+        callback=command,
+        params=params,
+        help=inspect.cleandoc(help_text),
+        short_help=inspect.cleandoc(help_text).split("\n")[0].split(" (")[0][:80],
+    )
+
+
+class _ModelGroup(click.Group):
+    """``train``'s subcommands: one per registered model, built when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from hangulgan.models import MODELS
+
+        return sorted(MODELS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from hangulgan.models import MODELS
+
+        cls = MODELS.get(name)
+        return build_train_command(cls) if cls is not None else None
 
 
 def _echo_result(result: Any) -> None:
@@ -104,6 +219,13 @@ def _echo_result(result: Any) -> None:
             err=True,
         )
         sys.exit(130 if result.signal in (None, signal.SIGINT) else 143)
+    if result.nothing_to_do:
+        click.echo(
+            f"nothing to do: {result.run_dir} is at step {result.step} and the run lasts "
+            f"{result.total_steps} steps; give --steps (or --epochs) beyond {result.step} "
+            "to train further"
+        )
+        return
     losses = "  ".join(f"{k} {v:.4f}" for k, v in result.losses.items())
     click.echo(
         f"trained steps {result.start_step}→{result.step} in {result.seconds:.1f} s "
@@ -115,183 +237,19 @@ def _echo_result(result: Any) -> None:
         click.echo(f"samples:    {result.grid}")
 
 
-@click.group("train")
+@click.group("train", cls=_ModelGroup)
 def train_group() -> None:
-    """Train a glyph generator on a corpus (one subcommand per model).
+    """Train a model (one subcommand per registered model; options come from its config).
 
     Every model runs in the same trainer: checkpoints (safetensors) in RUN/checkpoints,
-    fixed-noise sample grids in RUN/samples, losses in RUN/metrics.csv. Ctrl-C or
-    SIGTERM finishes the current step, saves a checkpoint and exits (code 130/143);
-    --resume continues exactly where it stopped.
+    sample grids in RUN/samples, losses in RUN/metrics.csv. Ctrl-C or SIGTERM finishes the
+    current step, saves a checkpoint and exits (code 130/143); --resume continues exactly
+    where it stopped.
 
     \b
     Several processes (DDP; the -- keeps torchrun from reading --run as its own option):
       torchrun --nproc-per-node 2 -- $(which hangulgan) train dcgan --corpus c/ --run r/
     """
-
-
-@train_group.command("dcgan")
-@click.option(
-    "--corpus", type=click.Path(path_type=Path), help="Corpus folder from `hangulgan render`."
-)
-@click.option(
-    "--run",
-    "run_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Run folder to create (or continue with --resume), e.g. runs/dcgan.",
-)
-@click.option(
-    "--faces",
-    multiple=True,
-    help="Train on these faces only (repeat, or comma-separate). Default: all.",
-)
-@click.option(
-    "--charset",
-    default="all",
-    show_default=True,
-    help="Syllables to train on: all, ksx1001, seed16 (the seeds' 16), or a text file.",
-)
-@click.option("--augmented", is_flag=True, help="Also train on the corpus' augmented copies.")
-@click.option("--steps", type=int, help="Optimisation steps (default 5000 when no --epochs).")
-@click.option("--epochs", type=float, help="Passes over the selected glyphs instead of --steps.")
-@click.option("--batch", default=256, show_default=True, help="Global batch size.")
-@click.option("--seed", default=0, show_default=True, help="Seed of weights, noise and data order.")
-@click.option(
-    "--conditional",
-    is_flag=True,
-    help="Condition on the syllable (jamo embeddings in G; projection and a jamo "
-    "classifier in D), so "
-    "`sample --text` and `--out-set` can ask for given syllables.",
-)
-@click.option("--latent", default=100, show_default=True, help="Size of the noise vector z.")
-@click.option(
-    "--loss",
-    type=click.Choice(["bce", "hinge"]),
-    default="bce",
-    show_default=True,
-    help="bce: the seeds' non-saturating loss; hinge: hinge loss.",
-)
-@click.option("--spectral-norm", is_flag=True, help="Spectral norm on D's layers.")
-@click.option("--lr", default=1e-4, show_default=True, help="Adam learning rate of G and D.")
-@click.option(
-    "--channels-last/--no-channels-last",
-    default=True,
-    show_default=True,
-    help="NHWC memory layout (faster on CPU).",
-)
-@click.option(
-    "--ema/--no-ema",
-    default=False,
-    show_default=True,
-    help="Keep an exponential moving average of G; samples use it.",
-)
-@click.option("--ema-decay", default=0.999, show_default=True, help="EMA decay per step.")
-@click.option(
-    "--sample-every",
-    default=500,
-    show_default=True,
-    help="Steps between sample grids (0: only at the end).",
-)
-@click.option(
-    "--checkpoint-every",
-    default=1000,
-    show_default=True,
-    help="Steps between checkpoints (0: only at the end and on Ctrl-C).",
-)
-@click.option("--keep-checkpoints", default=2, show_default=True, help="Checkpoints kept.")
-@click.option(
-    "--log-every",
-    default=50,
-    show_default=True,
-    help="Steps between rows of metrics.csv (means over the interval).",
-)
-@click.option("--grid", default=64, show_default=True, help="Glyphs in each sample grid.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option(
-    "--amp",
-    type=click.Choice(["auto", "off", "bf16"]),
-    default="auto",
-    show_default=True,
-    help="Mixed precision: auto = bf16 autocast where the device runs bf16 natively (CUDA, "
-    "CPUs with AVX512-BF16 or AMX), else float32; off = always float32.",
-)
-@click.option(
-    "--threads", default=0, show_default=True, help="torch CPU threads (0: one per core)."
-)
-@click.option(
-    "--tensorboard", is_flag=True, help="Also log to RUN/tensorboard (needs tensorboard)."
-)
-@click.option("--progress/--no-progress", default=True, help="Show the progress bar.")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    help="TOML file with [model], [train], [data] tables; options given override it.",
-)
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Continue RUN from its newest checkpoint with its saved config "
-    "(only --steps/--epochs, logging and device options may change).",
-)
-@click.option("--force", is_flag=True, help="Replace an existing run in RUN.")
-@click.pass_context
-def train_dcgan(
-    ctx: click.Context, run_dir: Path, config_file: Path | None, resume: bool, force: bool, **_: Any
-) -> None:
-    """Train the seeds' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
-
-    \b
-    Examples:
-      hangulgan train dcgan --corpus corpus/ --run runs/dcgan --steps 2000
-      hangulgan train dcgan --corpus corpus/ --run runs/seed16 --charset seed16 --conditional
-      hangulgan train dcgan --run runs/dcgan --resume --steps 4000
-    """
-    from hangulgan.train.data import open_dataset
-    from hangulgan.train.trainer import train
-
-    if resume and force:
-        raise ConfigError("give --resume or --force, not both")
-    if resume:
-        saved = RunConfig.load(run_dir)
-        if saved.model != "dcgan":
-            from hangulgan.errors import RunError
-
-            raise RunError(f"{run_dir}: holds a {saved.model!r} run, not 'dcgan'")
-        fixed = [
-            o
-            for o in (*_DATA_OPTIONS, *_DCGAN_OPTIONS, *_TRAIN_OPTIONS)
-            if _given(ctx, o) and o not in _RESUMABLE
-        ]
-        if fixed or config_file:
-            names = ", ".join("--" + o.replace("_", "-") for o in fixed) or "--config"
-            raise ConfigError(f"{run_dir}: a resumed run keeps its config; drop {names}")
-        train_values = asdict(saved.train)
-        for option in _RESUMABLE:
-            if _given(ctx, option):
-                train_values[_TRAIN_OPTIONS[option]] = ctx.params[option]
-        if _given(ctx, "steps"):
-            train_values["epochs"] = None
-        if _given(ctx, "epochs"):
-            train_values["steps"] = None
-        config = from_dict(TrainConfig, train_values)
-        data = saved.data
-        model_config = from_dict(DCGANConfig, DCGANConfig.legacy_defaults() | saved.model_config)
-    else:
-        tables = read_toml(config_file) if config_file else {}
-        config = _section(TrainConfig, tables.get("train", {}), ctx, _TRAIN_OPTIONS)
-        data = _section(DataConfig, tables.get("data", {}), ctx, _DATA_OPTIONS)
-        model_config = _section(DCGANConfig, tables.get("model", {}), ctx, _DCGAN_OPTIONS)
-        if data.corpus is not None:
-            data.corpus = str(data.corpus)
-    config.validate()
-    model_config.validate()
-    dataset = open_dataset(data)
-    result = train(
-        "dcgan", model_config, config, dataset, run_dir, data=data, resume=resume, force=force
-    )
-    _echo_result(result)
 
 
 @click.command("sample")
@@ -303,7 +261,7 @@ def train_dcgan(
     help="Write a glyph set folder here (conditional models): one glyph per syllable "
     "of --text/--charset (default: the training charset), all from one noise vector.",
 )
-@click.option("--n", default=64, show_default=True, help="Glyphs in the grid.")
+@click.option("--n", type=int, help="Images in the grid (default: the --text typed, else 64).")
 @click.option("--text", help="Syllables to draw, e.g. 가나다 (conditional models).")
 @click.option("--charset", help="all, ksx1001, seed16 or a text file (conditional models).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the noise.")
@@ -319,12 +277,16 @@ def train_dcgan(
     help="Use the EMA generator when the run kept one.",
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--force", is_flag=True, help="Replace an existing --out-set folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the glyph set in an existing --out-set folder (other files there stay).",
+)
 def sample_command(
     run_dir: Path,
     out: Path | None,
     out_set: Path | None,
-    n: int,
+    n: int | None,
     text: str | None,
     charset: str | None,
     seed: int,
@@ -396,4 +358,7 @@ def runs_list(runs_dir: Path) -> None:
             continue
         losses = " ".join(f"{k}={v:.3f}" for k, v in item.losses.items())
         sample = item.sample if item.sample else "-"
-        click.echo(f"{item.path}  {item.model}  step {item.step}  {losses or '-'}  {sample}")
+        produces = ",".join(item.produces) or "-"
+        click.echo(
+            f"{item.path}  {item.model}  step {item.step}  {losses or '-'}  {sample}  [{produces}]"
+        )

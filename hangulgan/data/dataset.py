@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from hangulgan import hangul
 from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.placement import placement_meta
 from hangulgan.errors import CorpusError
 
 
@@ -20,7 +21,14 @@ class GlyphDataset(Dataset):
     Items are dicts: ``image`` float32 1×H×W in [-1, 1] (ink = +1), ``syllable`` (0..11171),
     ``jamo`` (3,) initial/medial/final indices, ``face`` (index into ``face_names``).
     With ``augmented=True`` the stored augmented copies join the clean glyphs.
+    It follows the trainer's :class:`~hangulgan.models.base.TrainingData` protocol, on its
+    in-memory fast path (no DataLoader workers: a batch is one gather from memory maps).
     """
+
+    channels = 1
+    ink = True
+    loader_workers = 0
+    batch_keys = ("image", "syllable", "jamo", "face")
 
     def __init__(
         self,
@@ -91,6 +99,7 @@ class GlyphDataset(Dataset):
         if not len(self._row):
             raise CorpusError(f"{source}: the chosen faces and charset select no glyph")
         self.syllables = self.codepoints - hangul.FIRST
+        self.placement = placement_meta(glyphsets)  # what glyph sets drawn from it inherit
         self.jamo = hangul.jamo_table(self.codepoints)
 
     @property
@@ -113,8 +122,13 @@ class GlyphDataset(Dataset):
             out[picked[order]] = self._arrays[source][rows[order]]
         return out
 
-    def get_batch(self, indices: np.ndarray | list[int]) -> dict[str, torch.Tensor]:
-        """A batch as tensors: image (B,1,H,W) in [-1, 1], syllable, jamo (B,3), face."""
+    def get_batch(
+        self, indices: np.ndarray | list[int], seed: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """A batch as tensors: image (B,1,H,W) in [-1, 1], syllable, jamo (B,3), face.
+
+        ``seed`` is unused: the batch depends on ``indices`` alone.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         images = torch.from_numpy(self.raw_images(indices)).unsqueeze(1)
         return {

@@ -38,10 +38,13 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import DataInfo, Model, ModelConfig
+from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
 from hangulgan.models.layers import FastDropout, scale_grad
 
 LOSSES = ("bce", "hinge")
+# Below this logit σ(l) nears float32's smallest normal numbers (σ(−87) ≈ 1.6e−38): the
+# one-pass step's gradient ratio would be lost, so that step takes G's own backward.
+SATURATED_LOGIT = 50.0
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
 
 
@@ -49,19 +52,29 @@ JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
 class DCGANConfig(ModelConfig):
     """Options of the DCGAN; defaults reproduce the seeds' network and optimiser."""
 
-    latent_dim: int = 100
-    conditional: bool = False
-    jamo_dim: int = 16  # per jamo embedding width in G (conditional only)
-    loss: str = "bce"
-    spectral_norm: bool = False
-    lr: float = 1e-4
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_eps: float = 1e-7
-    dropout: float = 0.3
-    channels_last: bool = True
-    standing_samples: int = 2048  # inputs that re-measure G's batch-norm statistics to sample
-    aux_weight: float = 1.0  # conditional: weight of D's jamo classifier loss (AC-GAN style)
+    latent_dim: int = option(100, "Size of the noise vector z.", flag="latent")
+    conditional: bool = option(
+        False,
+        "Condition on the syllable (jamo embeddings in G; projection and a jamo classifier "
+        "in D), so `sample --text` and `--out-set` can ask for given syllables.",
+    )
+    jamo_dim: int = option(16, "Width of each jamo embedding in G (conditional only).")
+    loss: str = option(
+        "bce", "bce: the seeds' non-saturating loss; hinge: hinge loss.", choices=LOSSES
+    )
+    spectral_norm: bool = option(False, "Spectral norm on D's layers.")
+    lr: float = option(1e-4, "Adam learning rate of G and D.")
+    beta1: float = option(0.9, "Adam beta1 of G and D.")
+    beta2: float = option(0.999, "Adam beta2 of G and D.")
+    adam_eps: float = option(1e-7, "Adam epsilon (Keras' default).")
+    dropout: float = option(0.3, "Dropout rate in D.")
+    channels_last: bool = option(True, "NHWC memory layout (faster on CPU).")
+    standing_samples: int = option(
+        2048, "Random inputs that re-measure G's batch-norm statistics before sampling."
+    )
+    aux_weight: float = option(
+        1.0, "Conditional: weight of D's jamo classifier loss (AC-GAN style)."
+    )
 
     @classmethod
     def legacy_defaults(cls) -> dict[str, Any]:
@@ -198,8 +211,17 @@ class DCGAN(Model):
     """The seeds' DCGAN, optionally class-conditional on the syllable's jamo."""
 
     name = "dcgan"
+    description = """Train the seeds' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
+
+    \b
+    Examples:
+      hangulgan train dcgan --corpus corpus/ --run runs/dcgan --steps 2000
+      hangulgan train dcgan --corpus corpus/ --run runs/seed16 --charset seed16 --conditional
+      hangulgan train dcgan --run runs/dcgan --resume --steps 4000
+    """
     config_class = DCGANConfig
     ema_networks = ("G",)
+    one_pass = True  # the BCE step's shared backward (False: the textbook two backwards)
 
     def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
         super().__init__(config, info)
@@ -214,23 +236,24 @@ class DCGAN(Model):
         self.networks = {"G": self.G, "D": self.D}
         if config.channels_last:
             self.memory_format = torch.channels_last
-        self._build_optimizers()
+            for net in self.networks.values():
+                net.to(memory_format=self.memory_format)  # later moves keep the layout
 
-    def _build_optimizers(self) -> None:
+    @classmethod
+    def capabilities(cls, config: DCGANConfig) -> frozenset[Capability]:
+        """Grids always; given syllables and glyph sets when conditional."""
+        if config.conditional:
+            return frozenset({Capability.GRID, Capability.SYLLABLES, Capability.GLYPH_SET})
+        return frozenset({Capability.GRID})
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Adam for G and D (fused: one kernel for all tensors on CPU and CUDA)."""
         c = self.config
         kwargs = {"lr": c.lr, "betas": (c.beta1, c.beta2), "eps": c.adam_eps}
-        self.optimizers = {
+        return {
             name: torch.optim.Adam(self.networks[name].parameters(), **kwargs, **_fused())
             for name in ("G", "D")
         }
-
-    def to(self, device: torch.device | str) -> DCGAN:
-        """Move the networks; the optimizers are rebuilt (fused Adam binds to a device)."""
-        super().to(device)
-        for net in self.networks.values():
-            net.to(memory_format=self.memory_format)
-        self._build_optimizers()
-        return self
 
     # ---------------------------------------------------------------------------- training
     def training_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
@@ -244,15 +267,25 @@ class DCGAN(Model):
         both_jamo = None if jamo is None else torch.cat([jamo, jamo])
         self.zero_grad(self.optimizers.values())
         extra: dict[str, torch.Tensor] = {}
-        if self.config.loss == "bce" and not self.config.conditional:
+        if self.config.loss == "bce" and not self.config.conditional and self.one_pass:
             holder: list[torch.Tensor] = []
             logits = self.D(torch.cat([real, scale_grad(fake, holder)]), both_jamo).float()
             l_real, l_fake = logits[:n], logits[n:]
-            # dL_G/dl ÷ dL_D/dl per fake sample: −σ(−l)/σ(l) = −exp(−l)
-            holder.append(-torch.exp(-l_fake.detach().clamp(min=-80.0)))
             d_loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
-            d_loss.backward()
-            g_loss = F.softplus(-l_fake.detach()).mean()
+            g_loss = F.softplus(-l_fake).mean()
+            if bool(l_fake.detach().min() < -SATURATED_LOGIT):
+                # D rejects some fake so surely that σ(l), the D-loss gradient the factor
+                # below rescales, underflows to 0 and G would get no gradient: D's backward
+                # leaves G alone (factor 0) and G's loss takes its own backward
+                holder.append(torch.zeros_like(l_fake))
+                d_loss.backward(retain_graph=True)
+                holder[0] = torch.ones_like(l_fake)
+                torch.autograd.backward(g_loss, inputs=list(self.G.parameters()))
+            else:
+                # dL_G/dl ÷ dL_D/dl per fake sample: −σ(−l)/σ(l) = −exp(−l)
+                holder.append(-torch.exp(-l_fake.detach()))
+                d_loss.backward()
+            g_loss = g_loss.detach()
         else:
             logits, classes = self.D.forward_with_classes(torch.cat([real, fake]), both_jamo)
             logits = logits.float()
@@ -285,7 +318,12 @@ class DCGAN(Model):
             } | extra
 
     # ---------------------------------------------------------------------------- sampling
-    def grid_inputs(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def grid_inputs(
+        self,
+        n: int,
+        generator: torch.Generator,
+        real: dict[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Fixed noise (and, when conditional, the syllables of ``info.grid_syllables``)."""
         inputs = {"z": torch.randn(n, self.config.latent_dim, generator=generator)}
         if self.config.conditional:
@@ -300,6 +338,7 @@ class DCGAN(Model):
         generator: torch.Generator,
         syllables: list[int] | None = None,
         shared_noise: bool = False,
+        real: dict[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Inputs for ``n`` samples; conditional models draw ``syllables`` (cycled)."""
         if shared_noise:

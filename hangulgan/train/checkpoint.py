@@ -11,7 +11,6 @@ leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -21,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from hangulgan.errors import CheckpointError
-from hangulgan.io import atomic_path
+from hangulgan.io import write_bytes_atomic
 
 CHECKPOINT_FORMAT = "hangulgan.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -144,13 +143,22 @@ def save_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer],
     ema: dict[str, nn.Module] | None = None,
     schedulers: dict[str, Any] | None = None,
+    model_state: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint atomically to ``path`` (parent folders are created).
 
     Learning-rate schedulers' state dicts (plain numbers and lists) go into the JSON part.
+    ``model_state`` is the model's extra state (:meth:`Model.extra_state`): tensors are
+    stored as ``model.KEY``, other values in the JSON part.
     """
     tensors: dict[str, torch.Tensor] = {}
+    model_json: dict[str, Any] = {}
+    for key, value in (model_state or {}).items():
+        if isinstance(value, torch.Tensor):
+            tensors[f"model.{key}"] = value
+        else:
+            model_json[key] = value
     for prefix, nets in (("net", networks), ("ema", ema or {})):
         for name, net in nets.items():
             for key, value in net.state_dict().items():
@@ -171,6 +179,8 @@ def save_checkpoint(
         "optimizers": optimizer_meta,
         "schedulers": {name: sched.state_dict() for name, sched in (schedulers or {}).items()},
         "rng": rng_meta,
+        "model_state": model_json,
+        "model_tensors": sorted(k for k, v in (model_state or {}).items() if torch.is_tensor(v)),
         "extra": extra or {},
     }
     try:
@@ -183,13 +193,9 @@ def save_checkpoint(
         "state": state_text,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    # safetensors' save_file creates its file owner-only (0600); written through
+    # write_bytes_atomic the checkpoint gets the permissions of every other output
+    write_bytes_atomic(path, save(tensors, metadata=metadata))
     return path
 
 
@@ -219,7 +225,171 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         state = json.loads(metadata["state"])
     except (KeyError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint metadata ({err})") from None
+    _check_state(path, state)
     return Checkpoint(path=path, tensors=tensors, state=state)
+
+
+_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "model": str,
+    "step": int,
+    "networks": list,
+    "ema": list,
+    "optimizers": dict,
+    "schedulers": dict,
+    "rng": dict,
+    "model_state": dict,
+    "model_tensors": list,
+    "extra": dict,
+}
+
+
+def _check_state(path: Path, state: Any) -> None:
+    """CheckpointError for JSON metadata of the wrong shape (``"step": "abc"``, -1, ...)."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint metadata (not a table)")
+    for key in ("model", "step"):
+        if key not in state:
+            raise CheckpointError(f"{path}: damaged checkpoint metadata (no {key!r})")
+    for key, kind in _STATE_TYPES.items():
+        value = state.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise CheckpointError(
+                f"{path}: damaged checkpoint metadata ({key!r} is {type(value).__name__})"
+            )
+    if state["step"] < 0:
+        raise CheckpointError(f"{path}: damaged checkpoint metadata (step {state['step']})")
+    for name, meta in state.get("optimizers", {}).items():
+        groups = meta.get("param_groups") if isinstance(meta, dict) else None
+        if not isinstance(groups, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups
+        ):
+            raise CheckpointError(
+                f"{path}: damaged checkpoint metadata (param groups of optimizer {name!r})"
+            )
+        if not isinstance(meta.get("scalars", {}), dict):
+            raise CheckpointError(f"{path}: damaged checkpoint metadata (optimizer {name!r})")
+    sampler = state.get("extra", {}).get("sampler")
+    if sampler is not None:
+        if not isinstance(sampler, dict) or not all(
+            isinstance(sampler.get(k), int) and not isinstance(sampler.get(k), bool)
+            and sampler[k] >= 0
+            for k in ("epoch", "position")
+        ):  # fmt: skip
+            raise CheckpointError(f"{path}: damaged checkpoint metadata (data position)")
+    elapsed = state.get("extra", {}).get("elapsed", 0.0)
+    if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool):
+        raise CheckpointError(f"{path}: damaged checkpoint metadata (elapsed time)")
+
+
+def _check_tensor(path: Path, what: str, key: str, value: torch.Tensor, like: torch.Tensor) -> None:
+    """``what`` (e.g. "weights of 'G' do") fit: same shape and dtype, finite values."""
+    if value.shape != like.shape:
+        raise CheckpointError(
+            f"{path}: {what} not fit this model ({key}: shape {tuple(value.shape)}, "
+            f"needs {tuple(like.shape)})"
+        )
+    if value.dtype != like.dtype:
+        raise CheckpointError(
+            f"{path}: {what} not fit this model ({key}: {value.dtype}, needs {like.dtype})"
+        )
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise CheckpointError(f"{path}: {key} holds NaN or infinite values")
+
+
+def check_fits(
+    checkpoint: Checkpoint,
+    networks: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer] | None = None,
+    ema: dict[str, nn.Module] | None = None,
+) -> None:
+    """Check every tensor the load would use against the model before anything is loaded.
+
+    Network and EMA weights: the same names, shapes and dtypes, all finite. Optimizer state:
+    each entry belongs to an existing parameter, per-parameter tensors have its shape and
+    dtype (a mismatch would make a fused optimizer write out of bounds), all finite. RNG
+    states: the sizes torch, numpy and python expect.
+    """
+    path = checkpoint.path
+    for prefix, nets in (("net", networks), ("ema", ema or {})):
+        for name, net in nets.items():
+            saved = checkpoint.network_state(prefix, name)
+            if not saved:
+                raise CheckpointError(f"{path}: holds no {prefix} weights for {name!r}")
+            expected = net.state_dict()
+            missing = sorted(set(expected) - set(saved))
+            unexpected = sorted(set(saved) - set(expected))
+            if missing or unexpected:
+                detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+                raise CheckpointError(
+                    f"{path}: weights of {name!r} do not fit this model ({detail})"
+                )
+            for key, like in expected.items():
+                what = f"{'EMA ' if prefix == 'ema' else ''}weights of {name!r} do"
+                _check_tensor(path, what, f"{prefix}.{name}.{key}", saved[key], like)
+    saved_meta = checkpoint.state.get("optimizers", {})
+    for name, optimizer in (optimizers or {}).items():
+        if name not in saved_meta:
+            raise CheckpointError(f"{path}: holds no state for optimizer {name!r}")
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        groups = saved_meta[name]["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in optimizer.param_groups]:
+            raise CheckpointError(
+                f"{path}: optimizer {name!r} has other parameter groups than this model"
+            )
+        head = f"opt.{name}."
+        for key, value in checkpoint.tensors.items():
+            if not key.startswith(head):
+                continue
+            index_text, _, field = key[len(head) :].partition(".")
+            if not index_text.isdigit() or int(index_text) >= len(params) or not field:
+                raise CheckpointError(f"{path}: {key}: no such parameter in optimizer {name!r}")
+            param = params[int(index_text)]
+            if value.dim() == 0:  # step counters
+                if value.is_floating_point() and not bool(torch.isfinite(value)):
+                    raise CheckpointError(f"{path}: {key} holds NaN or infinite values")
+                continue
+            _check_tensor(path, f"optimizer state of {name!r} does", key, value, param.detach())
+    for key, like in (
+        ("rng.torch", torch.get_rng_state()),
+        ("rng.numpy", torch.zeros(624, dtype=torch.int64)),
+        ("rng.python", torch.zeros(625, dtype=torch.int64)),
+    ):
+        if key in checkpoint.tensors:
+            value = checkpoint.tensors[key]
+            if value.shape != like.shape or value.dtype != like.dtype:
+                raise CheckpointError(f"{path}: {key} is not a random generator state")
+    rng_meta = checkpoint.state.get("rng", {})
+    numpy_meta, python_meta = rng_meta.get("numpy"), rng_meta.get("python")
+    if (numpy_meta is not None and not (isinstance(numpy_meta, list) and len(numpy_meta) == 4)) or (
+        python_meta is not None and not (isinstance(python_meta, list) and len(python_meta) == 2)
+    ):
+        raise CheckpointError(f"{path}: damaged checkpoint metadata (random generator state)")
+
+
+def model_state(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The model's extra state as :meth:`Model.extra_state` gave it (tensors and JSON)."""
+    state = dict(checkpoint.state.get("model_state", {}))
+    for key in checkpoint.state.get("model_tensors", []):
+        if f"model.{key}" not in checkpoint.tensors:
+            raise CheckpointError(f"{checkpoint.path}: model state {key!r} is missing")
+        state[key] = checkpoint.tensors[f"model.{key}"]
+    return state
+
+
+def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
+    """Delete checkpoint temporaries a killed run left behind (call with the run locked)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    removed = []
+    if folder.is_dir():
+        for path in folder.glob(".step-*.tmp"):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                continue
+    return removed
 
 
 def load_networks(

@@ -6,13 +6,18 @@ run and restores them on resume, so a resumed run trains exactly what it started
 
 from __future__ import annotations
 
+import copy
+import functools
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hangulgan import __version__
 from hangulgan.errors import ConfigError, RunError
-from hangulgan.io import read_format_json, write_json_atomic
+from hangulgan.io import read_folder_header, write_json_atomic
+from hangulgan.models.base import option
 
 RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
@@ -22,12 +27,16 @@ DEFAULT_STEPS = 5000
 
 @dataclass
 class DataConfig:
-    """Which glyphs to train on."""
+    """Which glyphs to train on: a selection of a corpus (the data of every glyph model)."""
 
-    corpus: str | None = None
-    faces: list[str] | None = None
-    charset: str = "all"
-    augmented: bool = False
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    faces: list[str] | None = option(
+        None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
+    )
+    charset: str = option(
+        "all", "Syllables to train on: all, ksx1001, seed16 (the seeds' 16), or a text file."
+    )
+    augmented: bool = option(False, "Also train on the corpus' augmented copies.")
 
 
 @dataclass
@@ -40,22 +49,41 @@ class TrainConfig:
     end).
     """
 
-    steps: int | None = None
-    epochs: float | None = None
-    batch: int = 256
-    seed: int = 0
-    device: str = "auto"
-    amp: str = "auto"  # auto (bf16 autocast where the device runs bf16 natively) | off | bf16
-    threads: int = 0  # torch intra-op threads; 0 = torch's default (one per core)
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    ema: bool = False
-    ema_decay: float = 0.999
-    grid: int = 64
-    tensorboard: bool = False
-    progress: bool = True
+    steps: int | None = option(
+        None, f"Optimisation steps (default {DEFAULT_STEPS} when no --epochs).", resumable=True
+    )
+    epochs: float | None = option(
+        None, "Passes over the training data instead of --steps.", resumable=True
+    )
+    batch: int = option(256, "Global batch size (split over DDP processes).")
+    seed: int = option(0, "Seed of weights, noise and data order.")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N.", resumable=True)
+    amp: str = option(
+        "auto",
+        "Mixed precision: auto = bf16 autocast where the device runs bf16 natively (CUDA "
+        "compute capability 8.0+, CPUs with AVX512-BF16 or AMX), else float32; off = always "
+        "float32. A resumed run keeps the precision it recorded unless off or bf16 is given.",
+        choices=("auto", "off", "bf16"),
+        resumable=True,
+    )
+    threads: int = option(0, "torch CPU threads (0: one per core).", resumable=True)
+    log_every: int = option(
+        50, "Steps between rows of metrics.csv (means over the interval).", resumable=True
+    )
+    sample_every: int = option(
+        500, "Steps between sample grids (0: only at the end).", resumable=True
+    )
+    checkpoint_every: int = option(
+        1000, "Steps between checkpoints (0: only at the end and on Ctrl-C).", resumable=True
+    )
+    keep_checkpoints: int = option(2, "Checkpoints kept.", resumable=True)
+    ema: bool = option(False, "Keep an exponential moving average of the generator(s).")
+    ema_decay: float = option(0.999, "EMA decay per step.")
+    grid: int = option(64, "Images in each sample grid.")
+    tensorboard: bool = option(
+        False, "Also log to RUN/tensorboard (needs tensorboard).", resumable=True
+    )
+    progress: bool = option(True, "Show the progress bar.", resumable=True)
 
     def validate(self) -> None:
         """Raise ConfigError for a value out of range."""
@@ -90,14 +118,20 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
-    """The whole description of a run, saved as ``runs/NAME/config.json``."""
+    """The whole description of a run, saved as ``runs/NAME/config.json``.
+
+    ``data`` is the model's data config (:meth:`Model.data_config`; the corpus selection
+    for glyph models). ``precision`` is what the training steps actually ran in
+    (``float32`` or ``bf16``), decided once when the run starts and kept on resume.
+    """
 
     model: str
     model_config: dict[str, Any]
     train: TrainConfig
-    data: DataConfig = field(default_factory=DataConfig)
+    data: Any = field(default_factory=DataConfig)
     data_info: dict[str, Any] = field(default_factory=dict)
     world_size: int = 1
+    precision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with format and version."""
@@ -111,6 +145,7 @@ class RunConfig:
             "data": asdict(self.data),
             "data_info": self.data_info,
             "world_size": self.world_size,
+            "precision": self.precision,
         }
 
     def save(self, run_dir: Path) -> None:
@@ -119,34 +154,177 @@ class RunConfig:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunConfig:
-        """Read a run's ``config.json``; RunError when missing, malformed or of another version."""
+        """Read a run's ``config.json``.
+
+        RunError when the folder or file is missing, malformed, of another version, lacks
+        a table, or holds a value of the wrong type (named with the file).
+        """
+        from hangulgan.models import get_model_class
+
         run_dir = Path(run_dir)
+        raw = read_folder_header(
+            run_dir, CONFIG_FILE, RUN_FORMAT, RUN_VERSION, RunError, "run", "run config"
+        )
         path = run_dir / CONFIG_FILE
-        if not run_dir.is_dir():
-            raise RunError(f"{run_dir}: no such run folder")
-        if not path.is_file():
-            raise RunError(f"{run_dir}: not a run folder (no {CONFIG_FILE})")
-        raw = read_format_json(path, RUN_FORMAT, RUN_VERSION, RunError, "run config")
+        for key, kind in (("model", str), ("model_config", dict), ("train", dict)):
+            if key not in raw:
+                raise RunError(f"{path}: malformed run config (no {key!r} entry)")
+            if not isinstance(raw[key], kind):
+                raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
+        for key, kind in (("data", dict), ("data_info", dict), ("precision", str)):
+            if raw.get(key) is not None and not isinstance(raw[key], kind):
+                raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
+        world_size = raw.get("world_size", 1)
+        if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
+            raise RunError(f"{path}: 'world_size' must be a positive whole number")
+        precision = raw.get("precision")
+        if precision not in (None, *PRECISIONS):
+            raise RunError(f"{path}: 'precision' {precision!r}: one of {', '.join(PRECISIONS)}")
         try:
+            model_cls = get_model_class(raw["model"])
             return cls(
-                model=str(raw["model"]),
+                model=raw["model"],
                 model_config=dict(raw["model_config"]),
-                train=from_dict(TrainConfig, raw.get("train", {})),
-                data=from_dict(DataConfig, raw.get("data", {})),
-                data_info=dict(raw.get("data_info", {})),
-                world_size=int(raw.get("world_size", 1)),
+                train=from_dict(TrainConfig, raw["train"], where=f"{path}: train"),
+                data=from_dict(
+                    model_cls.data_config(), raw.get("data") or {}, where=f"{path}: data"
+                ),
+                data_info=dict(raw.get("data_info") or {}),
+                world_size=world_size,
+                precision=precision,
             )
-        except (KeyError, TypeError, ValueError) as err:
-            raise RunError(f"{path}: malformed run config ({err})") from None
+        except ConfigError as err:
+            raise RunError(str(err)) from None
+        except RunError as err:
+            raise RunError(f"{path}: {err}") from None
+
+    def model_settings(self, model_cls: type) -> Any:
+        """The saved model config as ``model_cls.config_class`` (checked types; old runs'
+        missing fields get the model's legacy defaults)."""
+        values = model_cls.config_class.legacy_defaults() | self.model_config
+        return from_dict(model_cls.config_class, values, where="model_config")
 
 
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build dataclass ``cls`` from a dict; ConfigError names an unknown key."""
+PRECISIONS = ("float32", "bf16")
+_TYPE_WORDS = {str: "string", dict: "table", int: "whole number", float: "number", bool: "boolean"}
+
+
+# --------------------------------------------------------------- dataclasses as options
+
+
+def field_type(cls: type, name: str) -> tuple[type, bool, bool]:
+    """(base type, may be None, is a list) of dataclass field ``name``."""
+    hints = _hints(cls)
+    hint = hints[name]
+    optional = False
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        optional = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        hint = rest[0]
+    if typing.get_origin(hint) in (list, tuple):
+        return typing.get_args(hint)[0], optional, True
+    return hint, optional, False
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def option_flag(cls: type, name: str) -> str:
+    """The command-line option of dataclass field ``name`` (``--latent`` for latent_dim)."""
+    for f in fields(cls):
+        if f.name == name:
+            return "--" + (f.metadata.get("flag") or name).replace("_", "-")
+    raise KeyError(name)
+
+
+def _check_value(cls: type, name: str, value: Any, where: str) -> Any:
+    """``value`` for field ``name`` of ``cls``, or ConfigError naming where it came from."""
+    base, optional, is_list = field_type(cls, name)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}: {name} must not be empty")
+    if is_list:
+        if not isinstance(value, (list, tuple)) or not all(_fits(base, item) for item in value):
+            raise ConfigError(f"{where}: {name} must be a list of {_TYPE_WORDS.get(base, base)}s")
+        return list(value)
+    if not _fits(base, value):
+        raise ConfigError(f"{where}: {name} must be a {_TYPE_WORDS.get(base, base)}, not {value!r}")
+    return float(value) if base is float else value
+
+
+def _fits(base: type, value: Any) -> bool:
+    if base is bool:
+        return isinstance(value, bool)
+    if base is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base is str:
+        return isinstance(value, str)
+    return isinstance(value, base)
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str | None = None) -> Any:
+    """Build dataclass ``cls`` from a dict (a TOML table, a saved config).
+
+    ConfigError names an unknown key or a value of the wrong type (a batch of ``"32"``),
+    prefixed by ``where`` (the file and table).
+    """
+    where = where or cls.__name__
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table of options")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
-    return cls(**data)
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}")
+    values = {name: _check_value(cls, name, value, where) for name, value in data.items()}
+    return cls(**values)
+
+
+def compose(cls: type, table: dict[str, Any] | None, given: dict[str, Any], where: str) -> Any:
+    """Dataclass ``cls`` from its defaults ← a TOML ``table`` ← the options a user ``given``."""
+    values = dict(table or {})
+    values.update(given)
+    return from_dict(cls, values, where=where)
+
+
+def merge_resume(
+    saved: RunConfig,
+    model_cls: type,
+    *,
+    train: dict[str, Any],
+    model: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    config_file: bool = False,
+) -> RunConfig:
+    """The config a resumed run continues with: the saved one, with the trainer options the
+    user gave (``train``: field → value) that a resume may change.
+
+    ConfigError names every option that a resumed run cannot change (model and data
+    options, and trainer options that are not ``resumable``). ``--steps`` replaces a saved
+    ``--epochs`` and the other way round.
+    """
+    fixed = [option_flag(model_cls.config_class, n) for n in (model or {})]
+    fixed += [option_flag(model_cls.data_config(), n) for n in (data or {})]
+    resumable = {f.name for f in fields(TrainConfig) if f.metadata.get("resumable")}
+    fixed += [option_flag(TrainConfig, n) for n in train if n not in resumable]
+    if config_file:
+        fixed.append("--config")
+    if fixed:
+        raise ConfigError(f"{saved.model}: a resumed run keeps its config; drop {', '.join(fixed)}")
+    values = asdict(saved.train)
+    values.update(train)
+    if "steps" in train:
+        values["epochs"] = None
+    if "epochs" in train:
+        values["steps"] = None
+    merged = copy.copy(saved)
+    merged.train = from_dict(TrainConfig, values)
+    return merged
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

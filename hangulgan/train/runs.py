@@ -3,9 +3,13 @@ sets, list the runs of a folder."""
 
 from __future__ import annotations
 
+import copy
 import csv
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,13 +17,19 @@ from torch import nn
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.errors import CheckpointError, ConfigError, RunError
-from hangulgan.models import Model
-from hangulgan.models.base import DataInfo
+from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
+from hangulgan.models import Model, get_model_class
+from hangulgan.models.base import Capability, DataInfo
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import CONFIG_FILE, RunConfig
 from hangulgan.train.grid import save_grid, to_uint8_ink
-from hangulgan.train.trainer import METRICS_FILE, SAMPLES_DIR, build_model, resolve_device
+from hangulgan.train.trainer import (
+    METRICS_FILE,
+    SAMPLES_DIR,
+    build_model,
+    fixed_batch,
+    resolve_device,
+)
 
 
 @dataclass
@@ -52,28 +62,44 @@ def open_run(
         raise CheckpointError(f"{path}: holds a {saved.model!r} model, the run is {config.model!r}")
     info = DataInfo.from_dict(config.data_info)
     model = build_model(config.model, config.model_config, info).to(resolve_device(device))
-    ckpt.load_networks(saved, model.networks)
     ema: dict[str, nn.Module] = {}
-    if saved.state.get("ema"):
-        import copy
-
-        ema = {name: copy.deepcopy(model.networks[name]) for name in saved.state["ema"]}
+    for name in saved.state.get("ema", []):
+        if name not in model.networks:
+            raise CheckpointError(f"{path}: holds EMA weights of {name!r}, a network it lacks")
+        ema[name] = copy.deepcopy(model.networks[name])
+    ckpt.check_fits(saved, model.networks, ema=ema)
+    ckpt.load_networks(saved, model.networks)
+    if ema:
         ckpt.load_networks(saved, ema, prefix="ema")
     model.train(False)
     return LoadedRun(run_dir, config, model, ema, saved.step, path)
 
 
 def _syllables(text: str | None, charset: str | None) -> list[int] | None:
+    """The syllables asked for: ``text`` in the order typed, repeats kept; or a charset."""
     if text and charset:
         raise ConfigError("give --text or --charset, not both")
     try:
         if text:
-            return hangul.charset_from_text(text, source="--text")
+            typed = [ord(ch) for ch in text if hangul.is_syllable(ord(ch))]
+            if not typed:
+                raise ValueError(f"--text {text!r}: holds no Hangul syllable (U+AC00..U+D7A3)")
+            return typed
         if charset:
             return hangul.resolve_charset(charset)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return None
+
+
+def run_capabilities(run: LoadedRun) -> frozenset[Capability]:
+    """What the run's model can produce (see :class:`~hangulgan.models.base.Capability`)."""
+    return type(run.model).capabilities(run.model.config)
+
+
+def _require(run: LoadedRun, capability: Capability, why: str) -> None:
+    if capability not in run_capabilities(run):
+        raise ConfigError(f"{run.run_dir}: the {run.config.model} model {why}")
 
 
 def sample_images(
@@ -85,21 +111,25 @@ def sample_images(
     shared_noise: bool = False,
     use_ema: bool = True,
 ) -> torch.Tensor:
-    """``n`` images from a run's generator (N×C×H×W in [-1, 1])."""
+    """``n`` images from a run's generator (N×C×H×W in [-1, 1]), in float32."""
     if n < 1:
         raise ConfigError(f"--n {n}: must be 1 or more")
     model = run.model
-    if syllables and not getattr(model.config, "conditional", False):
-        raise ConfigError(
-            f"{run.run_dir}: the model is unconditional and cannot draw given syllables "
-            "(train with --conditional)"
+    if syllables:
+        hint = " (train with --conditional)" if run.config.model == "dcgan" else ""
+        _require(
+            run,
+            Capability.SYLLABLES,
+            f"is unconditional here and cannot draw given syllables{hint}",
         )
     generator = torch.Generator().manual_seed(seed)
-    sample_inputs = getattr(model, "sample_inputs", None)
-    if sample_inputs is None:
-        inputs = model.grid_inputs(n, generator)
-    else:
-        inputs = sample_inputs(n, generator, syllables=syllables, shared_noise=shared_noise)
+    real = None
+    if model.samples_need_data:  # the fixed real batch the trainer's grids used
+        dataset = type(model).make_dataset(run.config.data, model.config)
+        real = fixed_batch(dataset, n, run.config.train.seed)
+    inputs = model.sample_inputs(
+        n, generator, syllables=syllables, shared_noise=shared_noise, real=real
+    )
     return model.generate(inputs, run.networks(use_ema))
 
 
@@ -107,7 +137,7 @@ def write_grid(
     run_dir: str | Path,
     out: str | Path,
     *,
-    n: int = 64,
+    n: int | None = None,
     seed: int = 0,
     text: str | None = None,
     charset: str | None = None,
@@ -115,10 +145,35 @@ def write_grid(
     use_ema: bool = True,
     device: str = "cpu",
 ) -> Path:
-    """Sample ``n`` glyphs from a run into one grid PNG."""
+    """Sample ``n`` glyphs from a run into one grid PNG (``n`` by default: the typed
+    ``text``, in order with its repeats, else 64)."""
     run = open_run(run_dir, checkpoint, device)
-    images = sample_images(run, n, seed=seed, syllables=_syllables(text, charset), use_ema=use_ema)
-    return save_grid(images, out)
+    _require(run, Capability.GRID, "draws no sample grid")
+    syllables = _syllables(text, charset)
+    if n is None:
+        n = len(syllables) if text and syllables else 64
+    images = sample_images(run, n, seed=seed, syllables=syllables, use_ema=use_ema)
+    return save_grid(images, out, ink=run.model.info.ink)
+
+
+def run_placement(run: LoadedRun) -> dict[str, Any]:
+    """The placement meta (see :func:`hangulgan.data.placement.placement_meta`) of the
+    glyphs a run trained on: recorded in its config, or, for runs saved before it was, read
+    from its corpus when that is still there ({} otherwise: export-ttf then says so)."""
+    recorded = DataInfo.from_dict(run.config.data_info).placement
+    if recorded:
+        return dict(recorded)
+    data = run.config.data
+    if not data.corpus:
+        return {}
+    try:
+        from hangulgan.data.corpus import Corpus
+        from hangulgan.data.placement import placement_meta
+
+        corpus = Corpus.open(data.corpus)
+        return placement_meta([corpus.face(name) for name in data.faces or corpus.face_names])
+    except HangulganError:
+        return {}
 
 
 def write_glyphset(
@@ -140,12 +195,15 @@ def write_glyphset(
     Without ``text``/``charset`` the syllables the run trained on are drawn.
     """
     run = open_run(run_dir, checkpoint, device)
-    if not getattr(run.model.config, "conditional", False):
+    if Capability.GLYPH_SET not in run_capabilities(run):
+        hint = "; train with --conditional" if run.config.model == "dcgan" else ""
         raise ConfigError(
-            f"{run.run_dir}: an unconditional model cannot say which syllable it drew, so it "
-            "cannot fill a glyph set; train with --conditional (or write a grid with --out)"
+            f"{run.run_dir}: this {run.config.model} model (unconditional) cannot say which "
+            f"syllable it drew, so it cannot fill a glyph set{hint} (or write a grid with --out)"
         )
     syllables = _syllables(text, charset)
+    if syllables is not None:
+        syllables = list(dict.fromkeys(syllables))  # one glyph per syllable, in typed order
     if syllables is None and run.model.info.syllables:
         syllables = hangul.charset_from_text(run.model.info.syllables)
     if syllables is None:
@@ -171,10 +229,44 @@ def write_glyphset(
             "step": run.step,
             "seed": seed,
             "ema": bool(use_ema and run.ema),
+            **run_placement(run),
         },
     )
-    glyphs.save(out, overwrite=force)
+    save_glyphset_replacing(glyphs, Path(out), force)
     return glyphs
+
+
+# what GlyphSet.save writes into its folder (a --force replaces these and nothing else)
+GLYPHSET_FILES = (
+    "glyphset.json",
+    "images.npy",
+    "codepoints.npy",
+    "augmented.npy",
+    "augment_params.npy",
+)
+
+
+def save_glyphset_replacing(glyphs: GlyphSet, out: Path, force: bool) -> None:
+    """Write ``glyphs`` to folder ``out``; with ``force`` an existing folder keeps every file
+    that is not part of a glyph set (a user's notes), and the set's own files are replaced."""
+    if not out.exists() or not force:
+        glyphs.save(out, overwrite=False)
+        return
+    if not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        written = glyphs.save(staging / "set")
+        new = {p.name for p in written.iterdir()}  # what this glyph set consists of
+        # the header last: a reader never sees a header that describes other arrays
+        order = sorted(new, key=lambda name: name == "glyphset.json")
+        (out / "glyphset.json").unlink(missing_ok=True)
+        for name in set(GLYPHSET_FILES) - new:
+            (out / name).unlink(missing_ok=True)
+        for name in order:
+            (written / name).replace(out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @dataclass
@@ -188,6 +280,7 @@ class RunSummary:
     losses: dict[str, float] = field(default_factory=dict)
     sample: Path | None = None
     error: str | None = None
+    produces: list[str] = field(default_factory=list)  # Capability values
 
 
 def summarize_run(run_dir: Path) -> RunSummary:
@@ -214,9 +307,15 @@ def summarize_run(run_dir: Path) -> RunSummary:
                     except ValueError:
                         continue
     samples = sorted((run_dir / SAMPLES_DIR).glob("step-*.png"))
+    try:
+        cls = get_model_class(config.model)
+        produces = sorted(c.value for c in cls.capabilities(config.model_settings(cls)))
+    except HangulganError:
+        produces = []
     return RunSummary(
         path=run_dir,
         model=config.model,
+        produces=produces,
         step=step,
         total_steps=config.train.steps,
         losses=losses,

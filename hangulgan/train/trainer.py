@@ -5,17 +5,23 @@
 optimizers and a step; the trainer owns everything else:
 
 * device (CUDA when present, else CPU), torch threads, bf16 autocast where the device
-  runs bf16 natively (CUDA; CPUs with AVX512-BF16 or AMX);
-* seeding: the networks are built from ``seed`` on every rank alike, and each step's
-  randomness (noise, dropout) is drawn after seeding torch from ``(seed, rank, step)``,
-  so a resumed or distributed run draws exactly what an uninterrupted one would;
-* the data order: a shuffled stream of epochs whose position is checkpointed;
-* checkpoints (safetensors, atomic) every ``checkpoint_every`` steps and at the end, and
-  before exiting on Ctrl-C or SIGTERM;
+  runs bf16 natively (CUDA compute capability 8.0+; CPUs with AVX512-BF16 or AMX), the
+  precision recorded in the run and kept on resume; sampling runs in float32;
+* seeding: the networks are built from ``seed`` on every rank alike; each batch is drawn
+  under a seed of ``(seed, rank, step)`` (so random references or crops repeat) and each
+  step's randomness (noise, dropout) after seeding torch from ``(seed, rank, step)``, so
+  a resumed or distributed run draws exactly what an uninterrupted one would;
+* the data (:class:`~hangulgan.models.base.TrainingData`): a shuffled stream of epochs
+  whose position is checkpointed, gathered in-process or by DataLoader workers;
+* checkpoints (safetensors, atomic, checked against the model before loading) every
+  ``checkpoint_every`` steps, at the end and before exiting on Ctrl-C or SIGTERM, with
+  the model's extra state; a resume falls back from a damaged newest checkpoint;
 * ``metrics.csv``, optional TensorBoard, a tqdm bar with running losses and images/s;
-* sample grids from fixed inputs every ``sample_every`` steps and at the end;
+* sample grids or visual sheets from fixed inputs (and a fixed batch of real data) every
+  ``sample_every`` steps and at the end;
 * EMA copies of the networks the model names in ``ema_networks``;
-* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes.
+* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes, holding the
+  run folder's lock (one writer per run).
 
 A run folder holds ``config.json``, ``checkpoints/``, ``samples/``, ``metrics.csv`` and,
 with TensorBoard, ``tensorboard/``.
@@ -23,13 +29,15 @@ with TensorBoard, ``tensorboard/``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import shutil
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +49,11 @@ from tqdm import tqdm
 
 from hangulgan import hangul
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
+from hangulgan.io import folder_lock
 from hangulgan.models import Model, ModelConfig, get_model_class
-from hangulgan.models.base import DataInfo
+from hangulgan.models.base import DataInfo, TrainingData
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, DataConfig, RunConfig, TrainConfig
+from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig, from_dict
 from hangulgan.train.dist import (
     DistContext,
     DistributedRuntime,
@@ -54,7 +63,7 @@ from hangulgan.train.dist import (
     init_distributed,
     shutdown_distributed,
 )
-from hangulgan.train.grid import save_grid
+from hangulgan.train.grid import save_panels
 
 METRICS_FILE = "metrics.csv"
 SAMPLES_DIR = "samples"
@@ -163,15 +172,46 @@ class EpochSampler:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
 
-def bf16_is_native(device: torch.device) -> bool:
-    """Whether bf16 autocast speeds this device up: CUDA with bf16, or a CPU with native
-    bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions and matmuls
-    nearly double the DCGAN step (measured: ~950 against ~500 img/s at batch 256)."""
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The CPU feature flags Linux lists in ``/proc/cpuinfo`` (empty where unreadable)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def bf16_is_native(device: torch.device, flags: set[str] | None = None) -> bool:
+    """Whether bf16 autocast speeds this device up, from its native bf16 support only.
+
+    CUDA: compute capability 8.0 or more (Ampere and later have bf16 tensor cores). CPU:
+    the AVX512-BF16 or AMX-BF16 instructions (``flags`` from :func:`cpu_flags`), where
+    oneDNN's bf16 convolutions and matmuls nearly double the DCGAN step (measured: ~950
+    against ~500 img/s at batch 256). oneDNN also runs bf16 on plain AVX-512 by emulation,
+    slower than float32, so its own "bf16 supported" answer is not used.
+    """
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.get_device_capability(device)[0] >= 8
     if device.type == "cpu":
-        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        flags = cpu_flags() if flags is None else flags
+        return "avx512_bf16" in flags or {"amx_bf16", "amx_tile"} <= flags
     return False
+
+
+def resolve_precision(amp: str, device: torch.device) -> str:
+    """``float32`` or ``bf16`` for ``--amp auto|off|bf16`` on ``device``."""
+    if amp == "bf16":
+        if device.type not in ("cuda", "cpu"):
+            raise ConfigError(f"--amp bf16: no bf16 autocast on {device.type}")
+        return "bf16"
+    if amp == "auto" and bf16_is_native(device):
+        return "bf16"
+    return "float32"
 
 
 class EMA:
@@ -289,6 +329,62 @@ class TrainResult:
     seconds: float = 0.0
     images_per_second: float = 0.0
     rank: int = 0
+    nothing_to_do: bool = False  # a resumed run already at (or past) its last step
+
+
+class _StepPlan(torch.utils.data.Sampler):
+    """(indices, seed) of each step from ``start`` on, for DataLoader workers."""
+
+    def __init__(self, sampler: EpochSampler, start: int, stop: int, trainer: Trainer) -> None:
+        self.sampler, self.start, self.stop, self.trainer = sampler, start, stop, trainer
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, int]]:
+        for step in range(self.start, self.stop):
+            yield self.sampler.next_indices(), self.trainer._batch_seed(step)
+
+
+class _PlannedBatches(torch.utils.data.Dataset):
+    """Calls ``dataset.get_batch`` for a planned step in a worker, seeded like in-process."""
+
+    def __init__(self, dataset: TrainingData) -> None:
+        self.dataset = dataset
+
+    def __getitem__(self, plan: tuple[np.ndarray, int]) -> dict[str, torch.Tensor]:
+        indices, seed = plan
+        torch.manual_seed(seed)
+        return self.dataset.get_batch(indices, seed=seed)
+
+
+def fixed_batch(dataset: TrainingData, n: int, seed: int) -> dict[str, torch.Tensor]:
+    """``n`` items of ``dataset`` picked by ``seed`` alone: the real data of a run's grids
+    (a translation model's sources, a few-shot model's references), here and in ``sample``.
+    Global RNG states are left as they were."""
+    n = min(n, len(dataset))
+    generator = torch.Generator().manual_seed(mix_seed(seed, 0x6A1E))
+    indices = np.sort(torch.randperm(len(dataset), generator=generator)[:n].numpy())
+    batch_seed = mix_seed(seed, 0x6A1F)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(batch_seed)
+        return dataset.get_batch(indices, seed=batch_seed)
+
+
+def check_training_data(dataset: Any) -> None:
+    """ConfigError naming what a dataset lacks of the :class:`TrainingData` protocol."""
+    missing = [
+        name
+        for name in (
+            "channels", "size", "face_names", "codepoints", "batch_keys", "ink",
+            "loader_workers", "get_batch", "__len__",
+        )
+        if not hasattr(dataset, name)
+    ]  # fmt: skip
+    if missing:
+        raise ConfigError(
+            f"{type(dataset).__name__} is no training dataset: it lacks {', '.join(missing)}"
+        )
 
 
 # ------------------------------------------------------------------------------ the loop
@@ -300,13 +396,15 @@ class Trainer:
     def __init__(
         self,
         model: Model,
-        dataset: Any,
+        dataset: TrainingData,
         config: TrainConfig,
         run_dir: str | Path | None,
         *,
         ctx: DistContext | None = None,
         callbacks: list[StepCallback] | None = None,
+        precision: str | None = None,
     ) -> None:
+        check_training_data(dataset)
         self.model = model
         self.dataset = dataset
         self.config = config
@@ -319,17 +417,15 @@ class Trainer:
         self.sampler = EpochSampler(
             len(dataset), config.batch, config.seed, self.ctx.rank, self.ctx.world_size
         )
+        model.optimizers  # noqa: B018 -- built here, once, with the networks on their device
         self.ema = EMA(model.networks, model.ema_networks, config.ema_decay) if config.ema else None
         self.elapsed = 0.0  # training seconds over all sessions of the run
         self._stop = False
         self._resumed_from: int | None = None
+        self._grid_real: dict[str, torch.Tensor] | None = None
         self.writes = self.ctx.is_main and self.run_dir is not None
-        amp = config.amp
-        if amp == "auto":
-            amp = "bf16" if bf16_is_native(self.device) else "off"
-        if amp == "bf16" and self.device.type not in ("cuda", "cpu"):
-            raise ConfigError(f"--amp bf16: no bf16 autocast on {self.device.type}")
-        self.autocast = amp == "bf16"
+        self.precision = precision or resolve_precision(config.amp, self.device)
+        self.autocast = self.precision == "bf16"
 
     # -- control ------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -339,6 +435,38 @@ class Trainer:
     def ema_networks(self) -> dict[str, nn.Module]:
         """The EMA copies (empty without EMA)."""
         return dict(self.ema.copies) if self.ema else {}
+
+    # -- data -----------------------------------------------------------------------------
+    def _batch_seed(self, step: int) -> int:
+        return mix_seed(self.config.seed, self.ctx.rank, step, 0xBA7C)
+
+    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        """The batches of the steps from the current one on, each drawn under its seed.
+
+        In-memory data is gathered here; data with ``loader_workers`` comes from a
+        DataLoader whose workers follow a copy of the sampler (so the sampler's own
+        position, which checkpoints keep, moves only as steps are taken).
+        """
+        workers = int(self.dataset.loader_workers)
+        if workers <= 0:
+            step = self.step
+            while True:
+                indices = self.sampler.next_indices()
+                seed = self._batch_seed(step)
+                torch.manual_seed(seed)
+                yield self.dataset.get_batch(indices, seed=seed)
+                step += 1
+        plan = _StepPlan(copy.deepcopy(self.sampler), self.step, self.total_steps, self)
+        loader = torch.utils.data.DataLoader(
+            _PlannedBatches(self.dataset),
+            sampler=plan,
+            batch_size=None,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        for batch in loader:
+            self.sampler.next_indices()
+            yield batch
 
     # -- checkpoints ----------------------------------------------------------------------
     def save_checkpoint(self) -> Path | None:
@@ -353,6 +481,7 @@ class Trainer:
             optimizers=self.model.optimizers,
             schedulers=self.model.schedulers,
             ema=self.ema_networks(),
+            model_state=self.model.extra_state(),
             extra={"sampler": self.sampler.state(), "elapsed": self.elapsed},
         )
         for _, old in ckpt.list_checkpoints(self.run_dir)[: -self.config.keep_checkpoints]:
@@ -360,21 +489,25 @@ class Trainer:
         return path
 
     def restore(self, path: str | Path) -> None:
-        """Continue from a checkpoint: weights, optimizers, EMA, step, data position, RNG."""
+        """Continue from a checkpoint: weights, optimizers, EMA, model state, step, data
+        position, RNG. Every tensor is checked against the model before any is loaded."""
         checkpoint = ckpt.read_checkpoint(path)
         if checkpoint.model != self.model.name:
             raise CheckpointError(
                 f"{checkpoint.path}: holds a {checkpoint.model!r} model, not {self.model.name!r}"
             )
+        ema = self.ema.copies if (self.ema is not None and checkpoint.state.get("ema")) else {}
+        ckpt.check_fits(checkpoint, self.model.networks, self.model.optimizers, ema)
         ckpt.load_networks(checkpoint, self.model.networks)
         ckpt.load_optimizers(checkpoint, self.model.optimizers)
         ckpt.load_schedulers(checkpoint, self.model.schedulers)
         if self.ema is not None:
-            if checkpoint.state.get("ema"):
+            if ema:
                 ckpt.load_networks(checkpoint, self.ema.copies, prefix="ema")
             else:  # EMA switched on for a run that had none: start it from the live weights
                 for name, net in self.ema.copies.items():
                     net.load_state_dict(self.model.networks[name].state_dict())
+        self.model.load_extra_state(ckpt.model_state(checkpoint))
         extra = checkpoint.state.get("extra", {})
         self.sampler.load_state(extra.get("sampler", {"epoch": 0, "position": 0}))
         self.elapsed = float(extra.get("elapsed", 0.0))
@@ -383,16 +516,30 @@ class Trainer:
         self._resumed_from = self.step
 
     # -- grids ----------------------------------------------------------------------------
+    def grid_real_batch(self) -> dict[str, torch.Tensor]:
+        """A fixed batch of real data (the same at every grid of the run, and on resume)."""
+        if self._grid_real is None:
+            self._grid_real = fixed_batch(self.dataset, self.config.grid, self.config.seed)
+        return self._grid_real
+
     def _grid_inputs(self) -> dict[str, torch.Tensor]:
         generator = torch.Generator().manual_seed(mix_seed(self.config.seed, 0x6A1D))
-        return self.model.grid_inputs(self.config.grid, generator)
+        return self.model.grid_inputs(self.config.grid, generator, real=self.grid_real_batch())
 
     def save_samples(self) -> Path | None:
-        """Write the fixed-input sample grid of the current step (EMA weights when kept)."""
+        """Write the sample grid (or visual sheet) of the current step (EMA weights when kept).
+
+        Sampling runs in float32 whatever the training precision.
+        """
         if not self.writes:
             return None
-        images = self.model.generate(self._grid_inputs(), self.ema_networks() or None)
-        return save_grid(images, self.run_dir / SAMPLES_DIR / f"step-{self.step:08d}.png")
+        self.model.train(False)
+        try:
+            panels = self.model.visuals(self._grid_inputs(), self.ema_networks() or None)
+        finally:
+            self.model.train(True)
+        path = self.run_dir / SAMPLES_DIR / f"step-{self.step:08d}.png"
+        return save_panels(panels, path, ink=self.dataset.ink)
 
     def _mean_over_ranks(self, sums: dict[str, torch.Tensor], count: int) -> dict[str, float]:
         """Interval means of the losses, averaged over all ranks (one all-reduce per log)."""
@@ -435,11 +582,11 @@ class Trainer:
         ckpt_path = grid_path = None
         stopper = _StopRequest()
         self.model.train(True)
+        batches = self._batches()  # a generator: nothing is read before the first step
         try:
             with stopper:
                 while self.step < self.total_steps:
-                    indices = self.sampler.next_indices()
-                    batch = self.dataset.get_batch(indices)
+                    batch = next(batches)
                     torch.manual_seed(mix_seed(cfg.seed, self.ctx.rank, self.step))
                     if self.autocast:
                         with torch.autocast(self.device.type, dtype=torch.bfloat16):
@@ -484,6 +631,7 @@ class Trainer:
                     if any_rank(stop, self.ctx, self.device):
                         break
         finally:
+            batches.close()  # ends DataLoader workers
             bar.close()
             if count:
                 self.elapsed += time.perf_counter() - t_log
@@ -531,10 +679,13 @@ def _tensorboard(folder: Path) -> Any:
 # ------------------------------------------------------------------------------ set-up
 
 
-def data_info(dataset: Any, grid: int = 64) -> DataInfo:
-    """Describe a dataset to a model: size, faces and the syllables of the fixed grid."""
-    height, width = getattr(dataset, "size", (32, 32))
-    codepoints = np.unique(np.asarray(getattr(dataset, "codepoints", []), dtype=np.int64))
+def data_info(dataset: TrainingData, grid: int = 64) -> DataInfo:
+    """Describe a dataset to a model: size, channels, faces, batch keys and, for glyphs, the
+    syllables of the fixed grid."""
+    check_training_data(dataset)
+    height, width = dataset.size
+    codepoints = np.unique(np.asarray(dataset.codepoints, dtype=np.int64))
+    codepoints = codepoints[(codepoints >= hangul.FIRST) & (codepoints <= hangul.LAST)]
     seed16 = [cp for cp in hangul.charset_from_text(hangul.SEED_SYLLABLES) if cp in codepoints]
     if len(seed16) == len(hangul.SEED_SYLLABLES):
         chosen = seed16
@@ -546,18 +697,15 @@ def data_info(dataset: Any, grid: int = 64) -> DataInfo:
     return DataInfo(
         height=int(height),
         width=int(width),
-        channels=1,
-        num_faces=int(getattr(dataset, "num_faces", 1)),
-        face_names=tuple(getattr(dataset, "face_names", ())),
+        channels=int(dataset.channels),
+        num_faces=len(dataset.face_names),
+        face_names=tuple(dataset.face_names),
         grid_syllables=tuple(int(c) for c in chosen),
-        syllables=_syllable_text(dataset),
+        syllables="".join(chr(int(c)) for c in codepoints),
+        batch_keys=tuple(dataset.batch_keys),
+        ink=bool(dataset.ink),
+        placement=dict(getattr(dataset, "placement", {})),
     )
-
-
-def _syllable_text(dataset: Any) -> str:
-    """The distinct syllables a dataset holds, as text (saved so ``sample`` can default to them)."""
-    codepoints = np.unique(np.asarray(getattr(dataset, "codepoints", []), dtype=np.int64))
-    return "".join(chr(int(c)) for c in codepoints if hangul.is_syllable(int(c)))
 
 
 def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
@@ -589,36 +737,60 @@ def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -
 def build_model(
     model_name: str, model_config: ModelConfig | dict[str, Any], info: DataInfo
 ) -> Model:
-    """Instantiate a registered model from its config (a dataclass or a dict)."""
+    """Instantiate a registered model from its config (a dataclass, or a dict as saved in a
+    run's config.json: types are checked, missing fields get the legacy defaults)."""
     cls = get_model_class(model_name)
-    if isinstance(model_config, dict):  # as saved in a run's config.json
-        from hangulgan.train.config import from_dict
-
-        model_config = from_dict(
-            cls.config_class, cls.config_class.legacy_defaults() | model_config
-        )
+    if isinstance(model_config, dict):
+        values = cls.config_class.legacy_defaults() | model_config
+        model_config = from_dict(cls.config_class, values, where="model_config")
     model_config.validate()
     return cls(model_config, info)
+
+
+def warn(message: str) -> None:
+    """A one-line note to the user on stderr (the library's only chatter)."""
+    print(f"hangulgan: {message}", file=sys.stderr, flush=True)
+
+
+def _restore_newest(trainer: Trainer, run_path: Path) -> None:
+    """Restore the newest checkpoint that loads: a damaged one is reported and the one kept
+    before it is used. CheckpointError when none loads (never a silent fresh start)."""
+    found = ckpt.list_checkpoints(run_path)
+    if not found:
+        raise CheckpointError(
+            f"{run_path}: has no checkpoint to resume from; start it anew with --force"
+        )
+    candidates = [path for _step, path in reversed(found)]
+    for position, path in enumerate(candidates):
+        try:
+            trainer.restore(path)
+            return
+        except CheckpointError as err:
+            if position + 1 == len(candidates):
+                raise
+            if trainer.ctx.is_main:
+                warn(f"{err}; resuming from the checkpoint before it, {candidates[position + 1]}")
 
 
 def train(
     model_name: str,
     model_config: ModelConfig | dict[str, Any],
     config: TrainConfig,
-    dataset: Any,
+    dataset: TrainingData,
     run_dir: str | Path | None,
     *,
-    data: DataConfig | None = None,
+    data: Any = None,
     resume: bool = False,
     force: bool = False,
     callbacks: list[StepCallback] | None = None,
 ) -> TrainResult:
     """Train ``model_name`` on ``dataset`` into ``run_dir`` (None: write nothing).
 
-    With ``resume`` the run continues from its newest checkpoint (the saved model config
-    and data selection should be passed back in; :func:`resume_config` reads them).
-    Under torchrun each process calls this; they agree on everything but their data slice
-    and their noise.
+    With ``resume`` the run continues from its newest checkpoint that loads (the saved
+    model config and data selection should be passed back in; :func:`resume_config` reads
+    them, :func:`hangulgan.train.config.merge_resume` merges new trainer options), in the
+    precision it recorded unless ``config.amp`` asks for one. Under torchrun each process
+    calls this; they agree on everything but their data slice and their noise.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -629,6 +801,8 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     ctx = init_distributed(device.type)
+    run_path = Path(run_dir) if run_dir is not None else None
+    lock = contextlib.ExitStack()  # rank 0 holds the run folder's lock until the end
     try:
         if ctx.distributed and device.type == "cuda":
             device = torch.device("cuda", ctx.local_rank)
@@ -637,15 +811,35 @@ def train(
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        run_path = Path(run_dir) if run_dir is not None else None
         problem: HangulganError | None = None
+        saved: RunConfig | None = None
         if ctx.is_main and run_path is not None:
             try:
+                if run_path.exists() and not run_path.is_dir():
+                    raise RunError(f"{run_path}: exists and is not a folder")
+                if resume:
+                    RunConfig.load(run_path)  # a resume never creates a folder
+                # one writer per run folder: a second `train` gets LockedError naming us
+                lock.enter_context(folder_lock(run_path, what="run"))
                 prepare_run_dir(run_path, model_name, resume, force)
+                if resume:
+                    saved = RunConfig.load(run_path)
+                ckpt.remove_stale_temporaries(run_path)
             except HangulganError as err:
                 problem = err
         if any_rank(problem is not None, ctx, device):  # every rank stops, not only rank 0
             raise problem or RunError(f"{run_path}: rank 0 could not prepare the run folder")
+        precision = resolve_precision(config.amp, device)
+        if saved is not None and saved.precision and saved.precision != precision:
+            if config.amp == "auto":
+                if ctx.is_main:
+                    warn(
+                        f"{run_path}: keeps the precision it recorded ({saved.precision}; "
+                        f"this machine would choose {precision}); --amp changes it"
+                    )
+                precision = saved.precision
+            elif ctx.is_main:
+                warn(f"{run_path}: switching from {saved.precision} to {precision} (--amp)")
         seed_everything(config.seed)  # the same on every rank: identical initial weights
         info = data_info(dataset, config.grid)
         model = build_model(model_name, model_config, info).to(device)
@@ -657,21 +851,33 @@ def train(
                 model=model_name,
                 model_config=model.config.to_dict(),
                 train=config,
-                data=data or DataConfig(),
+                data=data if data is not None else type(model).data_config()(),
                 data_info=info.to_dict(),
                 world_size=ctx.world_size,
+                precision=precision,
             ).save(run_path)
-        trainer = Trainer(model, dataset, config, run_path, ctx=ctx, callbacks=callbacks)
+        trainer = Trainer(
+            model, dataset, config, run_path, ctx=ctx, callbacks=callbacks, precision=precision
+        )
         if resume and run_path is not None:
-            latest = ckpt.latest_checkpoint(run_path)
-            if latest is not None:
-                trainer.restore(latest)
-            if ctx.is_main:
-                saved = RunConfig.load(run_path)
+            _restore_newest(trainer, run_path)
+            if trainer.step >= trainer.total_steps:
+                barrier(ctx)
+                return TrainResult(
+                    run_dir=run_path,
+                    start_step=trainer.step,
+                    step=trainer.step,
+                    total_steps=trainer.total_steps,
+                    nothing_to_do=True,
+                    rank=ctx.rank,
+                )
+            if ctx.is_main and saved is not None:
                 saved.train = config
+                saved.precision = precision
                 saved.save(run_path)
         return trainer.fit()
     finally:
+        lock.close()
         shutdown_distributed(ctx)
 
 
