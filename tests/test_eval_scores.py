@@ -29,16 +29,16 @@ def test_frechet_distance_matches_scipy():
         metrics.frechet_distance(a[:1], b)
 
 
-class _Oracle(GlyphClassifierNet):
+class _Oracle(Classifier):
     """A stand-in content classifier: reads the syllable index from a glyph's first pixels
     (code point − U+AC00 written base 256 into pixels 0 and 1), unsure when pixel 2
     is set."""
 
     def __init__(self) -> None:
-        super().__init__(dict(JAMO_HEADS))
+        super().__init__(net=GlyphClassifierNet(dict(JAMO_HEADS)), task="content", meta={})
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        ink = ((images[:, 0, 0, :3] + 1) * 127.5).round().long()
+    def analyze(self, images, batch=1024):
+        ink = torch.from_numpy(np.asarray(images)[:, 0, :3].astype(np.int64))
         index = ink[:, 0] * 256 + ink[:, 1]
         parts = {
             "initial": index // (hangul.N_MEDIALS * hangul.N_FINALS),
@@ -46,10 +46,11 @@ class _Oracle(GlyphClassifierNet):
             "final": index % hangul.N_FINALS,
         }
         sharp = torch.where(ink[:, 2] > 0, 1.0, 30.0)[:, None]
-        return {
+        logits = {
             name: torch.nn.functional.one_hot(parts[name], n).float() * sharp
             for name, n in JAMO_HEADS
         }
+        return np.zeros((len(images), 256)), logits
 
 
 def _encoded(codepoints: list[int], unsure: list[bool]) -> np.ndarray:
@@ -61,7 +62,7 @@ def _encoded(codepoints: list[int], unsure: list[bool]) -> np.ndarray:
 
 
 def test_content_accuracy_legibility_and_diversity():
-    oracle = Classifier(net=_Oracle(), task="content", meta={})
+    oracle = _Oracle()
     codepoints = [ord(c) for c in "가나다라가"]
     images = _encoded(codepoints, [False, False, False, True, False])
     score = metrics.content_accuracy(oracle, images, np.array(codepoints))
@@ -76,3 +77,24 @@ def test_content_accuracy_legibility_and_diversity():
     assert read["diversity"] == 3
     with pytest.raises(ValueError, match="Hangul syllables"):
         metrics.content_accuracy(oracle, images[:1], np.array([ord("A")]))
+
+
+def test_inference_form_matches_the_training_network():
+    torch.manual_seed(0)
+    net = GlyphClassifierNet(dict(JAMO_HEADS)).eval()
+    for module in net.modules():  # batch norm statistics far from the identity
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 2)
+            module.bias.data.uniform_(-1, 1)
+    classifier = Classifier(net=net, task="content", meta={})
+    images = (np.random.default_rng(1).random((20, 32, 32)) * 255).astype(np.uint8)
+    features, logits = classifier.analyze(images)
+    with torch.no_grad():
+        x = torch.from_numpy(images).float().div(127.5).sub(1)[:, None]
+        reference = net(x)
+        reference_features = net.features(x).double().numpy()
+    assert np.abs(features - reference_features).max() < 1e-4
+    for name, _ in JAMO_HEADS:
+        assert torch.allclose(logits[name], reference[name], atol=1e-4)

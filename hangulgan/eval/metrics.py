@@ -385,13 +385,25 @@ def compare_glyphsets(
     for name in PIXEL_METRICS:
         result[name] = float(per_glyph[name].mean())
     if classifier is not None:
-        syllables = np.array([hangul.is_syllable(int(cp)) for cp in aligned.codepoints])
+        # One pass over each set: the generated glyphs' features serve both scores.
+        gen_features, gen_logits = classifier.analyze(aligned.generated)
+        syllables = (aligned.codepoints >= hangul.FIRST) & (aligned.codepoints <= hangul.LAST)
         if syllables.any():
+            picked = {
+                name: value[torch.from_numpy(syllables)] for name, value in gen_logits.items()
+            }
             result |= content_accuracy(
-                classifier, aligned.generated[syllables], aligned.codepoints[syllables]
+                classifier,
+                aligned.generated[syllables],
+                aligned.codepoints[syllables],
+                logits=picked,
             )
         if len(aligned.codepoints) >= 2:
-            result["glyph_fid"] = glyph_fid(classifier, aligned.generated, aligned.real)
+            if classifier.task != "content":
+                raise ConfigError(
+                    f"{classifier.path or 'classifier'}: Glyph-FID needs a content classifier"
+                )
+            result["glyph_fid"] = frechet_distance(gen_features, classifier.features(aligned.real))
     if style_classifier is not None and face is not None:
         result["style_accuracy"] = style_accuracy(style_classifier, aligned.generated, face)
     return result
@@ -401,9 +413,14 @@ def compare_glyphsets(
 
 
 def content_accuracy(
-    classifier: Classifier, images: np.ndarray, codepoints: np.ndarray
+    classifier: Classifier,
+    images: np.ndarray,
+    codepoints: np.ndarray,
+    logits: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, float]:
-    """Share of glyphs whose three jamo are all read right, and per-jamo accuracy."""
+    """Share of glyphs whose three jamo are all read right, and per-jamo accuracy.
+
+    ``logits``: the classifier's, already computed for ``images`` (saves a pass)."""
     if len(images) != len(codepoints):
         raise ValueError(f"{len(images)} images but {len(codepoints)} code points")
     if not len(images):
@@ -411,7 +428,7 @@ def content_accuracy(
     codepoints = np.asarray(codepoints, dtype=np.int64)
     if not all(hangul.is_syllable(int(cp)) for cp in codepoints):
         raise ValueError("content accuracy needs Hangul syllables (U+AC00..U+D7A3)")
-    read = classifier.read(images)
+    read = classifier.read(images, logits)
     truth = hangul.jamo_table(codepoints)
     right = read["jamo"] == truth
     return {
