@@ -121,6 +121,7 @@ def test_run_of_another_model_is_refused(tmp_path):
     train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model"] = "styled"
+    config["data"] = {}  # a styled run keeps the styled model's data options (defaults here)
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunError, match="'styled'"):
         train(
@@ -386,3 +387,19 @@ def test_amp_auto_follows_native_support_and_a_resume_keeps_the_recorded_precisi
     assert "keeps the precision it recorded (bf16" in capfd.readouterr().err
     assert RunConfig.load(tmp_path / "moved").precision == "bf16"
     assert losses(tmp_path / "moved") == losses(tmp_path / "native")
+
+
+def test_single_process_training_pays_for_no_gradient_averaging(tmp_path, monkeypatch):
+    """One process: no all-reduce, no flattening of gradients, no call into the runtime."""
+    import torch.distributed as dist
+
+    from hangulgan.models.base import Runtime
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a single process averaged gradients")
+
+    monkeypatch.setattr(dist, "all_reduce", refuse)
+    monkeypatch.setattr(torch._utils, "_flatten_dense_tensors", refuse)
+    monkeypatch.setattr(Runtime, "reduce_gradients", refuse)
+    result = train("dcgan", small_model(), quick(steps=2), tiny_dataset(), tmp_path / "r")
+    assert result.step == 2

@@ -49,6 +49,7 @@ COMMANDS = {
     "evaluate": "hangulgan.cli.eval_commands:evaluate_command",
     "classifier-export": "hangulgan.cli.eval_commands:classifier_export_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
+    "complete": "hangulgan.cli.styled_commands:complete_command",
 }
 
 
