@@ -168,6 +168,8 @@ def test_placement_meta_follows_a_corpus_a_face_or_several(tmp_path: Path) -> No
     }
     assert placement_meta(corpus.face(one)) == placement_meta(corpus, face=one)
     assert placement_meta(GlyphSet(np.zeros((1, 8, 8), np.uint8), [0xAC00])) == {}
+    fit = GlyphSet(np.zeros((1, 8, 8), np.uint8), [0xAC00], meta={"placement": "fit"})
+    assert placement_meta([fit, fit]) == {"placement": "fit"}
 
 
 def test_sampled_glyph_sets_inherit_the_corpus_geometry(source_font: Path, tmp_path: Path) -> None:
