@@ -170,6 +170,14 @@ class Geometry:
         rest = {int(cp): a for cp, a in zip(codepoints, advances, strict=True) if a != usual}
         return replace(self, advance=usual, advances=rest)
 
+    def restricted(self, codepoints: Sequence[int]) -> Geometry:
+        """This geometry with only the per-glyph advances of ``codepoints`` (what a worker
+        tracing those glyphs needs, not a proportional face's whole table)."""
+        if not self.advances:
+            return self
+        keep = {int(cp): self.advances[int(cp)] for cp in codepoints if int(cp) in self.advances}
+        return replace(self, advances=keep)
+
     def to_meta(self) -> dict[str, Any]:
         """JSON-ready form (``meta["geometry"]`` of a glyph set)."""
         metrics = self.metrics
