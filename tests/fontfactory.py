@@ -64,10 +64,12 @@ def build_font(
     advance: int = UPM,
     ascender: int = ASCENDER,
     descender: int = DESCENDER,
+    blank: tuple[int, ...] | list[int] = (),
 ) -> Path:
     """Write a font with rectangle glyphs for ``shapes`` (TrueType, or CFF-based OpenType
     with ``cff``) and return its path. Hangul glyphs get ``advance``; ``ascender`` and
-    ``descender`` go to hhea, OS/2 typo and win."""
+    ``descender`` go to hhea, OS/2 typo and win; ``blank`` code points are mapped to
+    empty glyphs."""
     shapes = DEFAULT_SHAPES if shapes is None else shapes
     fb = FontBuilder(UPM, isTTF=not cff)
     order = [".notdef", "space"]
@@ -87,6 +89,11 @@ def build_font(
         order.append(name)
         cmap[EMPTY_MAPPED] = name
         glyphs[name] = _rect_glyph([])
+    for cp in blank:
+        name = f"uni{cp:04X}"
+        order.append(name)
+        cmap[cp] = name
+        glyphs[name] = _rect_glyph([])
     if unmapped:
         name = f"uni{UNMAPPED:04X}"
         order.append(name)
@@ -98,6 +105,7 @@ def build_font(
         rects = {".notdef": [(50, 0, 450, 700)], "space": [], "A": [(50, 0, 450, 700)]}
         rects.update({f"uni{cp:04X}": r for cp, r in shapes.items()})
         rects[f"uni{EMPTY_MAPPED:04X}"] = []
+        rects.update({f"uni{cp:04X}": [] for cp in blank})
         rects[f"uni{UNMAPPED:04X}"] = [(300, 300, 700, 700)]
         charstrings = {name: _rect_charstring(rects[name], advances[name]) for name in order}
         fb.setupCFF(family.replace(" ", ""), {"FullName": family}, charstrings, {})

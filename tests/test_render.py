@@ -123,3 +123,20 @@ def test_cff_opentype_fonts_render_like_truetype(tmp_path):
     assert a.codepoints.tolist() == b.codepoints.tolist()
     assert b.empty.tolist() == [ord("다")] and b.missing.tolist() == [ord("라")]
     assert np.abs(a.images.astype(int) - b.images.astype(int)).max() <= 2
+
+
+def test_glyphs_that_fail_to_load_are_listed_and_the_rest_drawn(tmp_path):
+    from hangulgan import hangul
+
+    import fontdamage
+
+    cps = hangul.all_syllables()[:60]
+    path = fontfactory.build_font(
+        tmp_path / "f.ttf", shapes={cp: [(100, 0, 900, 800)] for cp in cps}
+    )
+    fontdamage.break_glyphs(path, cps[5:7])
+    result = render_face(str(path), cps)
+    assert result.failed.tolist() == cps[5:7]
+    assert "invalid outline" in result.first_error and "f.ttf" in result.first_error
+    assert result.codepoints.tolist() == cps[:5] + cps[7:]
+    assert not result.empty.size and (result.images.reshape(58, -1).max(axis=1) == 255).all()

@@ -71,6 +71,16 @@ def _proto(func, restype, *argtypes):
     return ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
 
+def ft_error_text(error: int | Exception) -> str:
+    """FreeType's own words for an error (a code or an ``FT_Exception``): 'invalid outline'."""
+    if isinstance(error, int):
+        error = freetype.FT_Exception(error)
+    text = str(error).strip()
+    # freetype-py writes "FT_Exception: <message> (<meaning of the code>)"
+    meaning = text[text.rfind("(") + 1 : -1].strip() if text.endswith(")") else ""
+    return meaning or text or "FreeType error"
+
+
 _load_glyph = _proto(ft.FT_Load_Glyph, c_int, c_void_p, ctypes.c_uint, ctypes.c_int32)
 _outline_translate = _proto(ft.FT_Outline_Translate, None, c_void_p, c_long, c_long)
 _outline_transform = _proto(ft.FT_Outline_Transform, None, c_void_p, c_void_p)
@@ -95,6 +105,9 @@ class RenderResult:
     # advance of each rendered glyph in font units (``em`` placement; empty for ``fit``)
     advances: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     geometry: Geometry | None = None  # where the pixels lie (``em``); see data.placement
+    failed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # mapped, but FreeType cannot load the glyph (a damaged font); the first error is kept
+    first_error: str = ""
 
     def placement_meta(self) -> dict:
         """The glyph set ``meta`` entries that record this rendering's placement."""
@@ -151,14 +164,21 @@ class FaceRenderer:
         try:
             self.face = freetype.Face(self.path, face_index)
         except freetype.FT_Exception as err:
-            raise FontError(f"{path}: FreeType cannot open face {face_index} ({err})") from None
+            raise FontError(
+                f"{path}: FreeType cannot open face {face_index} ({ft_error_text(err)})"
+            ) from None
         if not self.face.is_scalable:
             raise FontError(f"{path}: face {face_index} is a bitmap font, not an outline font")
         self.size = size
         self.canvas = canvas
         self.placement = placement
         self.fit_margin = fit_margin
-        self.face.set_pixel_sizes(size, size)
+        try:
+            self.face.set_pixel_sizes(size, size)  # fails on an absurd unitsPerEm
+        except freetype.FT_Exception as err:
+            raise FontError(
+                f"{path}: FreeType cannot scale face {face_index} ({ft_error_text(err)})"
+            ) from None
         slot = self.face._FT_Face.contents.glyph.contents
         self._slot = slot
         self._outline = slot.outline
@@ -256,17 +276,26 @@ class FaceRenderer:
         canvas = self.canvas
         out = np.zeros((len(todo_gids), canvas, canvas), dtype=np.uint8)
         drawn = np.zeros(len(todo_gids), dtype=bool)
+        failed = np.zeros(len(todo_gids), dtype=bool)
+        first_error = ""
         advances = np.zeros(len(todo_gids) if self.placement == "em" else 0, dtype=np.int32)
         if todo_gids:
             base = out.ctypes.data
             stride = canvas * canvas
-            if self.placement == "em":
-                for i, gid in enumerate(todo_gids):
-                    advances[i] = self._font_advance(gid)
-                    drawn[i] = self._draw_em(gid, int(advances[i]), base + i * stride)
-            else:
-                for i, gid in enumerate(todo_gids):
-                    drawn[i] = self._draw_fit(gid, base + i * stride)
+            em = self.placement == "em"
+            for i, gid in enumerate(todo_gids):
+                try:
+                    if em:
+                        advances[i] = self._font_advance(gid)
+                        drawn[i] = self._draw_em(gid, int(advances[i]), base + i * stride)
+                    else:
+                        drawn[i] = self._draw_fit(gid, base + i * stride)
+                except FontError as err:
+                    # One broken glyph costs that glyph, not the face: the caller
+                    # decides from the count whether the face is still sound.
+                    failed[i] = True
+                    out[i] = 0
+                    first_error = first_error or str(err)
         # A glyph with points can still draw no ink on the canvas (degenerate or tiny outline).
         has_ink = out.reshape(len(out), -1).max(axis=1) > 0 if len(out) else drawn
         keep = drawn & has_ink
@@ -274,7 +303,9 @@ class FaceRenderer:
             images=out[keep] if not keep.all() else out,
             codepoints=todo_cps[keep],
             missing=codepoints[~mapped],
-            empty=todo_cps[~keep],
+            empty=todo_cps[~keep & ~failed],
+            failed=todo_cps[failed],
+            first_error=first_error,
             advances=advances[keep] if len(advances) else advances,
             geometry=self.geometry,
         )
@@ -282,9 +313,7 @@ class FaceRenderer:
     def _load(self, gid: int) -> bool:
         err = _load_glyph(self._face_addr, gid, _LOAD_FLAGS)
         if err:
-            raise FontError(
-                f"{self.path}: FreeType error {err} loading glyph {gid} (damaged font?)"
-            )
+            raise FontError(f"{self.path}: {ft_error_text(err)} loading glyph {gid}")
         return self._outline.n_points > 0
 
     def _origin_26_6(self, advance: int) -> int:
