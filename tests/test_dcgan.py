@@ -182,3 +182,66 @@ def test_sampling_measures_batch_norm_statistics_on_a_copy():
     inputs = model.grid_inputs(6, torch.Generator().manual_seed(1))
     alone = model.generate({"z": inputs["z"][:1]})
     torch.testing.assert_close(model.generate(inputs)[:1], alone)
+
+
+def _step_grads(model: DCGAN, real: torch.Tensor, autocast: bool) -> list[torch.Tensor]:
+    """G's gradients as the model's own step computes them (captured before G steps)."""
+    captured = {}
+    optimizer = model.optimizers["G"]
+    original = optimizer.step
+
+    def step(*args, **kwargs):
+        captured["G"] = [p.grad.clone() for p in model.G.parameters()]
+        return original(*args, **kwargs)
+
+    optimizer.step = step
+    torch.manual_seed(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        model.training_step({"image": real}, 0)
+    return captured["G"]
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+@pytest.mark.parametrize("bias", [0.0, -45.0, -85.0, -120.0, 60.0])
+def test_one_pass_step_keeps_g_gradients_with_saturated_logits(bias, autocast):
+    """The shared backward rescales D's gradient σ(l) by −exp(−l); where D rejects the fakes
+    so surely that σ(l) underflows (l ≲ −87), G must still get its textbook gradient,
+    in float32 and under bf16 autocast."""
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(dropout=0.0), SMALL)
+    with torch.no_grad():
+        model.D.out.bias.fill_(bias)  # every logit near ``bias``
+    reference = copy.deepcopy(model)
+    real = torch.rand(6, 1, 16, 16) * 2 - 1
+    torch.manual_seed(1)
+    z = torch.randn(6, 100)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        fake = reference.G(z)
+        l_fake = reference.D(torch.cat([real, fake])).float()[6:]
+    expected = torch.autograd.grad(F.softplus(-l_fake).mean(), list(reference.G.parameters()))
+    ours = _step_grads(model, real, autocast)
+    tolerance = 0.05 if autocast else 1e-4  # bf16 rounds the two graphs differently
+    for got, want in zip(ours, expected, strict=True):
+        assert torch.isfinite(got).all()
+        assert (got - want).norm() <= tolerance * want.norm() + 1e-12
+    if bias < 0:
+        assert all(g.norm() > 0 for g in ours[:1])  # G learns when D wins, too
+
+
+def test_fast_dropout_under_bf16_autocast():
+    drop = FastDropout(0.3)
+    linear = torch.nn.Linear(64, 4096)
+    x = torch.randn(8, 64)
+    torch.manual_seed(5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = linear(x)
+        y = drop(h)
+    assert h.dtype == y.dtype == torch.bfloat16
+    kept = y != 0
+    assert abs(1 - kept.float().mean().item() - 0.3) < 0.01
+    # kept values are the input scaled by 1/(1 − p) in bf16, as nn.Dropout scales them
+    scale = torch.tensor(1 / 0.7, dtype=torch.bfloat16)
+    assert torch.equal(y[kept], h[kept] * scale)
+    grad = torch.autograd.grad(y.float().sum(), h)[0]
+    assert grad.dtype == torch.bfloat16
+    assert torch.equal(grad != 0, kept) and torch.all(grad[kept] == scale)

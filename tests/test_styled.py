@@ -140,16 +140,48 @@ def test_adversarial_variant_trains_its_discriminator(corpus):
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
-TRAIN_ARGS = ["--width", "8", "--style-dim", "16", "--jamo-dim", "8", "--res-blocks", "1",
-              "--holdout-faces", "NanumPen", "--refs-min", "2", "--refs-max", "4",
-              "--batch", "8", "--threads", "1", "--amp", "off", "--no-progress"]  # fmt: skip
+TRAIN_ARGS = [
+    "--width",
+    "8",
+    "--style-dim",
+    "16",
+    "--jamo-dim",
+    "8",
+    "--res-blocks",
+    "1",
+    "--holdout-faces",
+    "NanumPen",
+    "--refs-min",
+    "2",
+    "--refs-max",
+    "4",
+    "--batch",
+    "8",
+    "--threads",
+    "1",
+    "--amp",
+    "off",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
 def trained_run(corpus, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("styled-run") / "run"
-    args = ["train", "styled", "--corpus", str(corpus.folder), "--run", str(run),
-            "--steps", "4", "--sample-every", "2", "--checkpoint-every", "2"]  # fmt: skip
+    args = [
+        "train",
+        "styled",
+        "--corpus",
+        str(corpus.folder),
+        "--run",
+        str(run),
+        "--steps",
+        "4",
+        "--sample-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
     result = CliRunner().invoke(main, args + TRAIN_ARGS)
     assert result.exit_code == 0, result.output
     return run
@@ -265,3 +297,93 @@ def test_generate_refuses_a_font_without_enough_syllables(trained_run, test_font
         ],
     )
     assert result.exit_code == 2 and "draws only" in result.output
+
+
+@pytest.fixture(scope="module")
+def cut_font(tmp_path_factory) -> Path:
+    """NanumGothic cut to the small test charset (as a designer's font in progress)."""
+    from fontTools import subset
+
+    source = debian_font(NANUM / "NanumGothic.ttf")
+    out = tmp_path_factory.mktemp("cut") / "NanumGothicCut.ttf"
+    options = subset.Options()
+    options.layout_features = ["*"]
+    font = subset.load_font(str(source), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=CHARSET + [ord(c) for c in "AaBb1 "])
+    subsetter.subset(font)
+    subset.save_font(font, str(out), options)
+    return out
+
+
+ADD = "뷁쀍똠햏꿹"  # not in the cut font
+
+
+def test_complete_adds_what_the_font_lacks_and_keeps_the_rest(trained_run, cut_font, tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from hangulgan.vector.complete import font_hangul
+
+    charset = tmp_path / "want.txt"
+    charset.write_text(ADD + "가나", encoding="utf-8")  # 가 나 are in the font already
+    out = tmp_path / "out" / "Complete.ttf"
+    args = [
+        "complete",
+        str(cut_font),
+        "--out",
+        str(out),
+        "--run",
+        str(trained_run),
+        "--charset",
+        str(charset),
+        "--finetune-steps",
+        "3",
+        "--finetune-min",
+        "50",
+        "--workers",
+        "1",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "5 added" in result.output and "fine-tuning" in result.output
+    before, after = TTFont(str(cut_font)), TTFont(str(out))
+    cmap_before, cmap_after = before.getBestCmap(), after.getBestCmap()
+    assert all(cmap_after[cp] == name for cp, name in cmap_before.items())  # nothing remapped
+    for cp in (ord("가"), ord("A")):  # original outlines and metrics untouched
+        name = cmap_before[cp]
+        assert after["glyf"][name].compile(after["glyf"]) == before["glyf"][name].compile(
+            before["glyf"]
+        )
+        assert after["hmtx"][name] == before["hmtx"][name]
+    drawn, _ = font_hangul(out)
+    assert {ord(c) for c in ADD} <= set(drawn.codepoints.tolist())  # new glyphs draw ink
+    usual = before["hmtx"][cmap_before[ord("가")]][0]
+    assert all(after["hmtx"][cmap_after[ord(c)]][0] == usual for c in ADD)
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_complete_says_when_nothing_is_missing(trained_run, tmp_path):
+    font = debian_font(NANUM / "NanumGothic.ttf")
+    args = [
+        "complete",
+        str(font),
+        "--out",
+        str(tmp_path / "x.ttf"),
+        "--run",
+        str(trained_run),
+        "--charset",
+        "seed16",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "nothing to add" in result.output
+    assert not (tmp_path / "x.ttf").exists()
+
+
+def test_complete_refuses_cff_fonts(trained_run, tmp_path):
+    import fontfactory
+
+    font = fontfactory.build_font(tmp_path / "cff.otf", cff=True)
+    args = ["complete", str(font), "--out", str(tmp_path / "x.otf"), "--run", str(trained_run)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "TrueType (.ttf) fonts only" in result.output

@@ -22,6 +22,7 @@ from hangulgan.cli import main
 from hangulgan.models import MODELS
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
+from hangulgan.train.trainer import train
 
 FAST = ("--batch", "4", "--no-progress", "--log-every", "1", "--sample-every", "0", "--grid", "3")
 
@@ -130,7 +131,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
             self.optimizers["G"].step()  # not through optimizer_step: ranks would drift
             return {"loss": loss.detach()}
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = Sloppy(ToyConfig(), data_info(dataset))
     with pytest.raises(RuntimeError, match="optimizer_step"):
         model.training_step(dataset.get_batch(np.arange(2)), 0)
@@ -139,7 +140,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
 def test_optimizers_are_built_once_after_the_networks_are_placed(images):
     from hangulgan.train.trainer import data_info
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = ToyTranslator(ToyConfig(), data_info(dataset)).to("cpu")
     first = model.optimizers
     assert model.optimizers is first  # built once
@@ -173,8 +174,9 @@ DDP_SCRIPT = textwrap.dedent(
         captured[f"g_loss.{step}"] = losses["g_loss"].reshape(1).clone()
 
     config = TrainConfig(steps=3, batch=4, log_every=1, sample_every=0, progress=False, grid=2)
-    train("toy-translator", ToyConfig(pool_size=2), config, ToyTranslator.make_dataset(data),
-          out / "run", data=data, callbacks=[grab])
+    model = ToyConfig(pool_size=2)
+    dataset = ToyTranslator.make_dataset(data, model)
+    train("toy-translator", model, config, dataset, out / "run", data=data, callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
 )
@@ -211,3 +213,24 @@ def test_train_config_defaults_live_in_the_dataclass():
     defaults = {p.name: p.default for p in command.params}
     assert defaults["train__batch"] == TrainConfig().batch
     assert defaults["model__cycle_weight"] == ToyConfig().cycle_weight
+
+
+def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch):
+    seen = []
+
+    class Watched(ToyTranslator):
+        def training_step(self, batch, step):
+            seen.append(("train", torch.is_autocast_enabled("cpu")))
+            return super().training_step(batch, step)
+
+        def generate(self, inputs, networks=None):
+            seen.append(("sample", torch.is_autocast_enabled("cpu")))
+            return super().generate(inputs, networks)
+
+    monkeypatch.setitem(MODELS, Watched.name, Watched)
+    data = FolderDataConfig(images=str(images))
+    config = TrainConfig(steps=1, batch=4, amp="bf16", progress=False, grid=2)
+    train("toy-translator", ToyConfig(), config, Watched.make_dataset(data, ToyConfig()),
+          tmp_path / "r", data=data)  # fmt: skip
+    assert seen == [("train", True), ("sample", False)]
+    assert RunConfig.load(tmp_path / "r").precision == "bf16"

@@ -386,3 +386,19 @@ def test_amp_auto_follows_native_support_and_a_resume_keeps_the_recorded_precisi
     assert "keeps the precision it recorded (bf16" in capfd.readouterr().err
     assert RunConfig.load(tmp_path / "moved").precision == "bf16"
     assert losses(tmp_path / "moved") == losses(tmp_path / "native")
+
+
+def test_single_process_training_pays_for_no_gradient_averaging(tmp_path, monkeypatch):
+    """One process: no all-reduce, no flattening of gradients, no call into the runtime."""
+    import torch.distributed as dist
+
+    from hangulgan.models.base import Runtime
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a single process averaged gradients")
+
+    monkeypatch.setattr(dist, "all_reduce", refuse)
+    monkeypatch.setattr(torch._utils, "_flatten_dense_tensors", refuse)
+    monkeypatch.setattr(Runtime, "reduce_gradients", refuse)
+    result = train("dcgan", small_model(), quick(steps=2), tiny_dataset(), tmp_path / "r")
+    assert result.step == 2

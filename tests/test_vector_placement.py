@@ -108,6 +108,11 @@ def test_check_font_reference_arguments(source_font: Path, tmp_path: Path) -> No
     assert code == 2 and "none.ttf: no such reference font" in output
     code, output = run("check-font", source_font, "--reference", source_font, "--glyphs", "g")
     assert code == 2 and "not both" in output
+    other = fontfactory.build_font(
+        tmp_path / "other.ttf", shapes={ord("각"): SHAPES[ord("가")]}, empty_mapped=False
+    )
+    code, output = run("check-font", other, "--reference", source_font)
+    assert code == 1 and "maps no Hangul syllable that" in output
 
 
 def test_glyph_sets_without_geometry_export_as_before_with_a_note(
@@ -180,6 +185,13 @@ def test_sampled_glyph_sets_inherit_the_corpus_geometry(source_font: Path, tmp_p
     assert sampled.meta["placement"] == "em"
     assert sampled.meta["geometry"] == source.meta["geometry"]
     assert geometry_of(sampled) == Geometry.from_meta(source.meta["geometry"])
+    # a run saved before the geometry was recorded in its config reads it from its corpus
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["data_info"]["placement"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    code, output = run("sample", run_dir, "--out-set", tmp_path / "old", "--text", "가")
+    assert code == 0, output
+    assert GlyphSet.load(tmp_path / "old").meta["geometry"] == source.meta["geometry"]
 
 
 def test_hangul_and_fallback_latin_share_the_baseline(tmp_path: Path) -> None:
@@ -207,3 +219,15 @@ def test_hangul_and_fallback_latin_share_the_baseline(tmp_path: Path) -> None:
     for syllable in "한글가나다":
         # the syllable's bottom relative to the Latin letter's, as in the source
         assert abs((ours[syllable] - ours["H"]) - (theirs[syllable] - theirs["H"])) <= 1
+
+
+def test_a_corpus_without_geometry_is_not_resumed_under_the_new_rule(
+    source_font: Path, tmp_path: Path
+) -> None:
+    corpus_face(source_font, tmp_path / "corpus", 32)
+    manifest = tmp_path / "corpus" / "manifest.json"
+    old = json.loads(manifest.read_text())
+    del old["geometry"]  # as written before the rule was recorded
+    manifest.write_text(json.dumps(old))
+    code, output = run("render", source_font, tmp_path / "corpus", "--size", 32, "--quiet")
+    assert code == 2 and "geometry" in output and "--force" in output

@@ -14,7 +14,7 @@ from hangulgan.errors import VectorError
 from hangulgan.vector.trace import TraceParams
 
 if TYPE_CHECKING:
-    from hangulgan.vector.fontbuild import Skipped
+    from hangulgan.vector.fontbuild import SkippedGlyph
 
 _TRACE = TraceParams()  # the option defaults are the library's
 
@@ -335,7 +335,7 @@ def check_font_command(
     sys.exit(1)
 
 
-def _group_skipped(skipped: list[Skipped]) -> dict[str, list[str]]:
+def _group_skipped(skipped: list[SkippedGlyph]) -> dict[str, list[str]]:
     """Skipped glyphs' characters by reason, in set order."""
     groups: dict[str, list[str]] = {}
     for item in skipped:

@@ -3,7 +3,8 @@
 Layout::
 
     corpus/
-      manifest.json       format, version, size, placement, charset, augmentation, faces, skipped
+      manifest.json       format, version, size, placement, geometry, charset, augmentation,
+                          faces, skipped
       faces/NAME/         a glyph set folder (see :mod:`hangulgan.data.glyphset`)
 
 Each face folder appears atomically and the manifest is rewritten atomically after
@@ -53,7 +54,12 @@ from hangulgan.errors import (
     GlyphSetError,
     HangulganError,
 )
-from hangulgan.io import disk_full_as_error, folder_lock, read_format_json, write_json_atomic
+from hangulgan.io import (
+    disk_full_as_error,
+    folder_lock,
+    read_folder_header,
+    write_json_atomic,
+)
 
 CORPUS_FORMAT = "hangulgan.corpus"
 CORPUS_VERSION = 1
@@ -196,23 +202,17 @@ def clean_stale_temporaries(folder: str | Path) -> list[Path]:
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """Read and check ``manifest.json``; CorpusError names the file and the problem."""
-    folder = Path(folder)
-    path = folder / MANIFEST
-    if not folder.exists():
-        raise CorpusError(f"{folder}: no such corpus folder")
-    if not folder.is_dir():
-        raise CorpusError(f"{folder}: is a file, not a corpus folder")
-    if not path.is_file():
-        raise CorpusError(f"{folder}: not a corpus (no {MANIFEST}; make one with hangulgan render)")
-    manifest = read_format_json(
-        path,
+    return read_folder_header(
+        folder,
+        MANIFEST,
         CORPUS_FORMAT,
         CORPUS_VERSION,
         CorpusError,
+        "corpus",
         "corpus manifest",
-        "render the fonts again into a new folder",
+        hint="render the fonts again into a new folder",
+        missing_hint="make one with hangulgan render",
     )
-    return manifest
 
 
 def _check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from hangulgan.errors import GlyphSetError
-from hangulgan.io import atomic_dir, read_format_json
+from hangulgan.io import atomic_dir, read_folder_header
 
 GLYPHSET_FORMAT = "hangulgan.glyphset"
 GLYPHSET_VERSION = 1
@@ -155,17 +155,15 @@ class GlyphSet:
         """Read a glyph set folder; arrays are memory-mapped unless ``mmap`` is False."""
         folder = Path(folder)
         meta_path = folder / META_FILE
-        if not folder.is_dir():
-            raise GlyphSetError(f"{folder}: no such glyph set folder")
-        if not meta_path.is_file():
-            raise GlyphSetError(f"{folder}: not a glyph set (no {META_FILE})")
-        header = read_format_json(
-            meta_path,
+        header = read_folder_header(
+            folder,
+            META_FILE,
             GLYPHSET_FORMAT,
             GLYPHSET_VERSION,
             GlyphSetError,
             "glyph set",
-            "write it again",
+            "glyph set",
+            hint="write it again",
         )
         validate_header(header, meta_path)
         mode = "r" if mmap else None

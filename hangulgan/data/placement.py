@@ -260,12 +260,13 @@ def placement_meta(
     metrics are those of a real face. Returns ``{}`` when no source records a geometry.
     """
     from hangulgan.data.corpus import Corpus
+    from hangulgan.data.glyphset import GlyphSet
 
     if isinstance(source, Corpus):
         names = [face] if face is not None else source.face_names
-        sets = [source.face(name) for name in names]
-    elif hasattr(source, "meta") and hasattr(source, "images"):
-        sets = [source]  # one glyph set
+        sets = [source.face(name, augmented=False) for name in names]
+    elif isinstance(source, GlyphSet):
+        sets = [source]
     else:
         sets = list(source)
     candidates: list[tuple[float, str, Geometry]] = []

@@ -231,13 +231,12 @@ class FaceRenderer:
         they only would have told where the ink sits."""
         get = self.face.get_char_index
         syllables = hangul.all_syllables()
-        bottoms: list[int] = []
-        tops: list[int] = []
-        advances: list[int] = []
         box = FT_BBox()
         box_addr = ctypes.addressof(box)
         for sample in (syllables[::_INK_SAMPLE_STRIDE], syllables):
-            bottoms.clear(), tops.clear(), advances.clear()
+            bottoms: list[int] = []
+            tops: list[int] = []
+            advances: list[int] = []
             for cp in sample:
                 gid = get(cp)
                 if not gid or _load_glyph(self._face_addr, gid, _LOAD_FLAGS):

@@ -42,6 +42,9 @@ from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, opti
 from hangulgan.models.layers import FastDropout, scale_grad
 
 LOSSES = ("bce", "hinge")
+# Below this logit σ(l) nears float32's smallest normal numbers (σ(−87) ≈ 1.6e−38): the
+# one-pass step's gradient ratio would be lost, so that step takes G's own backward.
+SATURATED_LOGIT = 50.0
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
 
 
@@ -218,6 +221,7 @@ class DCGAN(Model):
     """
     config_class = DCGANConfig
     ema_networks = ("G",)
+    one_pass = True  # the BCE step's shared backward (False: the textbook two backwards)
 
     def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
         super().__init__(config, info)
@@ -263,15 +267,25 @@ class DCGAN(Model):
         both_jamo = None if jamo is None else torch.cat([jamo, jamo])
         self.zero_grad(self.optimizers.values())
         extra: dict[str, torch.Tensor] = {}
-        if self.config.loss == "bce" and not self.config.conditional:
+        if self.config.loss == "bce" and not self.config.conditional and self.one_pass:
             holder: list[torch.Tensor] = []
             logits = self.D(torch.cat([real, scale_grad(fake, holder)]), both_jamo).float()
             l_real, l_fake = logits[:n], logits[n:]
-            # dL_G/dl ÷ dL_D/dl per fake sample: −σ(−l)/σ(l) = −exp(−l)
-            holder.append(-torch.exp(-l_fake.detach().clamp(min=-80.0)))
             d_loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
-            d_loss.backward()
-            g_loss = F.softplus(-l_fake.detach()).mean()
+            g_loss = F.softplus(-l_fake).mean()
+            if bool(l_fake.detach().min() < -SATURATED_LOGIT):
+                # D rejects some fake so surely that σ(l), the D-loss gradient the factor
+                # below rescales, underflows to 0 and G would get no gradient: D's backward
+                # leaves G alone (factor 0) and G's loss takes its own backward
+                holder.append(torch.zeros_like(l_fake))
+                d_loss.backward(retain_graph=True)
+                holder[0] = torch.ones_like(l_fake)
+                torch.autograd.backward(g_loss, inputs=list(self.G.parameters()))
+            else:
+                # dL_G/dl ÷ dL_D/dl per fake sample: −σ(−l)/σ(l) = −exp(−l)
+                holder.append(-torch.exp(-l_fake.detach()))
+                d_loss.backward()
+            g_loss = g_loss.detach()
         else:
             logits, classes = self.D.forward_with_classes(torch.cat([real, fake]), both_jamo)
             logits = logits.float()

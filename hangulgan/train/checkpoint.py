@@ -11,7 +11,6 @@ leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -21,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from hangulgan.errors import CheckpointError
-from hangulgan.io import atomic_path
+from hangulgan.io import write_bytes_atomic
 
 CHECKPOINT_FORMAT = "hangulgan.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -194,13 +193,9 @@ def save_checkpoint(
         "state": state_text,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    # safetensors' save_file creates its file owner-only (0600); written through
+    # write_bytes_atomic the checkpoint gets the permissions of every other output
+    write_bytes_atomic(path, save(tensors, metadata=metadata))
     return path
 
 

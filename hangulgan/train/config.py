@@ -62,7 +62,7 @@ class TrainConfig:
         "auto",
         "Mixed precision: auto = bf16 autocast where the device runs bf16 natively (CUDA "
         "compute capability 8.0+, CPUs with AVX512-BF16 or AMX), else float32; off = always "
-        "float32. A resumed run keeps the precision it recorded unless this is given.",
+        "float32. A resumed run keeps the precision it recorded unless off or bf16 is given.",
         choices=("auto", "off", "bf16"),
         resumable=True,
     )

@@ -1,8 +1,8 @@
 """The training data: a corpus selection as a :class:`~hangulgan.data.dataset.GlyphDataset`.
 
-The trainer needs only ``len(dataset)`` and ``dataset.get_batch(indices) -> dict of
-tensors``; ``size``, ``num_faces``, ``face_names`` and ``codepoints`` describe the data
-to the model. Glyphs already in memory go through ``GlyphDataset.from_glyphsets``.
+This is the default ``Model.make_dataset``; the trainer reads any dataset through the
+:class:`~hangulgan.models.base.TrainingData` protocol. Glyphs already in memory go
+through ``GlyphDataset.from_glyphsets``.
 """
 
 from __future__ import annotations

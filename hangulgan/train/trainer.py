@@ -5,17 +5,23 @@
 optimizers and a step; the trainer owns everything else:
 
 * device (CUDA when present, else CPU), torch threads, bf16 autocast where the device
-  runs bf16 natively (CUDA; CPUs with AVX512-BF16 or AMX);
-* seeding: the networks are built from ``seed`` on every rank alike, and each step's
-  randomness (noise, dropout) is drawn after seeding torch from ``(seed, rank, step)``,
-  so a resumed or distributed run draws exactly what an uninterrupted one would;
-* the data order: a shuffled stream of epochs whose position is checkpointed;
-* checkpoints (safetensors, atomic) every ``checkpoint_every`` steps and at the end, and
-  before exiting on Ctrl-C or SIGTERM;
+  runs bf16 natively (CUDA compute capability 8.0+; CPUs with AVX512-BF16 or AMX), the
+  precision recorded in the run and kept on resume; sampling runs in float32;
+* seeding: the networks are built from ``seed`` on every rank alike; each batch is drawn
+  under a seed of ``(seed, rank, step)`` (so random references or crops repeat) and each
+  step's randomness (noise, dropout) after seeding torch from ``(seed, rank, step)``, so
+  a resumed or distributed run draws exactly what an uninterrupted one would;
+* the data (:class:`~hangulgan.models.base.TrainingData`): a shuffled stream of epochs
+  whose position is checkpointed, gathered in-process or by DataLoader workers;
+* checkpoints (safetensors, atomic, checked against the model before loading) every
+  ``checkpoint_every`` steps, at the end and before exiting on Ctrl-C or SIGTERM, with
+  the model's extra state; a resume falls back from a damaged newest checkpoint;
 * ``metrics.csv``, optional TensorBoard, a tqdm bar with running losses and images/s;
-* sample grids from fixed inputs every ``sample_every`` steps and at the end;
+* sample grids or visual sheets from fixed inputs (and a fixed batch of real data) every
+  ``sample_every`` steps and at the end;
 * EMA copies of the networks the model names in ``ema_networks``;
-* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes.
+* DDP under torchrun (see :mod:`hangulgan.train.dist`); only rank 0 writes, holding the
+  run folder's lock (one writer per run).
 
 A run folder holds ``config.json``, ``checkpoints/``, ``samples/``, ``metrics.csv`` and,
 with TensorBoard, ``tensorboard/``.
@@ -23,6 +29,7 @@ with TensorBoard, ``tensorboard/``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import shutil
@@ -42,10 +49,11 @@ from tqdm import tqdm
 
 from hangulgan import hangul
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
+from hangulgan.io import folder_lock
 from hangulgan.models import Model, ModelConfig, get_model_class
 from hangulgan.models.base import DataInfo, TrainingData
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, DataConfig, RunConfig, TrainConfig, from_dict
+from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig, from_dict
 from hangulgan.train.dist import (
     DistContext,
     DistributedRuntime,
@@ -794,6 +802,7 @@ def train(
         torch.set_num_threads(config.threads)
     ctx = init_distributed(device.type)
     run_path = Path(run_dir) if run_dir is not None else None
+    lock = contextlib.ExitStack()  # rank 0 holds the run folder's lock until the end
     try:
         if ctx.distributed and device.type == "cuda":
             device = torch.device("cuda", ctx.local_rank)
@@ -806,6 +815,12 @@ def train(
         saved: RunConfig | None = None
         if ctx.is_main and run_path is not None:
             try:
+                if run_path.exists() and not run_path.is_dir():
+                    raise RunError(f"{run_path}: exists and is not a folder")
+                if resume:
+                    RunConfig.load(run_path)  # a resume never creates a folder
+                # one writer per run folder: a second `train` gets LockedError naming us
+                lock.enter_context(folder_lock(run_path, what="run"))
                 prepare_run_dir(run_path, model_name, resume, force)
                 if resume:
                     saved = RunConfig.load(run_path)
@@ -836,7 +851,7 @@ def train(
                 model=model_name,
                 model_config=model.config.to_dict(),
                 train=config,
-                data=data if data is not None else DataConfig(),
+                data=data if data is not None else type(model).data_config()(),
                 data_info=info.to_dict(),
                 world_size=ctx.world_size,
                 precision=precision,
@@ -862,6 +877,7 @@ def train(
                 saved.save(run_path)
         return trainer.fit()
     finally:
+        lock.close()
         shutdown_distributed(ctx)
 
 

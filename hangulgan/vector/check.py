@@ -320,7 +320,9 @@ def check_font(
         else:
             trips = [self_round_trip(path, size, sample) for size in sizes]
         for trip in trips:
-            if trip.mean_iou < min_iou:
+            if not trip.compared:
+                problems.append(f"{path}: maps no Hangul syllable that {trip.reference} maps")
+            elif trip.mean_iou < min_iou:
                 problems.append(
                     f"{path}: round trip at {trip.size} px has mean IoU {trip.mean_iou:.3f} "
                     f"(< {min_iou})"

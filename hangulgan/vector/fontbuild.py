@@ -189,7 +189,7 @@ class GlyphResult:
 
 
 @dataclass
-class Skipped:
+class SkippedGlyph:
     """A glyph left out of the font, and why."""
 
     codepoint: int
@@ -207,7 +207,7 @@ class BuildReport:
     format: str
     glyphs: int
     mapped: list[int]
-    skipped: list[Skipped]
+    skipped: list[SkippedGlyph]
     borrowed: list[int]
     points_per_glyph: float
     seconds: float
@@ -461,20 +461,20 @@ def trace_chunk(
     params: TraceParams,
     fmt: str,
     geometry: Geometry | None = None,
-) -> tuple[list[GlyphResult | Skipped], float]:
+) -> tuple[list[GlyphResult | SkippedGlyph], float]:
     """Trace and compile one chunk of glyphs (runs in a worker process); returns the
     results and the CPU seconds they took, so a build can tell work from waiting on a
     busy machine."""
     cpu = time.process_time()
     compile_glyph = compile_ttf_glyph if fmt == "ttf" else compile_cff_glyph
-    out: list[GlyphResult | Skipped] = []
+    out: list[GlyphResult | SkippedGlyph] = []
     for cp, path in glyph_paths(images, codepoints, params, geometry):
         if isinstance(path, str):
-            out.append(Skipped(cp, path))
+            out.append(SkippedGlyph(cp, path))
             continue
         data, bounds, points, contours = compile_glyph(path)
         if contours == 0:
-            out.append(Skipped(cp, "only specks"))
+            out.append(SkippedGlyph(cp, "only specks"))
         else:
             out.append(GlyphResult(cp, data, bounds, points, contours))
     return out, time.process_time() - cpu
@@ -490,15 +490,15 @@ def trace_glyphs(
     progress: Callable[[int], None] | None = None,
     cpu: list[float] | None = None,
     geometry: Geometry | None = None,
-) -> list[GlyphResult | Skipped]:
+) -> list[GlyphResult | SkippedGlyph]:
     """Trace every glyph, in ``workers`` processes (1 = in this process), in input order,
     placed by ``geometry`` (see :func:`glyph_paths`).
 
     With ``cpu`` (a list), the CPU seconds each chunk took are appended to it."""
     starts = range(0, len(codepoints), chunk)
-    results: list[GlyphResult | Skipped] = []
+    results: list[GlyphResult | SkippedGlyph] = []
 
-    def collect(part: list[GlyphResult | Skipped], seconds: float) -> None:
+    def collect(part: list[GlyphResult | SkippedGlyph], seconds: float) -> None:
         results.extend(part)
         if cpu is not None:
             cpu.append(seconds)
@@ -958,9 +958,9 @@ def build_font(
     )
     traced = time.perf_counter()
     glyphs: dict[int, tuple[Any, int, tuple[int, int, int, int], int, int]] = {}
-    skipped: list[Skipped] = []
+    skipped: list[SkippedGlyph] = []
     for item in results:
-        if isinstance(item, Skipped):
+        if isinstance(item, SkippedGlyph):
             skipped.append(item)
         else:
             advance = font_units(geometry.advance_of(item.codepoint), geometry)
