@@ -276,6 +276,12 @@ def test_generate_cli_from_a_font_and_from_drawings(trained_run, tmp_path):
     assert result.exit_code == 0, result.output
     glyphs = __import__("hangulgan.data.glyphset", fromlist=["GlyphSet"]).GlyphSet.load(out)
     assert len(glyphs) == 16 and (out / "preview.png").is_file()
+    from hangulgan.data.render import FaceRenderer
+
+    # placed like the reference font: export-ttf takes its baseline, advance and metrics
+    expected = FaceRenderer(str(font), 0, 32, "em").geometry.to_meta()
+    assert glyphs.meta["geometry"]["baseline_row"] == expected["baseline_row"]
+    assert glyphs.meta["geometry"]["advance"] == expected["advance"]
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "already exists" in again.output
     assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0

@@ -100,6 +100,7 @@ def generate_command(
         references_from_font,
     )
 
+    font_placement = None
     sources = [s for s in (refs, style_name, mix) if s]
     if len(sources) != 1:
         raise ConfigError("give exactly one of --refs, --style and --mix")
@@ -116,7 +117,7 @@ def generate_command(
                 click.echo(f"converted {note}", err=True)
         elif ref_path.suffix.lower() in FONT_SUFFIXES:
             placement = str(generator.meta.get("placement", {}).get("placement", "em"))
-            images, cps = references_from_font(
+            images, cps, font_placement = references_from_font(
                 ref_path, default_references(), count, generator.size, placement
             )
         else:
@@ -130,7 +131,9 @@ def generate_command(
     else:
         style = generator.style_from_face(style_name)
     bar = tqdm(total=len(codepoints), unit="glyph", disable=not progress, desc="generate")
-    glyphs = generator.glyphset(style, codepoints, name=name or out_path.name, progress=bar.update)
+    glyphs = generator.glyphset(
+        style, codepoints, name=name or out_path.name, progress=bar.update, placement=font_placement
+    )
     bar.close()
     glyphs.save(out_path, overwrite=force)
     sample = "".join(chr(cp) for cp in codepoints[:: max(1, len(codepoints) // 256)][:256])
