@@ -48,7 +48,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
-from hangulgan.models.base import DataInfo, Model, ModelConfig
+from hangulgan.models.base import DataInfo, Model, ModelConfig, option
 
 WEIGHTS_FORMAT = "hangulgan.styled-weights"
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
@@ -108,25 +108,39 @@ DEFAULT_REFERENCES = "다헌쳇입술특꽃봤"
 class StyledConfig(ModelConfig):
     """Options of the few-shot generator and of the split it is trained on."""
 
-    width: int = 16  # channels of the first encoder stage; deeper stages use 2× and 4×
-    style_dim: int = 128
-    jamo_dim: int = 32
-    res_blocks: int = 3
-    style_pool: str = "attention"  # attention (component-aware) | mean
-    content_face: str = "NanumGothic"  # the source face that spells out each syllable
-    targets_per_face: int = 4  # targets sharing one reference set in a batch
-    refs_min: int = 3  # references per target in training: drawn per batch in [min, max]
-    refs_max: int = 12
-    holdout_faces: str = ""  # comma-separated faces never trained on (the unseen-face cells)
-    holdout_fraction: float = 0.1  # share of the 11,172 syllables never shown
-    split_seed: int = 0
-    l1_weight: float = 1.0
-    adv_weight: float = 0.0  # hinge loss from the patch discriminator; 0 = L1 only
-    aux_weight: float = 0.1  # discriminator's face and jamo heads (only with adv_weight > 0)
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    init_from: str = ""  # start from these weights: a run folder, a checkpoint or shipped weights
+    width: int = option(16, "Channels of the first encoder stage; deeper stages use 2x and 4x.")
+    style_dim: int = option(128, "Width of the style code.")
+    jamo_dim: int = option(32, "Width of each jamo embedding.")
+    res_blocks: int = option(3, "AdaIN residual blocks in the generator.")
+    style_pool: str = option(
+        "attention",
+        "How the references' styles are pooled: attention (component-aware) or mean.",
+        choices=STYLE_POOLS,
+    )
+    content_face: str = option(
+        "NanumGothic", "The source face that spells out each syllable (in the corpus)."
+    )
+    targets_per_face: int = option(4, "Targets sharing one reference set in a batch.")
+    refs_min: int = option(3, "References per target in training: at least this many.")
+    refs_max: int = option(12, "References per target in training: at most this many.")
+    holdout_faces: str = option(
+        "", "Comma-separated faces never trained on (the unseen-face cells)."
+    )
+    holdout_fraction: float = option(0.1, "Share of the 11,172 syllables never shown.")
+    split_seed: int = option(0, "Seed of the held-out syllables.")
+    l1_weight: float = option(1.0, "Weight of the L1 loss to the real glyph.")
+    adv_weight: float = option(
+        0.0, "Weight of the hinge loss from the patch discriminator; 0 = L1 only."
+    )
+    aux_weight: float = option(
+        0.1, "Weight of the discriminator's face and jamo heads (only with adv weight > 0)."
+    )
+    lr: float = option(2e-4, "Adam learning rate.")
+    beta1: float = option(0.5, "Adam beta1.")
+    beta2: float = option(0.999, "Adam beta2.")
+    init_from: str = option(
+        "", "Start from these weights: a run folder, a checkpoint or shipped weights."
+    )
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
@@ -591,6 +605,13 @@ def content_table(images: np.ndarray, codepoints: np.ndarray, size: tuple[int, i
 
 class StyledModel(Model):
     """The few-shot generator as a trainable model (see the module docstring)."""
+
+    description = """Train the few-shot generator: glyphs in the style of K references.
+
+    \b
+    Example:
+      hangulgan train styled --corpus corpus/ --run runs/styled --holdout-faces UnDotum
+    """
 
     name = "styled"
     samples_need_data = True  # its grids show targets beside glyphs drawn from references
