@@ -61,9 +61,15 @@ def build_font(
     unmapped: bool = True,
     extra_latin: bool = True,
     cff: bool = False,
+    advance: int = UPM,
+    ascender: int = ASCENDER,
+    descender: int = DESCENDER,
+    blank: tuple[int, ...] | list[int] = (),
 ) -> Path:
     """Write a font with rectangle glyphs for ``shapes`` (TrueType, or CFF-based OpenType
-    with ``cff``) and return its path."""
+    with ``cff``) and return its path. Hangul glyphs get ``advance``; ``ascender`` and
+    ``descender`` go to hhea, OS/2 typo and win; ``blank`` code points are mapped to
+    empty glyphs."""
     shapes = DEFAULT_SHAPES if shapes is None else shapes
     fb = FontBuilder(UPM, isTTF=not cff)
     order = [".notdef", "space"]
@@ -83,17 +89,23 @@ def build_font(
         order.append(name)
         cmap[EMPTY_MAPPED] = name
         glyphs[name] = _rect_glyph([])
+    for cp in blank:
+        name = f"uni{cp:04X}"
+        order.append(name)
+        cmap[cp] = name
+        glyphs[name] = _rect_glyph([])
     if unmapped:
         name = f"uni{UNMAPPED:04X}"
         order.append(name)
         glyphs[name] = _rect_glyph([(300, 300, 700, 700)])
     fb.setupGlyphOrder(order)
     fb.setupCharacterMap(cmap)
-    advances = {name: 500 if name in (".notdef", "A") else UPM for name in order}
+    advances = {name: 500 if name in (".notdef", "A") else advance for name in order}
     if cff:
         rects = {".notdef": [(50, 0, 450, 700)], "space": [], "A": [(50, 0, 450, 700)]}
         rects.update({f"uni{cp:04X}": r for cp, r in shapes.items()})
         rects[f"uni{EMPTY_MAPPED:04X}"] = []
+        rects.update({f"uni{cp:04X}": [] for cp in blank})
         rects[f"uni{UNMAPPED:04X}"] = [(300, 300, 700, 700)]
         charstrings = {name: _rect_charstring(rects[name], advances[name]) for name in order}
         fb.setupCFF(family.replace(" ", ""), {"FullName": family}, charstrings, {})
@@ -102,14 +114,14 @@ def build_font(
         fb.setupGlyf(glyphs)
         lsb = {name: getattr(fb.font["glyf"][name], "xMin", 0) for name in order}
     fb.setupHorizontalMetrics({name: (advances[name], lsb[name]) for name in order})
-    fb.setupHorizontalHeader(ascent=ASCENDER, descent=DESCENDER)
+    fb.setupHorizontalHeader(ascent=ascender, descent=descender)
     fb.setupNameTable({"familyName": family, "styleName": style})
     fb.setupOS2(
-        sTypoAscender=ASCENDER,
-        sTypoDescender=DESCENDER,
+        sTypoAscender=ascender,
+        sTypoDescender=descender,
         sTypoLineGap=0,
-        usWinAscent=ASCENDER,
-        usWinDescent=-DESCENDER,
+        usWinAscent=ascender,
+        usWinDescent=-descender,
         fsType=0,
     )
     fb.setupPost()

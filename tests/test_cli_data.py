@@ -70,3 +70,110 @@ def test_older_corpus_version_is_refused(fonts, tmp_path):
     (out / "manifest.json").write_text(json.dumps(manifest))
     result = run("corpus", "info", out)
     assert result.exit_code == 2 and "version 0" in result.output
+
+
+def _one_error_line(result):
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+def test_an_augmented_render_runs_again(fonts, tmp_path):
+    out = tmp_path / "c"
+    for _ in range(2):
+        result = run("render", fonts, out, "--augment", 1, "--charset", "seed16", "--quiet")
+        assert result.exit_code == 0, result.output
+    assert "1 already in" in result.output
+
+
+def test_a_second_render_into_a_corpus_names_the_first(fonts, tmp_path):
+    import os
+
+    from hangulgan.io import folder_lock
+
+    out = tmp_path / "c"
+    with folder_lock(out, what="corpus"):
+        result = run("render", fonts, out, "--quiet")
+    assert result.exit_code == 2
+    assert f"process {os.getpid()} is writing this corpus" in _one_error_line(result)
+    assert not (out / "manifest.json").exists()
+
+
+def test_a_full_disk_is_one_line(fonts, tmp_path, monkeypatch):
+    import errno
+
+    from hangulgan.data import corpus as corpus_mod
+
+    out = tmp_path / "c"
+    assert run("render", fonts, out, "--charset", "seed16", "--quiet").exit_code == 0
+    before = (out / "manifest.json").read_text()
+
+    def full(path, obj):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(corpus_mod, "write_json_atomic", full)
+    result = run("render", fonts, out, "--charset", "seed16", "--force", "--quiet")
+    assert result.exit_code == 2
+    assert _one_error_line(result).endswith("manifest.json: no space left on device")
+    merged = run("corpus", "merge", out, "--out", tmp_path / "m")
+    assert merged.exit_code == 2
+    assert _one_error_line(merged).endswith("manifest.json: no space left on device")
+    assert (out / "manifest.json").read_text() == before
+
+
+def _with_licence(path, text):
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(path))
+    font["name"].setName(text, 13, 3, 1, 0x409)
+    font.save(str(path))
+    return path
+
+
+def test_info_lists_faces_by_name_with_empty_count_and_licence(tmp_path):
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    _with_licence(
+        fontfactory.build_font(folder / "a.ttf", family="Zeta"), "SIL Open Font License 1.1"
+    )
+    fontfactory.build_font(
+        folder / "b.ttf", family="alpha", shapes={ord("가"): [(0, 0, 90, 90)]}, blank=[ord("각")]
+    )
+    out = tmp_path / "c"
+    assert run("render", folder, out, "--charset", "seed16", "--quiet").exit_code == 0
+    info = run("corpus", "info", out)
+    assert info.exit_code == 0, info.output
+    lines = info.output.splitlines()
+    header = lines[1].split()
+    assert header == ["face", "glyphs", "missing", "empty", "failed", "licence"]
+    rows = [line.split(None, 5) for line in lines[2:4]]
+    assert [row[0] for row in rows] == ["alpha-Regular", "Zeta-Regular"]  # by name, any case
+    manifest = json.loads((out / "manifest.json").read_text())
+    for row in rows:
+        record = manifest["faces"][row[0]]
+        assert int(row[3]) == len(record["empty"]) and int(row[4]) == 0
+    assert rows[1][5] == "SIL Open Font License 1.1" and rows[0][5] == "-"
+    assert int(rows[0][3]) == 1  # alpha maps 각 to an empty glyph
+
+
+def test_preview_all_faces_labels_rows_and_takes_faces(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    fontfactory.build_font(folder / "a.ttf", family="One")
+    fontfactory.build_font(folder / "b.ttf", family="Two", shapes={ord("가"): [(0, 0, 90, 90)]})
+    out = tmp_path / "c"
+    assert run("render", folder, out, "--charset", "seed16", "--quiet").exit_code == 0
+    both, one = tmp_path / "both.png", tmp_path / "one.png"
+    assert (
+        run("corpus", "preview", out, "--all-faces", "--text", "가", "--out", both).exit_code == 0
+    )
+    result = run("corpus", "preview", out, "--faces", "Two-Regular", "--text", "가", "--out", one)
+    assert result.exit_code == 0, result.output
+    both_px, one_px = np.asarray(Image.open(both)), np.asarray(Image.open(one))
+    assert both_px.shape[0] > one_px.shape[0]  # two rows, one row
+    assert both_px.shape[1] > 2 * (32 + 4)  # a label column beside the glyph
+    bad = run("corpus", "preview", out, "--faces", "Three", "--out", one)
+    assert bad.exit_code == 2 and "no face named 'Three'" in _one_error_line(bad)

@@ -96,3 +96,59 @@ def test_variable_font_default_instance_and_named_instances(tmp_path):
     black = render_face(str(path), [ord("가")], face_index=by_style["Black"]).images[0]
     thin = render_face(str(path), [ord("가")], face_index=by_style["Thin"]).images[0]
     assert (black > 127).sum() > (default > 127).sum() > (thin > 127).sum()
+
+
+def _many(path, cps, **kw):
+    return fontfactory.build_font(path, shapes={cp: [(100, 0, 900, 800)] for cp in cps}, **kw)
+
+
+def test_a_damaged_sample_glyph_is_inspected_not_raised(tmp_path):
+    import fontdamage
+
+    cps = [ord(c) for c in "가나다라마바사각간갇"]
+    path = _many(tmp_path / "f.ttf", cps, empty_mapped=False, unmapped=False)
+    fontdamage.break_glyphs(path, [ord("가")])  # a sample of the drawing signature
+    faces, skipped = collect_faces([path], charset=cps)
+    assert [f.path.name for f in faces] == ["f.ttf"] and not skipped
+    assert faces[0].covered.tolist() == cps
+
+
+def test_of_two_copies_the_sound_one_is_kept_whatever_its_path(tmp_path):
+    import fontdamage
+
+    cps = hangul.all_syllables()[:80]
+    broken = _many(tmp_path / "a-first.ttf", cps, family="Same")
+    sound = _many(tmp_path / "b-second.ttf", cps, family="Same")
+    # Damage glyphs away from the signature's samples: both files sign alike.
+    fontdamage.break_glyphs(broken, cps[40:44])
+    faces, skipped = collect_faces([broken, sound], charset=cps)
+    assert [f.path.name for f in faces] == ["b-second.ttf"]
+    assert [s.path.name for s in skipped] == ["a-first.ttf"] and skipped[0].duplicate
+    # The damaged copy stays at hand, should the kept one fail when rendered.
+    assert [a.path.name for a in faces[0].alternates] == ["a-first.ttf"]
+
+
+def test_a_web_font_split_over_files_is_weighed_by_its_parts(tmp_path):
+    from fontTools import subset
+
+    import fontdamage
+
+    cps = hangul.all_syllables()[:40] + [ord(c) for c in "나다라"]
+    (tmp_path / "whole").mkdir()
+    plain = {"family": "Same", "unmapped": False, "empty_mapped": False}
+    damaged = _many(tmp_path / "whole" / "A.ttf", cps, **plain)
+    sound = _many(tmp_path / "B.ttf", cps, **plain)
+    fontdamage.break_glyphs(damaged, cps[10:14])
+    web = tmp_path / "web"
+    web.mkdir()
+    for number, part in enumerate((cps[:20], cps[20:])):
+        options = subset.Options()
+        options.flavor, options.name_IDs, options.notdef_outline = "woff", ["*"], True
+        font = subset.load_font(str(sound), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=part)
+        subsetter.subset(font)
+        subset.save_font(font, str(web / f"same-{number}.woff"), options)
+    faces, skipped = collect_faces([tmp_path / "whole", web], charset=cps)
+    assert [f.path for f in faces] == [web.resolve()]  # the split face, whole and sound
+    assert [s.path.name for s in skipped] == ["A.ttf"] and skipped[0].duplicate

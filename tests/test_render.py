@@ -21,23 +21,57 @@ def test_em_placement_puts_the_em_square_on_the_canvas(test_font):
     result = render_face(str(test_font), CPS, size=32, placement="em")
     assert [chr(c) for c in result.codepoints] == ["가", "나", "한"]
     ga = result.images[0]
-    # 가 is the rectangle x 100..900, y 0..800 of a 1000-unit em with the baseline 880 units
-    # below the top: at 32 px it spans x 3.2..28.8 and y (from the top) 2.56..28.16.
-    assert (ga[3:28, 4:28] == 255).all()
-    assert (ga[:2] == 0).all() and (ga[29:] == 0).all()
+    # The face's Hangul ink runs from y 0 to 800 units: centred on the 32 px canvas, the
+    # baseline lies round(16 + 12.8) = 29 px below the top. 가 is the rectangle x 100..900,
+    # y 0..800 of a 1000-unit em, advance 1000 (pen at the left edge): it spans x 3.2..28.8
+    # and y (from the top) 3.4..29.
+    assert result.geometry.baseline_row == 29 and result.geometry.origin_x(1000) == 0
+    assert (ga[4:29, 4:28] == 255).all()
+    assert (ga[:3] == 0).all() and (ga[29:] == 0).all()
     assert (ga[:, :3] == 0).all() and (ga[:, 29:] == 0).all()
-    # Partly covered edge pixels carry coverage in proportion: 0.8 of column 3, 0.44 of row 2.
+    # Partly covered edge pixels carry coverage in proportion: 0.8 of column 3, 0.6 of row 3.
     assert abs(int(ga[10, 3]) - 0.8 * 255) <= 3
-    assert abs(int(ga[2, 10]) - 0.44 * 255) <= 3
+    assert abs(int(ga[3, 10]) - 0.6 * 255) <= 3
 
 
 def test_em_placement_scales_with_size(test_font):
     small = render_face(str(test_font), [ord("나")], size=32).images[0]
     large = render_face(str(test_font), [ord("나")], size=64).images[0]
-    # 나 spans x 100..900 and y 0..800 units: at 32 px rows 2.56..28.16, columns 3.2..28.8;
-    # at 64 px rows 5.12..56.32, columns 6.4..57.6 (pixels at least half covered count).
-    assert _ink_box(small) == (3, 27, 3, 28)
-    assert _ink_box(large) == (5, 55, 6, 57)
+    # 나 spans x 100..900 and y 0..800 units: at 32 px (baseline row 29) rows 3.4..29,
+    # columns 3.2..28.8; at 64 px (baseline row round(32 + 25.6) = 58) rows 6.8..58, columns
+    # 6.4..57.6 (pixels at least half covered count).
+    assert _ink_box(small) == (3, 28, 3, 28)
+    assert _ink_box(large) == (7, 57, 6, 57)
+
+
+def test_em_placement_centres_each_faces_ink_and_records_where(tmp_path):
+    # Two faces draw the same shapes, one 200 units lower: the baseline moves 200 units
+    # (6.4 px at 32 px) up the canvas, so both images are the same up to rounding to whole
+    # pixels, and the geometry says where the baseline is in each.
+    high = fontfactory.build_font(tmp_path / "high.ttf")
+    shapes = {
+        cp: [(x0, y0 - 200, x1, y1 - 200) for x0, y0, x1, y1 in rects]
+        for cp, rects in fontfactory.DEFAULT_SHAPES.items()
+    }
+    low = fontfactory.build_font(tmp_path / "low.ttf", shapes=shapes)
+    a, b = render_face(str(high), CPS), render_face(str(low), CPS)
+    # ink centres 400 and 200 units (12.8 and 6.4 px) above the baselines
+    assert (a.geometry.baseline_row, b.geometry.baseline_row) == (29, 22)
+    for image_a, image_b in zip(a.images, b.images, strict=True):
+        assert np.abs(np.subtract(_ink_box(image_a), _ink_box(image_b))).max() <= 1
+
+
+def test_em_placement_centres_each_advance_in_whole_pixels(tmp_path):
+    # advance 600 of 1000 at 32 px is 19.2 px: the pen starts round(6.4) = 6 px in
+    font = fontfactory.build_font(
+        tmp_path / "narrow.ttf", shapes={ord("가"): [(0, 0, 600, 800)]}, advance=600
+    )
+    result = render_face(str(font), [ord("가")], size=32)
+    assert result.advances.tolist() == [600]
+    assert result.geometry.advance == 600 and result.geometry.origin_x(600) == 6
+    assert _ink_box(result.images[0])[2:] == (6, 24)  # x 0..600 units → px 6..25.2
+    meta = result.placement_meta()
+    assert meta["placement"] == "em" and meta["geometry"]["advance"] == 600
 
 
 def test_fit_placement_centres_and_fills_the_box(test_font):
@@ -89,3 +123,20 @@ def test_cff_opentype_fonts_render_like_truetype(tmp_path):
     assert a.codepoints.tolist() == b.codepoints.tolist()
     assert b.empty.tolist() == [ord("다")] and b.missing.tolist() == [ord("라")]
     assert np.abs(a.images.astype(int) - b.images.astype(int)).max() <= 2
+
+
+def test_glyphs_that_fail_to_load_are_listed_and_the_rest_drawn(tmp_path):
+    from hangulgan import hangul
+
+    import fontdamage
+
+    cps = hangul.all_syllables()[:60]
+    path = fontfactory.build_font(
+        tmp_path / "f.ttf", shapes={cp: [(100, 0, 900, 800)] for cp in cps}
+    )
+    fontdamage.break_glyphs(path, cps[5:7])
+    result = render_face(str(path), cps)
+    assert result.failed.tolist() == cps[5:7]
+    assert "invalid outline" in result.first_error and "f.ttf" in result.first_error
+    assert result.codepoints.tolist() == cps[:5] + cps[7:]
+    assert not result.empty.size and (result.images.reshape(58, -1).max(axis=1) == 255).all()

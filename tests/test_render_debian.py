@@ -41,3 +41,30 @@ def test_noto_collection_faces_collapse_to_one(tmp_path):
     assert len(faces) == 1 and "KR" in faces[0].family
     assert len(skipped) == faces[0].num_faces - 1
     assert all("same Hangul drawings" in s.reason for s in skipped)
+
+
+BAEKMUK = NANUM.parent / "baekmuk"
+
+
+def test_fonts_that_map_every_syllable_but_draw_ksx1001_are_kept_not_damaged(tmp_path):
+    from hangulgan import hangul
+
+    fonts = [
+        debian_font(BAEKMUK / "dotum.ttf"),  # maps 11,172, draws 2,350
+        debian_font(NANUM / "NanumSquareR.ttf"),  # maps 11,172, draws 2,479
+    ]
+    out = tmp_path / "corpus"
+    summary = render_corpus(fonts, out, RenderSettings(), workers=1, progress=False)
+    assert not summary.skipped, summary.skipped
+    corpus = Corpus.open(out)
+    records = {name: corpus.face_record(name) for name in corpus.face_names}
+    assert {name: rec["glyphs"] for name, rec in records.items()} == {
+        "Baekmuk-Dotum": 2_350,
+        "NanumSquareR": 2_479,
+    }
+    assert {name: len(rec["empty"]) for name, rec in records.items()} == {
+        "Baekmuk-Dotum": 8_822,
+        "NanumSquareR": 8_693,
+    }
+    drawn = set(corpus.face("NanumSquareR").codepoints.tolist())
+    assert set(hangul.ksx1001_syllables()) <= drawn

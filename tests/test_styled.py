@@ -17,14 +17,13 @@ from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
     AdaIN,
     StyledConfig,
+    StyledDataConfig,
     StyledDataset,
     StyledModel,
     greedy_reference_cover,
     holdout_syllables,
 )
 from hangulgan.models.styled_inference import StyledGenerator, references_from_folder
-from hangulgan.train.config import DataConfig, TrainConfig
-from hangulgan.train.trainer import train
 
 from conftest import NANUM, debian_font
 
@@ -42,18 +41,18 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus.open(out)
 
 
-def _config(**kw) -> StyledConfig:
+MODEL = StyledConfig(width=8, style_dim=16, jamo_dim=8, res_blocks=1)
+
+
+def _data(corpus: Corpus, **kw) -> StyledDataConfig:
     base = dict(
-        width=8,
-        style_dim=16,
-        jamo_dim=8,
-        res_blocks=1,
-        holdout_faces="NanumPen",
+        corpus=str(corpus.folder),
+        holdout_faces=["NanumPen"],
         refs_min=2,
         refs_max=4,
         targets_per_face=4,
     )
-    return StyledConfig(**(base | kw))
+    return StyledDataConfig(**(base | kw))
 
 
 def test_default_references_are_the_greedy_cover_of_common_syllables():
@@ -84,8 +83,7 @@ def test_adain_is_instance_norm_with_per_sample_scale_and_shift():
 
 
 def test_batches_hold_out_faces_and_syllables_and_never_show_a_target_as_reference(corpus):
-    config = _config(holdout_fraction=0.3, refs_min=3, refs_max=3)
-    dataset = StyledDataset(corpus, config, seed=1)
+    dataset = StyledDataset(corpus, _data(corpus, holdout_fraction=0.3, refs_min=3, refs_max=3), 1)
     assert dataset.face_names == ["NanumGothic", "NanumMyeongjo"]
     held = set(holdout_syllables(0.3, 0).tolist())
     rng = np.random.default_rng(0)
@@ -117,13 +115,12 @@ def _syllables(jamo: torch.Tensor) -> np.ndarray:
 
 def test_unknown_holdout_face_is_a_clear_error(corpus):
     with pytest.raises(Exception, match="held-out face"):
-        StyledDataset(corpus, _config(holdout_faces="NoSuchFace"))
+        StyledDataset(corpus, _data(corpus, holdout_faces=["NoSuchFace"]))
 
 
-def test_styled_model_learns_through_the_shared_trainer(corpus, tmp_path):
-    config = _config(holdout_fraction=0.1)
-    dataset = StyledDataset(corpus, config)
-    model = StyledModel(config, DataInfo(num_faces=dataset.num_faces))
+def test_styled_model_learns_a_fixed_batch(corpus):
+    dataset = StyledDataset(corpus, _data(corpus))
+    model = StyledModel(MODEL, DataInfo(num_faces=dataset.num_faces))
     batch = dataset.get_batch(np.arange(16))
     torch.manual_seed(0)
     first = model.training_step(batch, 0)["l1"].item()
@@ -131,32 +128,10 @@ def test_styled_model_learns_through_the_shared_trainer(corpus, tmp_path):
         last = model.training_step(batch, step)["l1"].item()
     assert last < 0.6 * first  # it fits a fixed batch: the gradients reach every part
 
-    tc = TrainConfig(
-        steps=6,
-        batch=8,
-        threads=1,
-        amp="off",
-        log_every=2,
-        sample_every=0,
-        checkpoint_every=3,
-        progress=False,
-        ema=True,
-    )
-    result = train(
-        "styled",
-        config,
-        tc,
-        dataset,
-        tmp_path / "run",
-        data=DataConfig(corpus=str(corpus.folder)),
-        callbacks=[_grid(dataset)],
-    )
-    assert result.step == 6 and (tmp_path / "run" / "checkpoints").is_dir()
-
 
 def test_adversarial_variant_trains_its_discriminator(corpus):
-    config = _config(adv_weight=0.1)
-    dataset = StyledDataset(corpus, config)
+    config = StyledConfig(**MODEL.to_dict() | {"adv_weight": 0.1})
+    dataset = StyledDataset(corpus, _data(corpus))
     model = StyledModel(config, DataInfo(num_faces=dataset.num_faces))
     before = [p.detach().clone() for p in model.networks["disc"].parameters()]
     losses = model.training_step(dataset.get_batch(np.arange(8)), 0)
@@ -165,32 +140,60 @@ def test_adversarial_variant_trains_its_discriminator(corpus):
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
+TRAIN_ARGS = [
+    "--width",
+    "8",
+    "--style-dim",
+    "16",
+    "--jamo-dim",
+    "8",
+    "--res-blocks",
+    "1",
+    "--holdout-faces",
+    "NanumPen",
+    "--refs-min",
+    "2",
+    "--refs-max",
+    "4",
+    "--batch",
+    "8",
+    "--threads",
+    "1",
+    "--amp",
+    "off",
+    "--no-progress",
+]
+
+
 @pytest.fixture(scope="module")
 def trained_run(corpus, tmp_path_factory) -> Path:
-    config = _config(holdout_fraction=0.1)
-    dataset = StyledDataset(corpus, config)
     run = tmp_path_factory.mktemp("styled-run") / "run"
-    tc = TrainConfig(steps=4, batch=8, threads=1, amp="off", sample_every=0, progress=False)
-    train(
+    args = [
+        "train",
         "styled",
-        config,
-        tc,
-        dataset,
-        run,
-        data=DataConfig(corpus=str(corpus.folder)),
-        callbacks=[_grid(dataset)],
-    )
+        "--corpus",
+        str(corpus.folder),
+        "--run",
+        str(run),
+        "--steps",
+        "4",
+        "--sample-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
+    result = CliRunner().invoke(main, args + TRAIN_ARGS)
+    assert result.exit_code == 0, result.output
     return run
 
 
-def _grid(dataset: StyledDataset):
-    """The sample grid's fixed real batch, handed to the model after its first step."""
-    batch = dataset.get_batch(np.arange(8))
-
-    def callback(trainer, step, losses):
-        trainer.model.grid_batch = batch
-
-    return callback
+def test_train_styled_writes_a_visual_sheet_and_resumes(trained_run, corpus):
+    samples = sorted((trained_run / "samples").glob("*.png"))
+    assert samples, "no sample sheet"
+    args = ["train", "styled", "--run", str(trained_run), "--resume", "--steps", "6"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (trained_run / "checkpoints" / "step-00000006.safetensors").is_file()
 
 
 def test_generator_weights_round_trip_and_draw_the_same(trained_run, tmp_path):
@@ -294,3 +297,93 @@ def test_generate_refuses_a_font_without_enough_syllables(trained_run, test_font
         ],
     )
     assert result.exit_code == 2 and "draws only" in result.output
+
+
+@pytest.fixture(scope="module")
+def cut_font(tmp_path_factory) -> Path:
+    """NanumGothic cut to the small test charset (as a designer's font in progress)."""
+    from fontTools import subset
+
+    source = debian_font(NANUM / "NanumGothic.ttf")
+    out = tmp_path_factory.mktemp("cut") / "NanumGothicCut.ttf"
+    options = subset.Options()
+    options.layout_features = ["*"]
+    font = subset.load_font(str(source), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=CHARSET + [ord(c) for c in "AaBb1 "])
+    subsetter.subset(font)
+    subset.save_font(font, str(out), options)
+    return out
+
+
+ADD = "뷁쀍똠햏꿹"  # not in the cut font
+
+
+def test_complete_adds_what_the_font_lacks_and_keeps_the_rest(trained_run, cut_font, tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from hangulgan.vector.complete import font_hangul
+
+    charset = tmp_path / "want.txt"
+    charset.write_text(ADD + "가나", encoding="utf-8")  # 가 나 are in the font already
+    out = tmp_path / "out" / "Complete.ttf"
+    args = [
+        "complete",
+        str(cut_font),
+        "--out",
+        str(out),
+        "--run",
+        str(trained_run),
+        "--charset",
+        str(charset),
+        "--finetune-steps",
+        "3",
+        "--finetune-min",
+        "50",
+        "--workers",
+        "1",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "5 added" in result.output and "fine-tuning" in result.output
+    before, after = TTFont(str(cut_font)), TTFont(str(out))
+    cmap_before, cmap_after = before.getBestCmap(), after.getBestCmap()
+    assert all(cmap_after[cp] == name for cp, name in cmap_before.items())  # nothing remapped
+    for cp in (ord("가"), ord("A")):  # original outlines and metrics untouched
+        name = cmap_before[cp]
+        assert after["glyf"][name].compile(after["glyf"]) == before["glyf"][name].compile(
+            before["glyf"]
+        )
+        assert after["hmtx"][name] == before["hmtx"][name]
+    drawn, _ = font_hangul(out)
+    assert {ord(c) for c in ADD} <= set(drawn.codepoints.tolist())  # new glyphs draw ink
+    usual = before["hmtx"][cmap_before[ord("가")]][0]
+    assert all(after["hmtx"][cmap_after[ord(c)]][0] == usual for c in ADD)
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_complete_says_when_nothing_is_missing(trained_run, tmp_path):
+    font = debian_font(NANUM / "NanumGothic.ttf")
+    args = [
+        "complete",
+        str(font),
+        "--out",
+        str(tmp_path / "x.ttf"),
+        "--run",
+        str(trained_run),
+        "--charset",
+        "seed16",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "nothing to add" in result.output
+    assert not (tmp_path / "x.ttf").exists()
+
+
+def test_complete_refuses_cff_fonts(trained_run, tmp_path):
+    import fontfactory
+
+    font = fontfactory.build_font(tmp_path / "cff.otf", cff=True)
+    args = ["complete", str(font), "--out", str(tmp_path / "x.otf"), "--run", str(trained_run)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "TrueType (.ttf) fonts only" in result.output

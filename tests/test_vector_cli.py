@@ -96,7 +96,6 @@ def test_export_reads_a_corpus_face_reference(glyph_folder: Path, tmp_path: Path
     ("args", "message"),
     [
         (["--family", "Bad\x07"], "cannot hold"),
-        (["--out-dir-missing"], "does not exist"),
         (["--upscale", "0"], "Invalid value"),
         (["--threshold", "1.5"], "threshold"),
     ],
@@ -105,12 +104,57 @@ def test_export_bad_arguments(
     glyph_folder: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     out = tmp_path / "x.ttf"
-    if args == ["--out-dir-missing"]:
-        out, args = tmp_path / "missing" / "x.ttf", []
     code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", *args)
     assert code == 2, output
     assert message in output
     assert not out.exists()
+
+
+def test_export_creates_missing_folders(glyph_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "fonts" / "x.ttf"
+    specimens = tmp_path / "pages" / "draft"
+    code, output = run(
+        "export-ttf",
+        str(glyph_folder),
+        "--out",
+        str(out),
+        "--specimen-dir",
+        str(specimens),
+        "--quiet",
+    )
+    assert code == 0, output
+    assert out.is_file()
+    assert sorted(p.name for p in specimens.iterdir()) == ["specimen.html", "specimen.png"]
+
+
+def test_export_never_overwrites_specimens_silently(glyph_folder: Path, tmp_path: Path) -> None:
+    # a folder with another font's specimen and the user's own notes
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "specimen.png").write_bytes(b"another font's specimen")
+    (folder / "notes.txt").write_text("mine")
+    out = folder / "Draft.ttf"
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet")
+    assert code == 2 and "specimen.png: already exists" in output and "--force" in output
+    assert not out.exists()  # refused before tracing: nothing written
+    assert (folder / "specimen.png").read_bytes() == b"another font's specimen"
+    # elsewhere, or without a specimen, the export goes ahead
+    code, output = run(
+        "export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--no-specimen"
+    )
+    assert code == 0, output
+    assert (folder / "specimen.png").read_bytes() == b"another font's specimen"
+    # --force replaces the font and the specimens, and nothing else
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--force")
+    assert code == 0, output
+    assert (folder / "specimen.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Draft.ttf",
+        "notes.txt",
+        "specimen.html",
+        "specimen.png",
+    ]
+    assert (folder / "notes.txt").read_text() == "mine"
 
 
 def test_export_glyph_set_without_code_points(glyph_folder: Path, tmp_path: Path) -> None:
@@ -144,7 +188,7 @@ def test_check_font_passes_a_built_font(glyph_folder: Path, tmp_path: Path) -> N
     assert code == 0, output
     code, output = run("check-font", str(out), "--glyphs", str(glyph_folder))
     assert "OpenType Sanitizer: passed" in output
-    assert "round trip 32 px over 4 glyphs" in output
+    assert "round trip 32 px over 4 glyphs against cli-set" in output
     if HAS_FC:
         assert code == 0, output
         assert "family Check Me" in output and output.rstrip().endswith("ok")

@@ -151,7 +151,7 @@ def test_outlines_land_where_the_pixels_were(test_font: Path, tmp_path: Path) ->
     # must come back within a fraction of a pixel (1 px = 31.25 units)
     rendered = render_face(str(test_font), [ord("가")], size=32)
     out = tmp_path / "box.ttf"
-    build_font(GlyphSet(rendered.images, rendered.codepoints), out)
+    build_font(GlyphSet(rendered.images, rendered.codepoints, meta=rendered.placement_meta()), out)
     glyph = TTFont(str(out))["glyf"]["uniAC00"]
     for got, want in zip(
         (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax), (100, 0, 900, 800), strict=True
@@ -163,7 +163,7 @@ def test_round_trip_of_rectangles_is_near_perfect(test_font: Path, tmp_path: Pat
     cps = [ord(c) for c in "가나한"]
     for size in (32, 64):
         rendered = render_face(str(test_font), cps, size=size)
-        reference = GlyphSet(rendered.images, rendered.codepoints)
+        reference = GlyphSet(rendered.images, rendered.codepoints, meta=rendered.placement_meta())
         out = tmp_path / f"rt{size}.ttf"
         build_font(reference, out)
         trip = check.round_trip(out, reference)
@@ -305,12 +305,15 @@ def test_non_square_and_control_code_points_are_errors(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_output_folder_must_exist(glyphs: GlyphSet, outdir: Path) -> None:
-    with pytest.raises(VectorError, match="does not exist"):
-        build_font(glyphs, outdir / "missing" / "x.ttf")
+def test_missing_output_folders_are_created(glyphs: GlyphSet, outdir: Path) -> None:
+    report = build_font(glyphs, outdir / "new" / "deeper" / "x.ttf")
+    assert report.path.is_file()
     with pytest.raises(VectorError, match="is a folder"):
         build_font(glyphs, outdir)
-    assert leftovers(outdir) == []
+    (outdir / "file").write_text("in the way")
+    with pytest.raises(VectorError, match="cannot create folder"):
+        build_font(glyphs, outdir / "file" / "x.ttf")
+    assert sorted(p.name for p in outdir.iterdir()) == ["file", "new"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permission bits")

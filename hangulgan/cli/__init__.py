@@ -47,6 +47,7 @@ COMMANDS = {
     "export-ttf": "hangulgan.cli.vector_commands:export_ttf",
     "check-font": "hangulgan.cli.vector_commands:check_font_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
+    "complete": "hangulgan.cli.styled_commands:complete_command",
 }
 
 

@@ -87,8 +87,11 @@ def render_cmd(
     `make fonts-web` fetches them) are read as that one face.
 
     Faces already in OUT are skipped (by file hash); faces drawing the same Hangul (the
-    language variants of a Noto CJK collection) are stored once. Exit code 0: every font
-    rendered; 1: some file or face was skipped (listed); 2: error.
+    language variants of a Noto CJK collection) are stored once, from the soundest file.
+    A damaged font is skipped with the reason, never stops the run: more than 1% of its
+    glyphs failing to load, no ink at all, or mostly empty glyphs other than the KS X
+    1001 design make a face damaged. One render at a time per OUT (a lock). Exit code
+    0: every font rendered; 1: some file or face was skipped (listed); 2: error.
 
     \b
     Examples:
@@ -116,13 +119,13 @@ def render_cmd(
         instances=instances,
     )
     rows = [
-        (o.face_id, o.glyphs, o.missing, len(o.empty), f"{o.seconds:.2f}s")
+        (o.face_id, o.glyphs, o.missing, len(o.empty), len(o.failed), f"{o.seconds:.2f}s")
         for o in summary.rendered
     ]
     if rows:
-        click.echo(f"\n{'face':<34}{'glyphs':>8}{'missing':>9}{'empty':>7}{'time':>9}")
-        for face_id, glyphs, missing, empty, seconds in rows:
-            click.echo(f"{face_id:<34}{glyphs:>8}{missing:>9}{empty:>7}{seconds:>9}")
+        click.echo(f"\n{'face':<34}{'glyphs':>8}{'missing':>9}{'empty':>7}{'failed':>8}{'time':>9}")
+        for face_id, glyphs, missing, empty, failed, seconds in rows:
+            click.echo(f"{face_id:<34}{glyphs:>8}{missing:>9}{empty:>7}{failed:>8}{seconds:>9}")
     total = sum(o.glyphs for o in summary.rendered)
     click.echo(
         f"\nrendered {len(summary.rendered)} faces ({total:,} glyphs); "
@@ -145,7 +148,8 @@ def corpus_group():
 @corpus_group.command("info")
 @click.argument("folder", type=click.Path(path_type=Path))
 def corpus_info(folder):
-    """Show a corpus's settings and its faces."""
+    """Show a corpus's settings and its faces, sorted by name: glyphs drawn, syllables
+    missing from the cmap, mapped but empty, failing to load, and the font's licence."""
     corpus = Corpus.open(folder)
     m = corpus.manifest
     aug = m.get("augment", {})
@@ -154,10 +158,16 @@ def corpus_info(folder):
         f"placement {m['placement']}, charset {m['charset']['name']} ({m['charset']['count']:,}), "
         f"augmented copies {aug.get('copies', 0)}"
     )
-    click.echo(f"{'face':<34}{'glyphs':>8}{'missing':>9}  name")
-    for name in corpus.face_names:
+    click.echo(f"{'face':<34}{'glyphs':>8}{'missing':>9}{'empty':>7}{'failed':>8}  licence")
+    for name in sorted(corpus.face_names, key=str.casefold):
         rec = corpus.face_record(name)
-        click.echo(f"{name:<34}{rec['glyphs']:>8}{rec['missing']:>9}  {rec['name']}")
+        licence = " ".join(str(rec.get("licence") or "-").split())
+        if len(licence) > 60:
+            licence = licence[:59] + "…"
+        click.echo(
+            f"{name:<34}{rec['glyphs']:>8}{rec['missing']:>9}{len(rec.get('empty', [])):>7}"
+            f"{len(rec.get('failed', [])):>8}  {licence}"
+        )
     for item in m.get("skipped", []):
         click.echo(f"  skipped {item['path']}: {item['reason']}")
 
@@ -166,7 +176,14 @@ def corpus_info(folder):
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--face", default=None, help="Face name (see corpus info); default the first.")
 @click.option(
-    "--all-faces", is_flag=True, help="One row per face showing --text: styles side by side."
+    "--all-faces",
+    is_flag=True,
+    help="One row per face showing --text, labelled with the face name: styles side by side.",
+)
+@click.option(
+    "--faces",
+    default=None,
+    help="Comma-separated face names: the rows of --all-faces (implies it), in this order.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
 @click.option("--count", default=256, show_default=True, help="Glyphs on the sheet.")
@@ -179,13 +196,17 @@ def corpus_info(folder):
     default=None,
     help="Show augmented copy K instead of the clean glyphs.",
 )
-def corpus_preview(folder, face, all_faces, out, count, columns, text, copy):
-    """Write a PNG sheet of one face's glyphs, or with --all-faces --text of every face."""
+def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, copy):
+    """Write a PNG sheet of one face's glyphs, or with --all-faces --text of every face
+    (or of --faces), one labelled row each."""
     corpus = Corpus.open(folder)
     if not corpus.face_names:
         raise CorpusError(f"{folder}: the corpus holds no face")
-    if all_faces:
-        path = compare_sheet(corpus, text or "한글 글꼴 합성", out)
+    if all_faces or faces:
+        chosen = [name.strip() for name in faces.split(",") if name.strip()] if faces else None
+        if faces is not None and not chosen:
+            raise CorpusError(f"--faces {faces!r}: name at least one face")
+        path = compare_sheet(corpus, text or "한글 글꼴 합성", out, faces=chosen)
         click.echo(f"wrote {path}")
         return
     glyphs = corpus.face(face or corpus.face_names[0])
@@ -202,6 +223,9 @@ def corpus_preview(folder, face, all_faces, out, count, columns, text, copy):
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Merged corpus.")
 @click.option("--move", is_flag=True, help="Move face folders instead of copying them.")
 def corpus_merge(parts, out, move):
-    """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT."""
+    """Join corpora rendered with the same settings (e.g. --shard outputs) into OUT.
+
+    Interrupted (killed, disk full)? Run the same command again: it finishes the merge.
+    With --move the face folders leave the PARTS, whose manifests stop listing them."""
     added = merge_corpora(list(parts), out, move=move)
     click.echo(f"merged {len(added)} faces into {out}")

@@ -136,3 +136,91 @@ def generate_command(
     sample = "".join(chr(cp) for cp in codepoints[:: max(1, len(codepoints) // 256)][:256])
     preview_sheet(glyphs, out_path / "preview.png", text=sample)
     click.echo(f"{out_path}: {len(glyphs)} glyphs in the style of {style.label}")
+
+
+@click.command("complete")
+@click.argument("font", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Font file.")
+@click.option("--run", "run", default=None, help="A trained styled run (default: shipped weights).")
+@click.option(
+    "--finetune-steps",
+    default=300,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Fine-tune on the font's own syllables first (when it draws --finetune-min).",
+)
+@click.option(
+    "--finetune-min",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Fine-tune only when the font draws at least this many syllables.",
+)
+@click.option(
+    "--references",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="The font's own syllables the style is taken from.",
+)
+@click.option(
+    "--charset",
+    default="all",
+    show_default=True,
+    help="Complete up to: all (11,172), ksx1001 (2,350), or a UTF-8 text file's syllables.",
+)
+@click.option("--face-index", default=0, show_default=True, help="Face of a .ttc collection.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1), help="Tracing.")
+@click.option("--force", is_flag=True, help="Replace an existing --out.")
+def complete_command(
+    font: str,
+    out: str,
+    run: str | None,
+    finetune_steps: int,
+    finetune_min: int,
+    references: int,
+    charset: str,
+    face_index: int,
+    workers: int,
+    force: bool,
+) -> None:
+    """Add the Hangul syllables FONT lacks, drawn in its own style, and write --out.
+
+    Syllables the font does not map, or maps to an empty glyph, are drawn by the few-shot
+    generator from the font's own syllables (fine-tuned on them when there are many),
+    traced, and added; the font's own glyphs, metrics and tables stay as they are. The
+    result is written only after the OpenType Sanitizer accepts it. TrueType fonts only.
+
+    \b
+      hangulgan complete NanumGothicLight.ttf --out NanumGothicLight-Complete.ttf
+    """
+    from hangulgan.models.styled_inference import StyledGenerator
+    from hangulgan.vector.complete import complete_font
+
+    generator = StyledGenerator.load(run)
+    report = complete_font(
+        font,
+        out,
+        generator,
+        finetune_steps=finetune_steps,
+        finetune_min=finetune_min,
+        references=references,
+        workers=workers,
+        face_index=face_index,
+        force=force,
+        charset=_charset(charset),
+        progress=lambda message: click.echo(message, err=True),
+    )
+    if not report.added and not report.skipped:
+        click.echo(f"{font}: already draws all 11,172 syllables; nothing to add")
+        return
+    click.echo(
+        f"{out}: {report.had} syllables kept, {report.added} added "
+        f"({report.unmapped} unmapped, {report.empty} mapped but empty in the source)"
+    )
+    if report.skipped:
+        listed = ", ".join(f"U+{cp:04X} ({why})" for cp, why in report.skipped[:10])
+        more = f" and {len(report.skipped) - 10} more" if len(report.skipped) > 10 else ""
+        click.echo(f"not added (traced to nothing): {listed}{more}", err=True)
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
+    click.echo(f"timings: {timing}", err=True)

@@ -101,7 +101,11 @@ def _default_workers() -> int:
     help="Where specimen.png/html go (default: beside the font).",
 )
 @click.option("--no-specimen", is_flag=True, help="Write no specimen.")
-@click.option("--force", is_flag=True, help="Replace an existing font file.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing font file and the specimen.png/html beside it (nothing else).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def export_ttf(
     glyphs: str,
@@ -129,17 +133,29 @@ def export_ttf(
     """Trace glyph set GLYPHS (a glyph set folder or CORPUS::FACE) into an installable font.
 
     The font is checked by the OpenType Sanitizer before it appears at --out; empty and
-    all-ink images are skipped and listed, and their syllables stay unmapped.
+    all-ink images are skipped and listed, and their syllables stay unmapped. Missing
+    folders of --out and --specimen-dir are created. Each glyph sits where the glyph set's
+    recorded geometry says its source font had it, relative to the baseline.
     """
     from tqdm import tqdm
 
     from hangulgan.data.corpus import open_glyphset
-    from hangulgan.vector.fontbuild import DEFAULT_LICENCE, FontInfo, build_font
-    from hangulgan.vector.specimen import write_specimens
+    from hangulgan.vector.fontbuild import DEFAULT_LICENCE, FontInfo, build_font, make_folder
+    from hangulgan.vector.specimen import SPECIMEN_FILES, write_specimens
 
     out_path = Path(out)
     if out_path.exists() and not force:
         raise VectorError(f"{out_path}: already exists (replace it with --force)")
+    specimen_folder = Path(specimen_dir) if specimen_dir else out_path.parent
+    if not no_specimen and not force:
+        # refuse before minutes of tracing, not after: a specimen beside the font may be
+        # another font's
+        for name in SPECIMEN_FILES:
+            if (specimen_folder / name).exists():
+                raise VectorError(
+                    f"{specimen_folder / name}: already exists (replace it with --force, "
+                    "or use --specimen-dir or --no-specimen)"
+                )
     try:
         params = TraceParams(
             upscale=upscale,
@@ -161,6 +177,8 @@ def export_ttf(
     )
     info.validate()
     glyphset = open_glyphset(glyphs)
+    if not no_specimen:
+        make_folder(specimen_folder, f"{specimen_folder}: cannot create specimen folder")
     bar = tqdm(
         total=len(glyphset),
         unit="glyph",
@@ -203,8 +221,7 @@ def export_ttf(
             "too; add --fallback-font to borrow them"
         )
     if not no_specimen:
-        folder = Path(specimen_dir) if specimen_dir else (out_path.parent or Path("."))
-        png, page = write_specimens(report.path, folder)
+        png, page = write_specimens(report.path, specimen_folder)
         click.echo(f"specimen: {png} and {page}")
     click.echo(
         f"install: mkdir -p ~/.local/share/fonts && cp {report.path} ~/.local/share/fonts/ "
@@ -215,10 +232,18 @@ def export_ttf(
 @click.command("check-font")
 @click.argument("font", type=click.Path(dir_okay=False))
 @click.option(
+    "--reference",
+    "reference_font",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The source font file: compare both, rendered by FreeType on one baseline, over "
+    "every syllable both map (the real round trip).",
+)
+@click.option(
     "--glyphs",
     default=None,
-    help="Compare with this glyph set (its source) instead of the font's own "
-    "supersampled rendering.",
+    help="Compare with this glyph set (the one the font was traced from), re-rendering the "
+    "font under its recorded geometry: checks the tracing, not the placement.",
 )
 @click.option(
     "--size",
@@ -227,14 +252,15 @@ def export_ttf(
     type=click.IntRange(8, 512),
     default=(32,),
     show_default=True,
-    help="Round-trip size(s) in px (without --glyphs).",
+    help="Round-trip size(s) in px per em (without --glyphs).",
 )
 @click.option(
     "--sample",
     default=500,
     show_default=True,
     type=click.IntRange(1, 20000),
-    help="Syllables compared (without --glyphs).",
+    help="Syllables compared with the font's own supersampled rendering (without "
+    "--reference or --glyphs).",
 )
 @click.option(
     "--min-iou",
@@ -244,20 +270,41 @@ def export_ttf(
     help="Round-trip mean ink IoU below this fails.",
 )
 def check_font_command(
-    font: str, glyphs: str | None, sizes: tuple[int, ...], sample: int, min_iou: float
+    font: str,
+    reference_font: str | None,
+    glyphs: str | None,
+    sizes: tuple[int, ...],
+    sample: int,
+    min_iou: float,
 ) -> None:
     """Check FONT as browsers and desktops will: the OpenType Sanitizer, fontconfig's
     fc-query (family; 'ko' among the languages of a full set) and a raster round trip.
 
+    \b
+    With --reference SOURCE.ttf the round trip is against the source font file: both
+    rendered by FreeType, unhinted, at their own baselines, each glyph placed by its own
+    bearings; mean ink IoU over the syllables both map, the worst listed.
+
     Exits 1 when a check fails."""
     from hangulgan.vector.check import check_font
 
+    if reference_font is not None and glyphs is not None:
+        raise click.UsageError("give --reference or --glyphs, not both")
+    if reference_font is not None and not Path(reference_font).is_file():
+        raise VectorError(f"{reference_font}: no such reference font")
     reference = None
     if glyphs is not None:
         from hangulgan.data.corpus import open_glyphset
 
         reference = open_glyphset(glyphs)
-    result = check_font(font, reference=reference, sizes=sizes, sample=sample, min_iou=min_iou)
+    result = check_font(
+        font,
+        reference=reference,
+        sizes=sizes,
+        sample=sample,
+        min_iou=min_iou,
+        reference_font=reference_font,
+    )
     click.echo(f"{result.path}: {result.syllables} Hangul syllables")
     click.echo(f"  OpenType Sanitizer: {'passed' if result.ots_ok else 'FAILED'}")
     if result.fontconfig is not None:
@@ -272,9 +319,12 @@ def check_font_command(
     for trip in result.round_trips:
         worst = ", ".join(f"{chr(cp)} {iou:.2f}" for cp, iou in trip.worst)
         click.echo(
-            f"  round trip {trip.size} px over {trip.compared} glyphs: mean IoU "
-            f"{trip.mean_iou:.4f}, 5th percentile {trip.p05_iou:.3f}; worst {worst}"
+            f"  round trip {trip.size} px over {trip.compared} glyphs against "
+            f"{trip.reference}: mean IoU {trip.mean_iou:.4f}, 5th percentile "
+            f"{trip.p05_iou:.3f}; worst {worst}"
         )
+        if trip.advance_mismatches:
+            click.echo(f"  advance differs from the reference in {trip.advance_mismatches} glyphs")
         if trip.missing:
             click.echo(f"  not drawn by the font: {len(trip.missing)} code points")
     if result.ok:

@@ -3,23 +3,37 @@
 Layout::
 
     corpus/
-      manifest.json       format, version, size, placement, charset, augmentation, faces, skipped
+      manifest.json       format, version, size, placement, geometry, charset, augmentation,
+                          faces, skipped
       faces/NAME/         a glyph set folder (see :mod:`hangulgan.data.glyphset`)
 
 Each face folder appears atomically and the manifest is rewritten atomically after
 every face, so an interrupted render leaves only whole faces, and re-running it skips
-them (matched by file hash and face index).
+them (matched by file hash and face index). One writer at a time: ``render`` and
+``corpus merge`` hold :func:`hangulgan.io.folder_lock` on the corpus, and clean the
+temporaries a killed run left behind.
+
+A damaged font never stops a run: what FreeType cannot read is listed as skipped with
+its reason, and a face is judged after rendering (see :func:`damage_reason`): it is
+*damaged*, and skipped, when more than 1% of its mapped glyphs fail to load, when none
+draws ink, or when more than half of them draw no ink and the glyphs it does draw are
+not the KS X 1001 set (the 2,350-syllable design of Baekmuk Dotum or NanumSquare, which
+map all 11,172 but draw only those, stays). The few glyphs of a sound face that fail
+are listed in the manifest as ``failed``; its empty ones as ``empty``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,17 +42,34 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces
+from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces, face_label, fonttools_quiet
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS
 from hangulgan.data.webfonts import open_renderer
-from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
-from hangulgan.io import read_folder_header, write_json_atomic
+from hangulgan.errors import (
+    CorpusError,
+    DiskFullError,
+    FontError,
+    GlyphSetError,
+    HangulganError,
+)
+from hangulgan.io import (
+    disk_full_as_error,
+    folder_lock,
+    read_folder_header,
+    write_json_atomic,
+)
 
 CORPUS_FORMAT = "hangulgan.corpus"
 CORPUS_VERSION = 1
 MANIFEST = "manifest.json"
 FACES_DIR = "faces"
+
+# The damage rule (module docstring): thresholds on a face's mapped glyphs.
+MAX_FAILED_SHARE = 0.01  # more of them failing to load: damaged
+MOSTLY_EMPTY_SHARE = 0.5  # more of them drawing no ink: damaged, unless ...
+SUBSET_DESIGN_SHARE = 0.95  # ... the drawn ones hold this share of its KS X 1001 syllables
 
 
 @dataclass
@@ -75,17 +106,27 @@ class RenderSettings:
         return images + glyphs * self.augment_copies * len(PARAM_NAMES) * 4
 
     def key(self) -> dict[str, Any]:
-        """The settings a resumed render must match."""
-        return {
-            "size": self.size,
-            "placement": self.placement,
-            "charset": {"name": self.charset_name, "count": len(self.charset)},
-            "augment": {
-                "copies": self.augment_copies,
-                "seed": self.seed,
-                "config": self.augment.to_dict() if self.augment_copies else None,
-            },
-        }
+        """The settings a resumed render must match, in the shape JSON gives them back
+        (lists, not tuples), so a manifest read from disk compares equal."""
+        return _json_shaped(
+            {
+                "size": self.size,
+                "placement": self.placement,
+                # the rule every face's geometry follows (see data.placement): corpora
+                # rendered before it was recorded, or under another rule, never mix with it
+                "geometry": GEOMETRY_RULES[self.placement],
+                "charset": {"name": self.charset_name, "count": len(self.charset)},
+                "augment": {
+                    "copies": self.augment_copies,
+                    "seed": self.seed,
+                    "config": self.augment.to_dict() if self.augment_copies else None,
+                },
+            }
+        )
+
+
+def _json_shaped(value: Any) -> Any:
+    return json.loads(json.dumps(value))
 
 
 @dataclass
@@ -97,6 +138,7 @@ class FaceOutcome:
     missing: int
     empty: list[int]
     seconds: float
+    failed: list[int] = field(default_factory=list)  # mapped, but FreeType cannot load them
 
 
 @dataclass
@@ -117,6 +159,47 @@ def _empty_manifest(settings: RenderSettings) -> dict[str, Any]:
     return {"format": CORPUS_FORMAT, "version": CORPUS_VERSION, **settings.key(), "faces": {}}
 
 
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Rewrite a corpus manifest atomically: on failure the last whole one stays, and the
+    error is one line (DiskFullError for a full disk)."""
+    path = folder / MANIFEST
+    try:
+        with disk_full_as_error(path):
+            write_json_atomic(path, manifest)
+    except OSError as err:
+        raise CorpusError(
+            f"{path}: cannot write the manifest ({err.strerror or err}); the corpus keeps "
+            "its last whole state"
+        ) from None
+
+
+# Temporaries a killed writer leaves in a corpus: atomic_dir's ".FACE.xxxx.tmp" and
+# ".FACE.old-PID" folders, merge's ".FACE.merge-PID" folders, atomic_path's
+# ".manifest.json.xxxx.tmp" files.
+_STALE = re.compile(r"^\..+(\.tmp|\.old-\d+|\.merge-\d+)$")
+
+
+def clean_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove what killed writers left in a corpus folder; return what was removed.
+
+    Call it only while holding the corpus's lock: then no live writer owns them.
+    """
+    folder = Path(folder)
+    removed = []
+    for parent in (folder, folder / FACES_DIR):
+        if not parent.is_dir():
+            continue
+        for entry in parent.iterdir():
+            if not _STALE.match(entry.name):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """Read and check ``manifest.json``; CorpusError names the file and the problem."""
     return read_folder_header(
@@ -134,7 +217,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 def _check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:
     key = settings.key()
-    for name in ("size", "placement", "charset", "augment"):
+    for name in ("size", "placement", "geometry", "charset", "augment"):
         if manifest.get(name) != key[name]:
             raise CorpusError(
                 f"{folder}: rendered with {name}={json.dumps(manifest.get(name))}, asked "
@@ -160,6 +243,7 @@ def _face_record(info: FaceInfo, outcome: FaceOutcome) -> dict[str, Any]:
         "glyphs": outcome.glyphs,
         "missing": outcome.missing,
         "empty": [f"U+{cp:04X}" for cp in outcome.empty],
+        "failed": [f"U+{cp:04X}" for cp in outcome.failed],
     }
 
 
@@ -174,11 +258,15 @@ def render_one_face(
     out_dir: Path,
     progress: Callable[[int], None] | None = None,
 ) -> FaceOutcome:
-    """Render one face (and its augmented copies) into ``out_dir/faces/ID`` atomically."""
+    """Render one face (and its augmented copies) into ``out_dir/faces/ID`` atomically.
+
+    FontError (nothing written) when FreeType cannot use the face or it is damaged.
+    """
     import time
 
     start = time.perf_counter()
-    renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
+    with fonttools_quiet():  # the renderer reads the metrics of a possibly damaged file
+        renderer = open_renderer(info, settings.size, settings.placement)  # one file or many
     charset = np.asarray(settings.charset, dtype=np.int32)
     chunks = []
     chunk = 2048
@@ -190,6 +278,13 @@ def render_one_face(
     codepoints = np.concatenate([c.codepoints for c in chunks])
     missing = int(sum(len(c.missing) for c in chunks))
     empty = [int(cp) for c in chunks for cp in c.empty]
+    failed = [int(cp) for c in chunks for cp in c.failed]
+    reason = damage_reason(
+        codepoints, empty, failed, next((c.first_error for c in chunks if c.first_error), "")
+    )
+    if reason:
+        raise FontError(f"{face_label(info.path, info.index, info.num_faces)}: {reason}")
+    advances = np.concatenate([c.advances for c in chunks])
     meta = {
         "source_file": info.path.name,
         "face_index": info.index,
@@ -198,6 +293,9 @@ def render_one_face(
         "placement": settings.placement,
         "file_sha256": info.file_sha256,
     }
+    if renderer.geometry is not None:  # where the pixels lie, for export-ttf to invert
+        geometry = renderer.geometry.with_advances(codepoints.tolist(), advances.tolist())
+        meta["geometry"] = geometry.to_meta()
     augmented = params = None
     param_names: list[str] = []
     if settings.augment_copies and len(images):
@@ -223,14 +321,75 @@ def render_one_face(
         augment_param_names=param_names,
     )
     glyphs.save(out_dir / FACES_DIR / info.face_id, overwrite=True)
-    return FaceOutcome(info.face_id, len(codepoints), missing, empty, time.perf_counter() - start)
+    return FaceOutcome(
+        info.face_id, len(codepoints), missing, empty, time.perf_counter() - start, failed
+    )
+
+
+def damage_reason(
+    drawn: np.ndarray | list[int], empty: list[int], failed: list[int], first_error: str = ""
+) -> str | None:
+    """Why a rendered face is damaged (module docstring), or None when it is sound.
+
+    ``drawn``, ``empty`` and ``failed`` split the code points its cmap maps: drawn with
+    ink, loaded but inkless, not loadable.
+    """
+    drawn = np.asarray(drawn, dtype=np.int32)
+    mapped = len(drawn) + len(empty) + len(failed)
+    if len(failed) > MAX_FAILED_SHARE * mapped:
+        detail = first_error.split(": ", 1)[-1] if first_error else "FreeType error"
+        return (
+            f"damaged: {len(failed):,} of {mapped:,} mapped glyphs fail to load ({detail}); "
+            f"at most {MAX_FAILED_SHARE:.0%} may"
+        )
+    if not len(drawn):
+        return f"damaged: none of its {mapped:,} mapped syllables draws any ink"
+    if len(empty) > MOSTLY_EMPTY_SHARE * mapped:
+        ksx = np.asarray(hangul.ksx1001_syllables(), dtype=np.int32)
+        ksx_mapped = np.isin(np.concatenate([drawn, empty, failed]).astype(np.int32), ksx).sum()
+        ksx_drawn = np.isin(drawn, ksx).sum()
+        if not ksx_mapped or ksx_drawn < SUBSET_DESIGN_SHARE * ksx_mapped:
+            return (
+                f"damaged: {len(empty):,} of its {mapped:,} mapped syllables draw no ink, and "
+                f"the {len(drawn):,} it draws are not the KS X 1001 set"
+            )
+    return None
 
 
 _progress_queue: Any = None
 
 
-def _worker_init(queue: Any) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker process end when the process that started it dies, even by
+    SIGKILL: on Linux through the kernel (PR_SET_PDEATHSIG), elsewhere by a watch thread."""
+    import signal
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # it died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker_init(queue: Any, parent_pid: int) -> None:
     global _progress_queue
+    _die_with_parent(parent_pid)
     _progress_queue = queue
 
 
@@ -240,6 +399,18 @@ def _worker_render(info: FaceInfo, settings: RenderSettings, out_dir: Path) -> F
             _progress_queue.put((info.face_id, n))
 
     return render_one_face(info, settings, out_dir, report)
+
+
+def render_pool(workers: int, queue: Any) -> ProcessPoolExecutor:
+    """A pool of render processes (spawned: no fork after torch/FreeType state) that die
+    with this process, reporting progress as (face_id, glyphs) on ``queue``."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(queue, os.getpid()),
+    )
 
 
 def parse_shard(spec: str | None) -> tuple[int, int]:
@@ -268,13 +439,26 @@ def render_corpus(
     """Render every face under ``font_paths`` into the corpus at ``out_dir``.
 
     ``instances`` adds the named instances of variable fonts as faces of their own.
+    LockedError when another process is writing the corpus.
     """
-    from tqdm.auto import tqdm
-
     settings.validate()
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise CorpusError(f"{out_dir}: output exists and is a file, not a folder")
+    try:
+        (out_dir / FACES_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CorpusError(f"{out_dir}: cannot create the corpus folder ({err.strerror})") from None
+    with folder_lock(out_dir, what="corpus"):
+        clean_stale_temporaries(out_dir)
+        return _render_locked(
+            list(font_paths), out_dir, settings, workers, force, shard, progress, instances
+        )
+
+
+def _render_locked(font_paths, out_dir, settings, workers, force, shard, progress, instances):
+    from tqdm.auto import tqdm
+
     manifest: dict[str, Any]
     if (out_dir / MANIFEST).exists():
         if force:
@@ -284,12 +468,8 @@ def render_corpus(
             _check_settings(manifest, settings, out_dir)
     else:
         manifest = _empty_manifest(settings)
-    try:
-        (out_dir / FACES_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CorpusError(f"{out_dir}: cannot create the corpus folder ({err.strerror})") from None
 
-    faces, skipped = collect_faces(list(font_paths), settings.charset, instances)
+    faces, skipped = collect_faces(font_paths, settings.charset, instances)
     summary = RenderSummary()
     for item in skipped:
         (summary.duplicates if item.duplicate else summary.skipped).append(item)
@@ -308,10 +488,11 @@ def render_corpus(
     todo: list[FaceInfo] = []
     for info in mine:
         record = manifest["faces"].get(info.face_id)
-        same_file = (
-            record is not None
-            and record.get("file_sha256") == info.file_sha256
-            and record.get("face_index") == info.index
+        # the kept file, or a copy that stood in for it when it turned out damaged
+        same_file = record is not None and any(
+            record.get("file_sha256") == candidate.file_sha256
+            and record.get("face_index") == candidate.index
+            for candidate in [info, *info.alternates]
         )
         existing = done_by_signature.get(info.signature)
         if not force and existing and (same_file or existing != info.face_id):
@@ -319,9 +500,14 @@ def render_corpus(
         else:
             todo.append(info)
 
-    manifest["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in summary.skipped]
-    manifest["duplicates"] = [{"path": str(s.path), "reason": s.reason} for s in summary.duplicates]
-    write_json_atomic(out_dir / MANIFEST, manifest)
+    def record_lists() -> None:
+        manifest["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in summary.skipped]
+        manifest["duplicates"] = [
+            {"path": str(s.path), "reason": s.reason} for s in summary.duplicates
+        ]
+
+    record_lists()
+    _write_manifest(out_dir, manifest)
 
     total = sum(len(info.covered) for info in todo)
     warn_disk_use(settings, total, len(todo), out_dir)
@@ -329,16 +515,42 @@ def render_corpus(
         total=total, unit="glyph", unit_scale=True, desc="all faces", disable=not progress
     )
 
-    def finish(info: FaceInfo, outcome: FaceOutcome) -> None:
-        manifest["faces"][info.face_id] = _face_record(info, outcome)
-        write_json_atomic(out_dir / MANIFEST, manifest)
-        summary.rendered.append(outcome)
+    def finish(info: FaceInfo, outcome: FaceOutcome | FontError) -> FaceInfo | None:
+        """Record a face's outcome; return the copy to render in place of a damaged face."""
+        alternate = None
+        if isinstance(outcome, FontError):
+            reason = str(outcome)
+            label = face_label(info.path, info.index, info.num_faces)
+            prefix = f"{label}: "
+            summary.skipped.append(
+                Skipped(label, reason[len(prefix) :] if reason.startswith(prefix) else reason)
+            )
+            if info.alternates:
+                alternate, *rest = info.alternates
+                alternate.alternates, alternate.face_id = rest, info.face_id
+                alt_label = face_label(alternate.path, alternate.index, alternate.num_faces)
+                summary.duplicates = [d for d in summary.duplicates if d.path != alt_label]
+                overall.total += len(alternate.covered)
+            record_lists()
+        else:
+            manifest["faces"][info.face_id] = _face_record(info, outcome)
+            summary.rendered.append(outcome)
+        _write_manifest(out_dir, manifest)
+        return alternate
 
     try:
         if workers <= 1 or len(todo) <= 1:
-            for info in todo:
+            queue = list(reversed(todo))
+            while queue:
+                info = queue.pop()
                 overall.set_postfix_str(info.face_id)
-                finish(info, render_one_face(info, settings, out_dir, overall.update))
+                try:
+                    outcome = render_one_face(info, settings, out_dir, overall.update)
+                except FontError as err:
+                    outcome = err
+                alternate = finish(info, outcome)
+                if alternate is not None:
+                    queue.append(alternate)
         else:
             _render_parallel(todo, settings, out_dir, workers, overall, finish, progress)
     finally:
@@ -371,44 +583,113 @@ def warn_disk_use(settings: RenderSettings, glyphs: int, faces: int, out_dir: Pa
 
 
 def _render_parallel(todo, settings, out_dir, workers, overall, finish, progress) -> None:
+    """Render ``todo`` in worker processes, calling ``finish`` with each face's outcome.
+
+    A face whose worker dies (a crash inside FreeType, the OOM killer) breaks the pool;
+    the faces it took down are then rendered one at a time in fresh single-worker pools,
+    where a second death names the face that causes it, which is skipped.
+    """
     from tqdm.auto import tqdm
 
-    context = multiprocessing.get_context("spawn")  # no fork after torch/FreeType state
-    queue = context.Queue()
+    queue = multiprocessing.get_context("spawn").Queue()
     by_id = {info.face_id: info for info in todo}
     bars: dict[str, Any] = {}
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(queue,)
-    ) as pool:
-        pending = {pool.submit(_worker_render, info, settings, out_dir): info for info in todo}
+
+    def drain() -> None:
+        while not queue.empty():
+            face_id, n = queue.get_nowait()
+            if face_id not in bars:
+                bars[face_id] = tqdm(
+                    total=len(by_id[face_id].covered),
+                    desc=face_id[:28].ljust(28),
+                    unit="glyph",
+                    leave=False,
+                    disable=not progress,
+                )
+            bars[face_id].update(n)
+            overall.update(n)
+
+    waiting: list[FaceInfo] = []
+
+    def settle(future: Future, info: FaceInfo) -> BaseException | None:
+        """Pass a finished face to ``finish``; return an error that must stop the run."""
+        if info.face_id in bars:
+            bars.pop(info.face_id).close()
         try:
-            while pending:
-                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    face_id, n = queue.get_nowait()
-                    if face_id not in bars:
-                        bars[face_id] = tqdm(
-                            total=len(by_id[face_id].covered),
-                            desc=face_id[:28].ljust(28),
-                            unit="glyph",
-                            leave=False,
-                            disable=not progress,
-                        )
-                    bars[face_id].update(n)
-                    overall.update(n)
-                for future in done:
-                    info = pending.pop(future)
-                    outcome = future.result()
-                    if info.face_id in bars:
-                        bars.pop(info.face_id).close()
-                    finish(info, outcome)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-        finally:
-            for bar in bars.values():
-                bar.close()
+            outcome = future.result()
+        except FontError as err:
+            outcome = err
+        except BaseException as err:  # noqa: BLE001 - returned, re-raised by the caller
+            return err
+        alternate = finish(info, outcome)
+        if alternate is not None:
+            by_id[alternate.face_id] = alternate
+            waiting.insert(0, alternate)
+        return None
+
+    def run(batch: list[FaceInfo], pool_workers: int, one_at_a_time: bool) -> list[FaceInfo]:
+        """Render ``batch``; return the faces lost to a broken pool."""
+        lost: list[FaceInfo] = []
+        waiting[:] = batch
+        with render_pool(pool_workers, queue) as pool:
+            pending: dict[Future, FaceInfo] = {}
+            fatal: BaseException | None = None
+            try:
+                while waiting or pending:
+                    while waiting and (not one_at_a_time or not pending):
+                        info = waiting.pop(0)
+                        pending[pool.submit(_worker_render, info, settings, out_dir)] = info
+                    done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    drain()
+                    for future in done:
+                        info = pending.pop(future)
+                        error = settle(future, info)
+                        if isinstance(error, BrokenProcessPool):
+                            lost.append(info)
+                        elif error is not None:
+                            fatal = fatal or error
+                    if lost and not fatal:
+                        # The pool is dead: every face still pending is lost with it.
+                        lost.extend(pending.values())
+                        pending.clear()
+                        lost.extend(waiting)
+                        waiting.clear()
+                    if fatal:
+                        raise fatal
+            except BaseException:
+                # Stop: cancel what has not started, but record every face that still
+                # finishes, so no finished face drops out of the manifest.
+                for future in pending:
+                    future.cancel()
+                for future, info in pending.items():
+                    if not future.cancelled():
+                        wait([future])
+                        if future.exception() is None or isinstance(future.exception(), FontError):
+                            settle(future, info)
+                raise
+            finally:
+                for bar in bars.values():
+                    bar.close()
+                bars.clear()
+        return lost
+
+    lost = run(todo, workers, one_at_a_time=False)
+    while lost:
+        # One face at a time: a death now names its face, which is skipped.
+        culprit_or_rest = run(lost, 1, one_at_a_time=True)
+        if not culprit_or_rest:
+            break
+        culprit, lost = culprit_or_rest[0], culprit_or_rest[1:]
+        alternate = finish(
+            culprit,
+            FontError(
+                f"{face_label(culprit.path, culprit.index, culprit.num_faces)}: the render "
+                "process died on this face (a crash inside FreeType?)"
+            ),
+        )
+        if alternate is not None:
+            by_id[alternate.face_id] = alternate
+            lost.insert(0, alternate)
 
 
 # --------------------------------------------------------------------------- reading
@@ -488,9 +769,15 @@ def open_glyphset(ref: str | Path) -> GlyphSet:
 # --------------------------------------------------------------------------- preview, merge
 
 
-def _write_sheet(tiles: list[list[np.ndarray | None]], out: str | Path, scale: int) -> Path:
-    """Lay out rows of H×W tiles (None = blank cell) as a PNG, ink dark on white."""
-    from PIL import Image
+def _write_sheet(
+    tiles: list[list[np.ndarray | None]],
+    out: str | Path,
+    scale: int,
+    row_labels: list[str] | None = None,
+) -> Path:
+    """Lay out rows of H×W tiles (None = blank cell) as a PNG, ink dark on white; with
+    ``row_labels``, each row's label written to its left."""
+    from PIL import Image, ImageDraw, ImageFont
 
     from hangulgan.io import atomic_path
 
@@ -508,6 +795,19 @@ def _write_sheet(tiles: list[list[np.ndarray | None]], out: str | Path, scale: i
     image = Image.fromarray(sheet)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    if row_labels:
+        font = ImageFont.load_default()
+        measure = ImageDraw.Draw(image)
+        boxes = [measure.textbbox((0, 0), label, font=font) for label in row_labels]
+        margin = max(box[2] for box in boxes) + 6 * pad
+        labelled = Image.new("L", (image.width + margin, image.height), 255)
+        labelled.paste(image, (margin, 0))
+        draw = ImageDraw.Draw(labelled)
+        row_height = (height + pad) * max(scale, 1)
+        for r, (label, box) in enumerate(zip(row_labels, boxes, strict=True)):
+            top = pad * max(scale, 1) + r * row_height + (height * max(scale, 1) - box[3]) // 2
+            draw.text((2 * pad, top), label, fill=0, font=font)
+        image = labelled
     out = Path(out)
     try:
         with atomic_path(out, suffix=".png") as tmp:
@@ -543,72 +843,166 @@ def preview_sheet(
 
 
 def compare_sheet(
-    corpus: Corpus, text: str, out: str | Path, faces: list[str] | None = None, scale: int = 2
+    corpus: Corpus,
+    text: str,
+    out: str | Path,
+    faces: list[str] | None = None,
+    scale: int = 2,
+    labels: bool = True,
 ) -> Path:
-    """One row per face, the syllables of ``text`` across: styles side by side."""
+    """One row per face (``faces``, default all), the syllables of ``text`` across:
+    styles side by side, each row labelled with its face name unless ``labels`` is off."""
     cps = [ord(ch) for ch in text if hangul.is_syllable(ord(ch))]
     if not cps:
         raise CorpusError(f"--text {text!r}: holds no Hangul syllable")
+    names = faces or corpus.face_names
     rows = []
-    for name in faces or corpus.face_names:
+    for name in names:
         glyphs = corpus.face(name, augmented=False)
         held = set(glyphs.codepoints.tolist())
         rows.append([glyphs.image(cp) if cp in held else None for cp in cps])
     if not any(t is not None for row in rows for t in row):
         raise CorpusError(f"{corpus.folder}: no face draws any of {text!r}")
-    return _write_sheet(rows, out, scale)
+    return _write_sheet(rows, out, scale, row_labels=list(names) if labels else None)
+
+
+def _write_failure(err: OSError) -> str:
+    if isinstance(err, shutil.Error) and err.args and isinstance(err.args[0], list):
+        # copytree gathers (source, target, why) triples
+        return str(err.args[0][0][2]) if err.args[0] else "copy failed"
+    return err.strerror or str(err)
+
+
+def _holds_face(folder: Path, record: dict[str, Any]) -> bool:
+    """Whether ``folder`` is the whole glyph set that ``record`` describes."""
+    try:
+        header = json.loads((folder / "glyphset.json").read_text(encoding="utf-8"))
+        GlyphSet.load(folder)
+    except (OSError, ValueError, GlyphSetError):
+        return False
+    meta = header.get("meta", {})
+    return (
+        header.get("count") == record.get("glyphs")
+        and meta.get("file_sha256") == record.get("file_sha256")
+        and meta.get("face_index") == record.get("face_index")
+    )
 
 
 def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = False) -> list[str]:
-    """Join corpora rendered with the same settings (e.g. ``--shard`` outputs) into one."""
+    """Join corpora rendered with the same settings (e.g. ``--shard`` outputs) into one.
+
+    Crash-safe and resumable: a face folder reaches ``out_dir`` whole, by one rename,
+    before the manifest lists it; a run that was killed at any point is finished by
+    running it again, which adopts faces already moved or copied and cleans what the
+    killed run left. With ``move`` the faces leave their source corpora, whose
+    manifests stop listing them. Holds the lock of ``out_dir`` (and of the sources
+    with ``move``).
+    """
+    from contextlib import ExitStack
+
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise CorpusError(f"{out_dir}: output exists and is a file, not a folder")
-    manifests = [(Path(p), read_manifest(p)) for p in parts]
-    if not manifests:
+    part_paths = [Path(p) for p in parts]
+    if not part_paths:
         raise CorpusError("corpus merge: name at least one corpus to merge")
-    keys = ("size", "placement", "charset", "augment")
-    first_path, first = manifests[0]
-    for path, manifest in manifests[1:]:
-        for key in keys:
-            if manifest.get(key) != first.get(key):
-                raise CorpusError(
-                    f"{path}: {key} differs from {first_path} "
-                    f"({json.dumps(manifest.get(key))} vs {json.dumps(first.get(key))})"
-                )
-    if (out_dir / MANIFEST).exists():
-        merged = read_manifest(out_dir)
-        for key in keys:
-            if merged.get(key) != first.get(key):
-                raise CorpusError(f"{out_dir}: {key} differs from the corpora being merged")
-    else:
-        merged = {k: v for k, v in first.items() if k not in ("faces", "skipped", "duplicates")}
-        merged["faces"] = {}
-    (out_dir / FACES_DIR).mkdir(parents=True, exist_ok=True)
-    signatures = {rec.get("signature") for rec in merged["faces"].values()}
-    added: list[str] = []
-    skipped = list(merged.get("skipped", []))
-    for path, manifest in manifests:
-        for name, record in manifest["faces"].items():
-            if name in merged["faces"] or record.get("signature") in signatures:
-                continue
-            source = path / FACES_DIR / name
-            target = out_dir / FACES_DIR / name
-            tmp = target.with_name(f".{name}.merge-{os.getpid()}")
-            if tmp.exists():
-                shutil.rmtree(tmp)
-            if move:
-                os.replace(source, tmp)
-            else:
-                shutil.copytree(source, tmp)
-            os.replace(tmp, target)
-            merged["faces"][name] = record
-            signatures.add(record.get("signature"))
-            added.append(name)
-            write_json_atomic(out_dir / MANIFEST, merged)
-        for item in manifest.get("skipped", []):
-            if item not in skipped:
-                skipped.append(item)
-    merged["skipped"] = skipped
-    write_json_atomic(out_dir / MANIFEST, merged)
+    for path in part_paths:
+        if path.resolve() == out_dir.resolve():
+            raise CorpusError(f"{path}: is the output of the merge too; name another --out")
+    keys = ("size", "placement", "geometry", "charset", "augment")
+    try:
+        (out_dir / FACES_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CorpusError(f"{out_dir}: cannot create the corpus folder ({err.strerror})") from None
+    with ExitStack() as locks:
+        locks.enter_context(folder_lock(out_dir, what="corpus"))
+        if move:
+            for path in part_paths:
+                read_manifest(path)  # a clear error before a lock file is made there
+                locks.enter_context(folder_lock(path, what="corpus"))
+        manifests = [(path, read_manifest(path)) for path in part_paths]
+        first_path, first = manifests[0]
+        for path, manifest in manifests[1:]:
+            for key in keys:
+                if manifest.get(key) != first.get(key):
+                    raise CorpusError(
+                        f"{path}: {key} differs from {first_path} "
+                        f"({json.dumps(manifest.get(key))} vs {json.dumps(first.get(key))})"
+                    )
+        clean_stale_temporaries(out_dir)
+        if (out_dir / MANIFEST).exists():
+            merged = read_manifest(out_dir)
+            for key in keys:
+                if merged.get(key) != first.get(key):
+                    raise CorpusError(f"{out_dir}: {key} differs from the corpora being merged")
+        else:
+            merged = {k: v for k, v in first.items() if k not in ("faces", "skipped", "duplicates")}
+            merged["faces"] = {}
+        signatures = {rec.get("signature") for rec in merged["faces"].values()}
+        added: list[str] = []
+        skipped = list(merged.get("skipped", []))
+        for path, manifest in manifests:
+            for name, record in list(manifest["faces"].items()):
+                source = path / FACES_DIR / name
+                target = out_dir / FACES_DIR / name
+                if name in merged["faces"] or record.get("signature") in signatures:
+                    if move and merged["faces"].get(name) == record and not source.exists():
+                        _unlist(path, manifest, name)  # a killed move's last step
+                    continue
+                if target.exists() and not _holds_face(target, record):
+                    # Not listed and not this face: the leftover of an interrupted render.
+                    shutil.rmtree(target, ignore_errors=True)
+                if not target.exists():
+                    _bring_face(source, target, path, move)
+                merged["faces"][name] = record
+                signatures.add(record.get("signature"))
+                added.append(name)
+                _write_manifest(out_dir, merged)
+                if move:
+                    if source.exists():  # copied across file systems: remove it now
+                        shutil.rmtree(source)
+                    _unlist(path, manifest, name)
+            for item in manifest.get("skipped", []):
+                if item not in skipped:
+                    skipped.append(item)
+        merged["skipped"] = skipped
+        _write_manifest(out_dir, merged)
     return added
+
+
+def _bring_face(source: Path, target: Path, corpus: Path, move: bool) -> None:
+    """Put the face folder ``source`` at ``target`` whole, by one final rename."""
+    if not (source / "glyphset.json").is_file():
+        raise CorpusError(
+            f"{source}: listed in {corpus / MANIFEST} but missing; render that corpus again"
+        )
+    if move:
+        try:
+            os.replace(source, target)  # one atomic step: nothing to strand
+            return
+        except OSError as err:
+            if err.errno != errno.EXDEV:
+                raise CorpusError(
+                    f"{target}: cannot move the face ({_write_failure(err)})"
+                ) from None
+            # another file system: copy, and remove the source once the merge lists it
+    tmp = target.with_name(f".{target.name}.merge-{os.getpid()}")
+    try:
+        with disk_full_as_error(target):
+            shutil.copytree(source, tmp)
+            os.replace(tmp, target)
+    except (OSError, DiskFullError) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, DiskFullError):
+            raise
+        raise CorpusError(
+            f"{target}: cannot copy the face ({_write_failure(err)}); the merged corpus keeps "
+            "its last whole state"
+        ) from None
+
+
+def _unlist(corpus: Path, manifest: dict[str, Any], name: str) -> None:
+    """A face moved out of ``corpus``: its manifest stops listing it."""
+    if name in manifest["faces"]:
+        del manifest["faces"][name]
+        _write_manifest(corpus, manifest)

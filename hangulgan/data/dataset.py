@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from hangulgan import hangul
 from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.placement import placement_meta
 from hangulgan.errors import CorpusError
 
 
@@ -98,6 +99,7 @@ class GlyphDataset(Dataset):
         if not len(self._row):
             raise CorpusError(f"{source}: the chosen faces and charset select no glyph")
         self.syllables = self.codepoints - hangul.FIRST
+        self.placement = placement_meta(glyphsets)  # what glyph sets drawn from it inherit
         self.jamo = hangul.jamo_table(self.codepoints)
 
     @property

@@ -9,7 +9,10 @@ faces of NotoSansCJK-Regular.ttc) are recognised as one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.ftlayout import ensure_layout
+from hangulgan.data.render import ft_error_text
 from hangulgan.errors import FontError
 
 ensure_layout()  # freetype-py's structures must be laid out as FreeType's (see ftlayout)
@@ -43,6 +47,9 @@ class FaceInfo:
     licence: str = ""
     signature: str = ""
     face_id: str = field(default="")
+    # Copies of the same drawings in other files, soundest first: rendered in this face's
+    # place when it turns out damaged.
+    alternates: list[FaceInfo] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -104,7 +111,7 @@ def _licence(path: Path, index: int) -> str:
     from fontTools.ttLib import TTFont
 
     try:
-        with TTFont(str(path), fontNumber=index, lazy=True) as font:
+        with fonttools_quiet(), TTFont(str(path), fontNumber=index, lazy=True) as font:
             if "name" not in font:
                 return ""
             names = font["name"]
@@ -118,24 +125,75 @@ def _licence(path: Path, index: int) -> str:
     return f"{text} ({url})" if url and text else (text or url)
 
 
+@contextmanager
+def fonttools_quiet() -> Iterator[None]:
+    """Silence fontTools' warnings inside the block: a damaged name table makes it log
+    one per record, tens of thousands of lines for one file. The caller reports the
+    file's fate once."""
+    logger = logging.getLogger("fontTools")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+_OUTLINE_LOAD = freetype.FT_LOAD_NO_SCALE | freetype.FT_LOAD_NO_HINTING
+
+
 def _signature(face: freetype.Face, covered: np.ndarray) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(covered, dtype=np.int32).tobytes())
     for ch in _SIGNATURE_TEXT:
         gid = face.get_char_index(ord(ch))
         if not gid:
             continue
-        face.load_glyph(gid, freetype.FT_LOAD_NO_SCALE | freetype.FT_LOAD_NO_HINTING)
+        try:
+            face.load_glyph(gid, _OUTLINE_LOAD)
+        except freetype.FT_Exception as err:
+            # A damaged sample glyph signs as its error: the face goes on to rendering,
+            # which decides whether it is sound enough to keep.
+            digest.update(f"error {ch} {ft_error_text(err)}".encode())
+            continue
         outline = face.glyph.outline
         digest.update(np.asarray(outline.points, dtype=np.int64).tobytes())
         digest.update(np.asarray(outline.contours, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
+def outline_health(face: freetype.Face, covered: np.ndarray) -> tuple[int, int]:
+    """(faults, drawn) over the glyphs of ``covered``: faults are glyphs FreeType cannot
+    load, whose outline reaches beyond four em from the origin (garbage points) or whose
+    advance is not positive or beyond four em; drawn are the others with at least one
+    point. Picks the sound one among copies of a font."""
+    limit = 4 * max(int(face.units_per_EM), 16)
+    faults = drawn = 0
+    for cp in covered.tolist():
+        gid = face.get_char_index(int(cp))
+        try:
+            face.load_glyph(gid, _OUTLINE_LOAD)
+        except freetype.FT_Exception:
+            faults += 1
+            continue
+        outline = face.glyph.outline
+        if not outline.n_points:
+            continue
+        box = outline.get_bbox()
+        advance = face.glyph.metrics.horiAdvance
+        if max(abs(box.xMin), abs(box.xMax), abs(box.yMin), abs(box.yMax)) > limit:
+            faults += 1
+        elif not 0 < advance <= limit:  # a syllable always advances, by about an em
+            faults += 1
+        else:
+            drawn += 1
+    return faults, drawn
+
+
 def _open_face(path: Path, index: int) -> freetype.Face:
     try:
         return freetype.Face(str(path), index)
     except freetype.FT_Exception as err:
-        reason = str(err).strip() or "unreadable"
+        reason = ft_error_text(err)
         if "unknown file format" in reason.lower():
             reason = "not a font file FreeType can read"
         raise FontError(f"{path}: {reason}") from None
@@ -151,10 +209,45 @@ def _face_indices(path: Path, first: freetype.Face, instances: bool) -> list[int
         indices.append(index)
         if not instances:
             continue
-        face = first if index == 0 else _open_face(path, index)
+        try:
+            face = first if index == 0 else _open_face(path, index)
+        except FontError:
+            continue  # reported when the face itself is inspected
         if face.face_flags & freetype.FT_FACE_FLAG_MULTIPLE_MASTERS:
             indices.extend(index | (n << 16) for n in range(1, (face.style_flags >> 16) + 1))
     return indices
+
+
+def face_label(path: Path, index: int, num_faces: int) -> Path:
+    """How reports name a face: its path, with ``#index`` inside a collection."""
+    return path if index == 0 and num_faces == 1 else Path(f"{path}#{index}")
+
+
+def _inspect_face(
+    path: Path, index: int, face: freetype.Face, charset: np.ndarray, sha: str, num_faces: int
+) -> FaceInfo | Skipped:
+    label = face_label(path, index, num_faces)
+    if not face.is_scalable:
+        return Skipped(label, "bitmap-only face, no outlines")
+    get = face.get_char_index
+    mapped = np.fromiter((get(int(cp)) != 0 for cp in charset), dtype=bool, count=len(charset))
+    covered = charset[mapped]
+    family = _decode(face.family_name)
+    style = _decode(face.style_name)
+    if not covered.size:
+        return Skipped(label, f"{family} {style}: no Hangul syllable of the charset")
+    return FaceInfo(
+        path=path,
+        index=index,
+        family=family,
+        style=style,
+        postscript_name=_decode(face.postscript_name),
+        file_sha256=sha,
+        num_faces=num_faces,
+        covered=covered,
+        licence=_licence(path, index & 0xFFFF),
+        signature=_signature(face, covered),
+    )
 
 
 def inspect_font_file(
@@ -163,42 +256,28 @@ def inspect_font_file(
     """Every face of a font file with its coverage of ``charset``; faces without Hangul skip.
 
     Variable fonts give their default instance; with ``instances`` also each named one.
+    A face FreeType cannot read is listed as skipped with FreeType's reason; FontError
+    only when the file as a whole cannot be opened.
     """
     path = Path(path)
     first = _open_face(path, 0)
     num_faces = max(1, first.num_faces)
-    sha = file_sha256(path)
+    try:
+        sha = file_sha256(path)
+    except OSError as err:
+        raise FontError(f"{path}: cannot read ({err.strerror or err})") from None
     charset = np.asarray(charset, dtype=np.int32)
     faces: list[FaceInfo] = []
     skipped: list[Skipped] = []
     for index in _face_indices(path, first, instances):
-        face = first if index == 0 else _open_face(path, index)
-        label = path if index == 0 and num_faces == 1 else Path(f"{path}#{index}")
-        if not face.is_scalable:
-            skipped.append(Skipped(label, "bitmap-only face, no outlines"))
-            continue
-        get = face.get_char_index
-        mapped = np.fromiter((get(int(cp)) != 0 for cp in charset), dtype=bool, count=len(charset))
-        covered = charset[mapped]
-        family = _decode(face.family_name)
-        style = _decode(face.style_name)
-        if not covered.size:
-            skipped.append(Skipped(label, f"{family} {style}: no Hangul syllable of the charset"))
-            continue
-        faces.append(
-            FaceInfo(
-                path=path,
-                index=index,
-                family=family,
-                style=style,
-                postscript_name=_decode(face.postscript_name),
-                file_sha256=sha,
-                num_faces=num_faces,
-                covered=covered,
-                licence=_licence(path, index & 0xFFFF),
-                signature=_signature(face, covered),
-            )
-        )
+        try:
+            face = first if index == 0 else _open_face(path, index)
+            found = _inspect_face(path, index, face, charset, sha, num_faces)
+        except FontError as err:
+            found = Skipped(face_label(path, index, num_faces), str(err).split(": ", 1)[-1])
+        except freetype.FT_Exception as err:
+            found = Skipped(face_label(path, index, num_faces), ft_error_text(err))
+        (faces if isinstance(found, FaceInfo) else skipped).append(found)
     return faces, skipped
 
 
@@ -228,12 +307,46 @@ def _korean_first(info: FaceInfo) -> int:
     return 0 if (" KR" in text or "CJKkr" in text or "Korean" in text) else 1
 
 
+def _soundness(info: FaceInfo) -> tuple[int, int]:
+    """(faults, -drawn) of a face's Hangul outlines: lower is sounder."""
+    # A web font's face spread over subset files (webfonts.SplitFaceInfo) adds its parts.
+    parts = getattr(info, "parts", None) or [info]
+    faults = drawn = 0
+    for part in parts:
+        try:
+            part_faults, part_drawn = outline_health(
+                _open_face(part.path, part.index), part.covered
+            )
+        except FontError:
+            return len(info.covered) + 1, 0
+        faults, drawn = faults + part_faults, drawn + part_drawn
+    return faults, -drawn
+
+
 def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
-    """Keep one face per drawing signature (the Korean variant if any); list the others."""
+    """Keep one face per drawing signature; list the others as duplicates.
+
+    Among copies in different files (a damaged copy signs like the intact one when its
+    sample glyphs survive) the soundest is kept: fewest glyphs that fail to load, then
+    most drawn; among equally sound faces, the Korean variant, then the first found.
+    """
     groups: dict[str, list[FaceInfo]] = {}
     for info in faces:
         groups.setdefault(info.signature, []).append(info)
-    chosen = {sig: min(group, key=_korean_first) for sig, group in groups.items()}
+    chosen = {}
+    for sig, group in groups.items():
+        if len({info.file_sha256 for info in group}) > 1:
+            # Loading every outline costs ~0.1 s a face: only where files differ.
+            health = {id(info): _soundness(info) for info in group}
+            ranked = sorted(group, key=lambda info: (health[id(info)], _korean_first(info)))
+            keeper = chosen[sig] = ranked[0]
+            seen = {keeper.file_sha256}
+            for info in ranked[1:]:
+                if info.file_sha256 not in seen:  # faces of one file share their glyphs
+                    seen.add(info.file_sha256)
+                    keeper.alternates.append(info)
+        else:
+            chosen[sig] = min(group, key=_korean_first)
     kept: list[FaceInfo] = []
     dupes: list[Skipped] = []
     for info in faces:
@@ -241,15 +354,11 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
         if info is keeper:
             kept.append(info)
         else:
-            label = (
-                info.path
-                if info.index == 0 and info.num_faces == 1
-                else Path(f"{info.path}#{info.index}")
-            )
             dupes.append(
                 Skipped(
-                    label,
-                    f"{info.display_name}: same Hangul drawings as {keeper.display_name}",
+                    face_label(info.path, info.index, info.num_faces),
+                    f"{info.display_name}: same Hangul drawings as {keeper.display_name}"
+                    + (f" ({keeper.path.name})" if keeper.path != info.path else ""),
                     duplicate=True,
                 )
             )

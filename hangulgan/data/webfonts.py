@@ -15,7 +15,7 @@ font in one folder therefore stay separate faces (and de-duplication sees them).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import freetype
@@ -147,6 +147,29 @@ class SplitFaceRenderer:
         self.renderers = [
             FaceRenderer(str(part.path), part.index, size, placement) for part in info.parts
         ]
+        self.geometry = None
+        if placement == "em":
+            # One geometry for the whole face: each subset file alone would centre its own
+            # few syllables' ink and put the baseline on another row than its siblings.
+            bottoms: list[int] = []
+            tops: list[int] = []
+            advances: list[int] = []
+            for renderer in self.renderers:
+                part_bottoms, part_tops, part_advances = renderer._sample_hangul()
+                bottoms += part_bottoms
+                tops += part_tops
+                advances += part_advances
+            first = self.renderers[0].geometry
+            row = first.baseline_row
+            if tops:
+                middle = (np.percentile(bottoms, 1) + np.percentile(tops, 99)) / 2 / 64
+                row = float(np.floor(first.canvas / 2 + middle + 0.5))
+            self.renderers = [
+                FaceRenderer(str(part.path), part.index, size, placement, baseline_row=row)
+                for part in info.parts
+            ]
+            usual = int(np.bincount(advances).argmax()) if advances else first.advance
+            self.geometry = replace(first, baseline_row=row, advance=usual)
 
     def render(self, codepoints: list[int] | np.ndarray) -> RenderResult:
         """Render every code point some part maps, in the order given; see
@@ -159,11 +182,12 @@ class SplitFaceRenderer:
                 break
             mapped = renderer.glyph_indices(codepoints[free]) != 0
             owner[free[mapped]] = number
-        images, drawn, empty = [], [], []
+        images, drawn, empty, advances = [], [], [], []
         for number in np.unique(owner[owner >= 0]):
             positions = np.flatnonzero(owner == number)
             result = self.renderers[number].render(codepoints[positions])
             images.append(result.images)
+            advances.append(result.advances)
             drawn.append(positions[np.isin(codepoints[positions], result.codepoints)])
             empty.append(positions[np.isin(codepoints[positions], result.empty)])
         size = self.size
@@ -177,11 +201,15 @@ class SplitFaceRenderer:
         drawn_at = np.concatenate(drawn)
         order = np.argsort(drawn_at, kind="stable")  # back into the caller's order
         empty_at = np.sort(np.concatenate(empty))
+        all_advances = np.concatenate(advances)
         return RenderResult(
             images=np.concatenate(images)[order],
             codepoints=codepoints[drawn_at[order]],
             missing=codepoints[owner < 0],
             empty=codepoints[empty_at],
+            # advances exist only for the em placement (fit has none)
+            advances=all_advances[order] if len(all_advances) else all_advances,
+            geometry=self.geometry,
         )
 
 

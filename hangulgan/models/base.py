@@ -124,6 +124,9 @@ class DataInfo:
     syllables: str = ""  # the distinct syllables trained on, as text
     batch_keys: tuple[str, ...] = ()
     ink: bool = True  # glyph images (ink = +1); False for photographs and paintings
+    # where the training glyphs' pixels lie (glyph set meta "placement" and "geometry", see
+    # hangulgan.data.placement): a model's glyph sets inherit it, so export-ttf places them
+    placement: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -48,7 +48,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
-from hangulgan.models.base import DataInfo, Model, ModelConfig, option
+from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
 
 WEIGHTS_FORMAT = "hangulgan.styled-weights"
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
@@ -106,55 +106,40 @@ DEFAULT_REFERENCES = "다헌쳇입술특꽃봤"
 
 @dataclass
 class StyledConfig(ModelConfig):
-    """Options of the few-shot generator and of the split it is trained on."""
+    """Options of the few-shot generator's networks and losses."""
 
-    width: int = option(16, "Channels of the first encoder stage; deeper stages use 2x and 4x.")
-    style_dim: int = option(128, "Width of the style code.")
+    width: int = option(16, "Channels of the first encoder stage (deeper stages: 2× and 4×).")
+    style_dim: int = option(128, "Width of a reference's style code.")
     jamo_dim: int = option(32, "Width of each jamo embedding.")
-    res_blocks: int = option(3, "AdaIN residual blocks in the generator.")
+    res_blocks: int = option(3, "AdaIN residual blocks at the 8×8 bottleneck.")
     style_pool: str = option(
         "attention",
-        "How the references' styles are pooled: attention (component-aware) or mean.",
+        "How K reference codes become a style: attention (component-aware, plus the mean) or mean.",
         choices=STYLE_POOLS,
     )
-    content_face: str = option(
-        "NanumGothic", "The source face that spells out each syllable (in the corpus)."
-    )
-    targets_per_face: int = option(4, "Targets sharing one reference set in a batch.")
-    refs_min: int = option(3, "References per target in training: at least this many.")
-    refs_max: int = option(12, "References per target in training: at most this many.")
-    holdout_faces: str = option(
-        "", "Comma-separated faces never trained on (the unseen-face cells)."
-    )
-    holdout_fraction: float = option(0.1, "Share of the 11,172 syllables never shown.")
-    split_seed: int = option(0, "Seed of the held-out syllables.")
     l1_weight: float = option(1.0, "Weight of the L1 loss to the real glyph.")
     adv_weight: float = option(
-        0.0, "Weight of the hinge loss from the patch discriminator; 0 = L1 only."
+        0.0, "Weight of the patch discriminator's hinge loss (0: L1 only, no discriminator)."
     )
     aux_weight: float = option(
-        0.1, "Weight of the discriminator's face and jamo heads (only with adv weight > 0)."
+        0.1, "Weight of the discriminator's face and jamo heads (with --adv-weight > 0)."
     )
     lr: float = option(2e-4, "Adam learning rate.")
-    beta1: float = option(0.5, "Adam beta1.")
-    beta2: float = option(0.999, "Adam beta2.")
+    beta1: float = option(0.5, "Adam β1.")
+    beta2: float = option(0.999, "Adam β2.")
     init_from: str = option(
-        "", "Start from these weights: a run folder, a checkpoint or shipped weights."
+        "", "Start from these weights: a styled run folder, a checkpoint or a weights file."
     )
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
-        for name in ("width", "style_dim", "jamo_dim", "targets_per_face", "refs_min"):
+        for name in ("width", "style_dim", "jamo_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} {getattr(self, name)}: must be 1 or more")
-        if self.refs_max < self.refs_min:
-            raise ConfigError(f"refs_max {self.refs_max}: below refs_min {self.refs_min}")
         if self.res_blocks < 0:
             raise ConfigError(f"res_blocks {self.res_blocks}: must be 0 or more")
         if self.style_pool not in STYLE_POOLS:
             raise ConfigError(f"style_pool {self.style_pool!r}: choose {', '.join(STYLE_POOLS)}")
-        if not 0 <= self.holdout_fraction < 1:
-            raise ConfigError(f"holdout_fraction {self.holdout_fraction}: must lie in [0, 1)")
         if self.l1_weight < 0 or self.adv_weight < 0 or self.aux_weight < 0:
             raise ConfigError("loss weights must be 0 or more")
         if not self.lr > 0:
@@ -162,10 +147,48 @@ class StyledConfig(ModelConfig):
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
 
+
+@dataclass
+class StyledDataConfig:
+    """What the few-shot generator trains on: a corpus, its split, and how batches are drawn."""
+
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    faces: list[str] | None = option(
+        None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
+    )
+    content_face: str = option(
+        "NanumGothic", "The face whose glyph of each syllable spells out its content."
+    )
+    holdout_faces: list[str] | None = option(
+        None,
+        "Faces never trained on: the unseen-face cells of the evaluation (repeat, or "
+        "comma-separate).",
+        multiple=True,
+    )
+    holdout_fraction: float = option(
+        0.1, "Share of the 11,172 syllables never shown, as target or reference."
+    )
+    split_seed: int = option(0, "Seed of the held-out syllables.")
+    targets_per_face: int = option(4, "Targets that share one reference set in a batch.")
+    refs_min: int = option(3, "Fewest references per target in training (drawn per batch).")
+    refs_max: int = option(12, "Most references per target in training.")
+
+    def validate(self) -> None:
+        """Raise ConfigError for values out of range."""
+        if self.targets_per_face < 1 or self.refs_min < 1:
+            raise ConfigError("targets_per_face and refs_min must be 1 or more")
+        if self.refs_max < self.refs_min:
+            raise ConfigError(f"refs_max {self.refs_max}: below refs_min {self.refs_min}")
+        if not 0 <= self.holdout_fraction < 1:
+            raise ConfigError(f"holdout_fraction {self.holdout_fraction}: must lie in [0, 1)")
+
     @property
     def holdout_face_list(self) -> list[str]:
-        """The held-out faces as a list."""
-        return [name.strip() for name in self.holdout_faces.split(",") if name.strip()]
+        """The held-out faces (comma-separated entries split)."""
+        names = []
+        for entry in self.holdout_faces or []:
+            names += [name.strip() for name in entry.split(",") if name.strip()]
+        return names
 
 
 # ----------------------------------------------------------------------------- the split
@@ -432,25 +455,20 @@ class StyledDataset:
     turns a run of indices into targets and references as the module docstring describes.
     """
 
-    # the trainer's TrainingData protocol (in memory: no DataLoader workers)
     channels = 1
     ink = True
-    loader_workers = 0
+    loader_workers = 0  # in memory: batches are cheap to draw in the training process
     batch_keys = ("image", "source", "jamo", "face", "group", "refs", "ref_jamo")
 
-    def __init__(
-        self,
-        corpus: Any,
-        config: StyledConfig,
-        faces: list[str] | None = None,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, corpus: Any, config: StyledDataConfig, seed: int = 0) -> None:
         from hangulgan.data.corpus import Corpus
 
+        config.validate()
         corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)
         self.corpus = corpus
         self.config = config
         self.seed = seed
+        faces = config.faces
         held_faces = set(config.holdout_face_list)
         unknown = sorted(held_faces - set(corpus.face_names))
         if unknown:
@@ -473,7 +491,7 @@ class StyledDataset:
         cls,
         glyphsets: list[GlyphSet],
         content: np.ndarray,
-        config: StyledConfig,
+        config: StyledDataConfig,
         seed: int = 0,
     ) -> StyledDataset:
         """A dataset over glyph sets at hand (e.g. one font's own glyphs, to fine-tune on).
@@ -548,7 +566,8 @@ class StyledDataset:
     ) -> dict[str, torch.Tensor]:
         """Targets (in runs of ``targets_per_face`` from one face) and their references.
 
-        The random draws depend on ``indices`` and the dataset's seed (``seed`` is unused).
+        The draws come from a generator seeded by the indices and the dataset's seed (not
+        ``seed``), so the same indices always give the same batch.
         """
         indices = np.asarray(indices, dtype=np.int64)
         rng = self._rng(indices)
@@ -606,37 +625,45 @@ def content_table(images: np.ndarray, codepoints: np.ndarray, size: tuple[int, i
 class StyledModel(Model):
     """The few-shot generator as a trainable model (see the module docstring)."""
 
-    description = """Train the few-shot generator: glyphs in the style of K references.
-
-    \b
-    Example:
-      hangulgan train styled --corpus corpus/ --run runs/styled --holdout-faces UnDotum
-    """
-
     name = "styled"
-    samples_need_data = True  # its grids show targets beside glyphs drawn from references
+    description = (
+        "Few-shot style-conditioned generator: any syllable in the style of K reference "
+        "glyphs (content from NanumGothic and the jamo, style pooled from the references)."
+    )
     config_class = StyledConfig
+    data_config_class = StyledDataConfig
     ema_networks = ("net",)
+    samples_need_data = True  # grids show real references and targets beside the output
 
     def __init__(self, config: StyledConfig, info: DataInfo) -> None:
         super().__init__(config, info)
         self.config: StyledConfig = config
         self.networks["net"] = StyledNet(config)
         if config.init_from:
-            self.networks["net"].load_state_dict(load_net_state(config.init_from))
+            try:
+                self.networks["net"].load_state_dict(load_net_state(config.init_from))
+            except RuntimeError as err:
+                raise CheckpointError(
+                    f"{config.init_from}: weights do not fit this network "
+                    f"({str(err).splitlines()[0]})"
+                ) from None
         if config.adv_weight > 0:
             self.networks["disc"] = Discriminator(config.width, info.num_faces)
-        self.grid_batch: dict[str, torch.Tensor] | None = None
 
     @classmethod
-    def make_dataset(cls, data: Any, config: StyledConfig) -> StyledDataset:
-        """Targets with K references of their face, from the corpus selection."""
+    def make_dataset(cls, data: StyledDataConfig) -> StyledDataset:
+        """Targets with K references of their face, from the corpus and split of ``data``."""
         if not data.corpus:
             raise ConfigError("no corpus given (--corpus FOLDER, made by `hangulgan render`)")
-        return StyledDataset(data.corpus, config, faces=data.faces)
+        return StyledDataset(data.corpus, data)
+
+    @classmethod
+    def capabilities(cls, config: ModelConfig) -> frozenset[Capability]:
+        """Sample grids; whole glyph sets come from `hangulgan generate`."""
+        return frozenset({Capability.GRID})
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Adam for the generator (``net``) and, when adversarial, the discriminator."""
+        """One Adam per network (generator side, and the discriminator when adversarial)."""
         betas = (self.config.beta1, self.config.beta2)
         return {
             name: torch.optim.Adam(net.parameters(), lr=self.config.lr, betas=betas)
@@ -688,22 +715,31 @@ class StyledModel(Model):
         generator: torch.Generator,
         real: dict[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """A fixed real batch for the sample grid: ``grid_batch`` when a caller set one,
-        else the trainer's fixed batch of training data."""
-        batch = self.grid_batch if self.grid_batch is not None else real
-        if batch is None:
+        """The fixed real batch: its references and targets, drawn anew by the generator."""
+        if real is None:
             raise ConfigError("the styled model draws its grid from a fixed real batch")
-        return batch
+        return real
 
     @torch.no_grad()
     def generate(
         self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
     ) -> torch.Tensor:
-        """Generated glyphs beside the real ones (rows: real, generated) for the grid."""
+        """The generated glyphs of the fixed batch."""
         net = (networks or self.networks)["net"]
         was_training = net.training
         net.eval()
         batch = {k: v.to(self.device) for k, v in inputs.items()}
         fake = self._forward(net, batch).float().cpu()
         net.train(was_training)
-        return torch.cat([inputs["image"], fake])
+        return fake
+
+    @torch.no_grad()
+    def visuals(
+        self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Content source | generated | real target, one row per target."""
+        return {
+            "source": inputs["source"],
+            "generated": self.generate(inputs, networks),
+            "real": inputs["image"],
+        }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
     WEIGHTS_FORMAT,
     StyledConfig,
+    StyledDataConfig,
     StyledNet,
     content_table,
     greedy_reference_cover,
@@ -69,8 +70,10 @@ class StyledGenerator:
         bank_jamo: torch.Tensor,
         bank_counts: Sequence[int],
         meta: dict[str, Any],
+        data: StyledDataConfig | None = None,
     ) -> None:
         self.config = config
+        self.data = data or StyledDataConfig()
         self.net = StyledNet(config)
         try:
             self.net.load_state_dict(state)
@@ -124,6 +127,7 @@ class StyledGenerator:
         try:
             info = json.loads(metadata["info"])
             config = StyledConfig(**info["config"])
+            data = StyledDataConfig(**info.get("data", {}))
             names = list(info["bank_faces"])
             counts = [int(c) for c in info["bank_counts"]]
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
@@ -141,6 +145,7 @@ class StyledGenerator:
             tensors["bank.jamo"].long(),
             counts,
             info.get("meta", {}),
+            data,
         )
 
     @classmethod
@@ -154,15 +159,16 @@ class StyledGenerator:
         if saved.model != "styled":
             raise RunError(f"{run_dir}: holds a {saved.model!r} run, not a styled one")
         config = StyledConfig(**{**saved.model_config, "init_from": ""})
+        data = saved.data
         state = load_net_state(run_dir)
-        if not saved.data.corpus:
+        if not data.corpus:
             raise RunError(f"{run_dir}: the run does not name its corpus")
-        corpus = Corpus.open(saved.data.corpus)
-        content = corpus.face(config.content_face, augmented=False)
+        corpus = Corpus.open(data.corpus)
+        content = corpus.face(data.content_face, augmented=False)
         table = content_table(content.images, content.codepoints, corpus.size)
         faces = list(saved.data_info.get("face_names", []))
         generator = cls(
-            config, state, table, [], torch.zeros(0, 0, 0), torch.zeros(0, 0, 3), [], {}
+            config, state, table, [], torch.zeros(0, 0, 0), torch.zeros(0, 0, 3), [], {}, data
         )
         generator.meta = {"placement": dict(content.meta), "run": str(run_dir)}
         generator.build_bank({name: corpus.face(name, augmented=False) for name in faces})
@@ -198,6 +204,7 @@ class StyledGenerator:
         tensors["bank.jamo"] = self.bank_jamo.to(torch.int16).contiguous()
         info = {
             "config": self.config.to_dict() | {"init_from": ""},
+            "data": asdict(self.data),
             "bank_faces": self.bank_names,
             "bank_counts": self.bank_counts,
             "meta": self.meta | (extra_meta or {}),
@@ -211,6 +218,70 @@ class StyledGenerator:
         with atomic_path(path) as tmp:
             save_file(tensors, tmp, metadata=metadata)
         return path
+
+    def finetune(
+        self,
+        glyphs: GlyphSet,
+        steps: int,
+        batch: int = 64,
+        lr: float = 1e-4,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> StyledGenerator:
+        """A copy of this generator fine-tuned on one face's own glyphs, by the shared trainer.
+
+        What ``complete`` does when a font draws many syllables: the generator then learns
+        the font's details from all of them, not only from K references.
+        """
+        import tempfile
+
+        from hangulgan.models.styled import StyledDataset
+        from hangulgan.train.config import TrainConfig
+        from hangulgan.train.trainer import train
+
+        if steps < 1:
+            raise ConfigError(f"fine-tuning steps {steps}: must be 1 or more")
+        with tempfile.TemporaryDirectory(prefix="hangulgan-finetune-") as folder:
+            start = self.save(Path(folder) / "start.safetensors")
+            config = StyledConfig(
+                **self.config.to_dict() | {"init_from": str(start), "lr": lr, "adv_weight": 0.0}
+            )
+            data = StyledDataConfig(
+                content_face=self.data.content_face,
+                holdout_fraction=0.0,
+                targets_per_face=self.data.targets_per_face,
+                refs_min=self.data.refs_min,
+                refs_max=self.data.refs_max,
+            )
+            dataset = StyledDataset.from_glyphsets([glyphs], self.content, data, seed=seed)
+            captured: dict[str, Any] = {}
+
+            def keep_model(trainer: Any, step: int, losses: dict) -> None:
+                captured["model"] = trainer.model
+
+            train_config = TrainConfig(
+                steps=steps,
+                batch=batch,
+                seed=seed,
+                amp="off",
+                log_every=max(1, steps // 10),
+                sample_every=0,
+                checkpoint_every=0,
+                progress=progress,
+            )
+            train("styled", config, train_config, dataset, None, callbacks=[keep_model])
+        tuned = StyledGenerator(
+            self.config,
+            captured["model"].networks["net"].state_dict(),
+            self.content,
+            self.bank_names,
+            self.bank_codes,
+            self.bank_jamo,
+            self.bank_counts,
+            self.meta | {"finetuned": {"face": glyphs.name, "steps": steps}},
+            self.data,
+        )
+        return tuned
 
     # -- styles ---------------------------------------------------------------------------
     @torch.inference_mode()

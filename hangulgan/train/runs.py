@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -155,6 +156,26 @@ def write_grid(
     return save_grid(images, out, ink=run.model.info.ink)
 
 
+def run_placement(run: LoadedRun) -> dict[str, Any]:
+    """The placement meta (see :func:`hangulgan.data.placement.placement_meta`) of the
+    glyphs a run trained on: recorded in its config, or, for runs saved before it was, read
+    from its corpus when that is still there ({} otherwise: export-ttf then says so)."""
+    recorded = DataInfo.from_dict(run.config.data_info).placement
+    if recorded:
+        return dict(recorded)
+    data = run.config.data
+    if not data.corpus:
+        return {}
+    try:
+        from hangulgan.data.corpus import Corpus
+        from hangulgan.data.placement import placement_meta
+
+        corpus = Corpus.open(data.corpus)
+        return placement_meta([corpus.face(name) for name in data.faces or corpus.face_names])
+    except HangulganError:
+        return {}
+
+
 def write_glyphset(
     run_dir: str | Path,
     out: str | Path,
@@ -208,6 +229,7 @@ def write_glyphset(
             "step": run.step,
             "seed": seed,
             "ema": bool(use_ema and run.ema),
+            **run_placement(run),
         },
     )
     save_glyphset_replacing(glyphs, Path(out), force)

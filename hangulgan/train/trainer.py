@@ -704,6 +704,7 @@ def data_info(dataset: TrainingData, grid: int = 64) -> DataInfo:
         syllables="".join(chr(int(c)) for c in codepoints),
         batch_keys=tuple(dataset.batch_keys),
         ink=bool(dataset.ink),
+        placement=dict(getattr(dataset, "placement", {})),
     )
 
 

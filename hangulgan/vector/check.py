@@ -1,5 +1,12 @@
 """Checks a built font must pass: the OpenType Sanitizer (what browsers apply), fontconfig's
 view of it (what desktops install), and a raster round trip (that it draws what it should).
+
+The round trip that matters is against the source font file (:func:`font_round_trip`):
+both fonts rendered by FreeType, unhinted, on one baseline with the pen at one point, each
+glyph placed by its own bearings, so a glyph that sits higher, lower or further right than
+in the source loses ink overlap. Comparing with the glyph set a font came from
+(:func:`round_trip`) re-renders the font under the glyph set's own recorded geometry: it
+checks the tracing, not the placement.
 """
 
 from __future__ import annotations
@@ -8,12 +15,16 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import FontError, VectorError
+
+if TYPE_CHECKING:
+    from hangulgan.data.render import FaceRenderer
 
 
 def sanitize(path: str | Path, label: str | None = None) -> str:
@@ -88,18 +99,103 @@ class RoundTrip:
     p05_iou: float
     worst: list[tuple[int, float]]
     missing: list[int] = field(default_factory=list)
+    reference: str = ""  # what the font was compared with
+    # syllables whose advance differs from the reference font's by more than 1/1000 em
+    advance_mismatches: int = 0
+
+
+def _summarise(
+    size: int, codepoints: np.ndarray, ious: np.ndarray, worst: int, **extra: Any
+) -> RoundTrip:
+    order = np.argsort(ious, kind="stable")[:worst]
+    return RoundTrip(
+        size=size,
+        compared=len(ious),
+        mean_iou=float(ious.mean()) if len(ious) else 0.0,
+        p05_iou=float(np.percentile(ious, 5)) if len(ious) else 0.0,
+        worst=[(int(codepoints[i]), float(ious[i])) for i in order],
+        **extra,
+    )
+
+
+def _renderer(path: str | Path, size: int, **placement: Any) -> FaceRenderer:
+    from hangulgan.data.render import FaceRenderer
+
+    try:
+        return FaceRenderer(str(path), 0, size, "em", **placement)
+    except FontError as err:
+        raise VectorError(str(err)) from None
+
+
+def _render_all(renderer: FaceRenderer, codepoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Images of every code point (blank where the font draws none) and advances in em."""
+    try:
+        result = renderer.render(codepoints)
+    except FontError as err:
+        raise VectorError(str(err)) from None
+    canvas = renderer.canvas
+    images = np.zeros((len(codepoints), canvas, canvas), dtype=np.uint8)
+    advances = np.full(len(codepoints), np.nan)
+    where = np.searchsorted(codepoints, result.codepoints)
+    images[where] = result.images
+    advances[where] = result.advances / renderer.face.units_per_EM
+    return images, advances
+
+
+def font_round_trip(
+    font: str | Path,
+    reference_font: str | Path,
+    size: int = 32,
+    codepoints: list[int] | np.ndarray | None = None,
+    worst: int = 5,
+    chunk: int = 1024,
+) -> RoundTrip:
+    """Mean ink IoU of ``font`` against the source font file ``reference_font`` over the
+    Hangul syllables both map (or those of ``codepoints``), ``size`` px per em.
+
+    Both are rendered by FreeType, unhinted, on a canvas of two ems with the baseline 1.5
+    em below its top and the pen half an em from its left edge: each glyph lands where its
+    own outline and bearings put it relative to the baseline and the pen, as in running
+    text. A syllable one font draws and the other leaves blank scores 0."""
+    shared = sorted(set(font_syllables(font)) & set(font_syllables(reference_font)))
+    if codepoints is not None:
+        shared = sorted(set(shared) & {int(cp) for cp in codepoints})
+    cps = np.asarray(shared, dtype=np.int32)
+    layout = {"canvas": 2 * size, "baseline_row": size * 3 // 2, "origin_x": size // 2}
+    ours = _renderer(font, size, **layout)
+    theirs = _renderer(reference_font, size, **layout)
+    ious = np.zeros(len(cps))
+    mismatched = 0
+    for begin in range(0, len(cps), chunk):
+        part = cps[begin : begin + chunk]
+        a, adv_a = _render_all(ours, part)
+        b, adv_b = _render_all(theirs, part)
+        ious[begin : begin + len(part)] = ink_iou(a, b)
+        both = ~np.isnan(adv_a) & ~np.isnan(adv_b)
+        mismatched += int((np.abs(adv_a[both] - adv_b[both]) > 1e-3).sum())
+    return _summarise(
+        size,
+        cps,
+        ious,
+        worst,
+        reference=str(reference_font),
+        advance_mismatches=mismatched,
+    )
 
 
 def round_trip(font: str | Path, reference: GlyphSet, worst: int = 5) -> RoundTrip:
-    """Render ``font`` at the reference's size with the ``em`` placement and compare ink.
+    """Render ``font`` under the reference glyph set's recorded geometry (its baseline row;
+    each glyph's advance centred) and compare ink: how faithfully the glyphs were traced.
 
     Code points with ink in the reference that the font does not draw count as IoU 0 and
     are listed as missing."""
-    from hangulgan.data.render import render_face
+    from hangulgan.vector.fontbuild import export_geometry
 
     size = reference.size[0]
+    geometry = export_geometry(reference)[0]
+    renderer = _renderer(font, size, baseline_row=geometry.baseline_row)
     try:
-        result = render_face(str(font), reference.codepoints, size=size, placement="em")
+        result = renderer.render(reference.codepoints)
     except FontError as err:
         raise VectorError(str(err)) from None
     drawn = {cp: i for i, cp in enumerate(result.codepoints.tolist())}
@@ -115,14 +211,8 @@ def round_trip(font: str | Path, reference: GlyphSet, worst: int = 5) -> RoundTr
             missing.append(cp)
     # an undrawn glyph compares as a blank image: IoU 0 against ink, 1 against a blank
     ious = ink_iou(images, rendered)
-    order = np.argsort(ious)[:worst]
-    return RoundTrip(
-        size=size,
-        compared=len(ious),
-        mean_iou=float(ious.mean()) if len(ious) else 0.0,
-        p05_iou=float(np.percentile(ious, 5)) if len(ious) else 0.0,
-        worst=[(int(reference.codepoints[i]), float(ious[i])) for i in order],
-        missing=missing,
+    return _summarise(
+        size, reference.codepoints, ious, worst, missing=missing, reference=reference.name
     )
 
 
@@ -159,19 +249,25 @@ def font_syllables(path: str | Path) -> list[int]:
     return sorted(cp for cp in cmap if hangul.is_syllable(cp))
 
 
-def self_reference(path: str | Path, size: int, sample: int, seed: int = 0) -> GlyphSet:
-    """Reference images for a font without its source glyph set: the font's own rendering
-    at 4× ``size``, box-filtered down. That is its ideal anti-aliased image, so comparing
-    it with a plain ``size`` rendering tests that the outlines rasterise consistently."""
-    from hangulgan.data.render import render_face
-
+def self_round_trip(
+    path: str | Path, size: int, sample: int, seed: int = 0, worst: int = 5
+) -> RoundTrip:
+    """A font without a reference against itself: its ``size`` px rendering against its
+    own 4× rendering box-filtered down (its ideal anti-aliased image), both with the same
+    baseline and pen, over ``sample`` syllables: the outlines rasterise consistently."""
     cps = np.asarray(font_syllables(path), dtype=np.int32)
     if len(cps) > sample:
         cps = np.sort(np.random.default_rng(seed).choice(cps, sample, replace=False))
-    big = render_face(str(path), cps, size=size * 4, placement="em")
-    small = big.images.reshape(len(big.images), size, 4, size, 4).astype(np.float32)
-    images = np.clip(small.mean(axis=(2, 4)) + 0.5, 0, 255).astype(np.uint8)
-    return GlyphSet(images=images, codepoints=big.codepoints, name=f"{Path(path).name}@{size}")
+    plain = _renderer(path, size)
+    assert plain.geometry is not None
+    baseline, origin = plain.geometry.baseline_row, plain.geometry.origin_x()
+    small, _ = _render_all(_renderer(path, size, baseline_row=baseline, origin_x=origin), cps)
+    big, _ = _render_all(
+        _renderer(path, size * 4, baseline_row=baseline * 4, origin_x=origin * 4), cps
+    )
+    boxed = big.reshape(len(big), size, 4, size, 4).astype(np.float32).mean(axis=(2, 4))
+    ideal = np.clip(boxed + 0.5, 0, 255).astype(np.uint8)
+    return _summarise(size, cps, ink_iou(ideal, small), worst, reference="itself at 4x")
 
 
 def check_font(
@@ -180,10 +276,12 @@ def check_font(
     sizes: tuple[int, ...] = (32,),
     sample: int = 500,
     min_iou: float = 0.9,
+    reference_font: str | Path | None = None,
 ) -> FontCheck:
-    """Run every check on ``path``. With ``reference`` (the glyph set the font came from) the
-    round trip compares against it; without, against the font's own supersampled rendering
-    at each of ``sizes`` over ``sample`` syllables."""
+    """Run every check on ``path``. The round trip compares, at each of ``sizes``, with
+    ``reference_font`` (the source font file) over every syllable both map; else with
+    ``reference`` (the glyph set the font came from); else with the font's own
+    supersampled rendering over ``sample`` syllables."""
     path = Path(path)
     if not path.is_file():
         raise VectorError(f"{path}: no such font file")
@@ -215,15 +313,16 @@ def check_font(
     if not syllables:
         problems.append(f"{path}: maps no Hangul syllable")
     elif ots_ok:
-        refs = (
-            [reference]
-            if reference is not None
-            else [self_reference(path, size, sample) for size in sizes]
-        )
-        for ref in refs:
-            trip = round_trip(path, ref)
-            trips.append(trip)
-            if trip.mean_iou < min_iou:
+        if reference_font is not None:
+            trips = [font_round_trip(path, reference_font, size) for size in sizes]
+        elif reference is not None:
+            trips = [round_trip(path, reference)]
+        else:
+            trips = [self_round_trip(path, size, sample) for size in sizes]
+        for trip in trips:
+            if not trip.compared:
+                problems.append(f"{path}: maps no Hangul syllable that {trip.reference} maps")
+            elif trip.mean_iou < min_iou:
                 problems.append(
                     f"{path}: round trip at {trip.size} px has mean IoU {trip.mean_iou:.3f} "
                     f"(< {min_iou})"

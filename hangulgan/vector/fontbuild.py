@@ -8,9 +8,14 @@ TTGlyphPen and Glyph.compile would, in half their time. Workers return each glyp
 with its bounds and point counts, so the parent only assembles tables: with
 ``recalcBBoxes`` off, fontTools never re-parses 11,172 glyphs to find what workers already know.
 
-Placement is the inverse of the renderer's ``em`` placement: the S×S canvas is the em
-square (UPM 1000), the baseline lies at 880/1000 of the canvas from its top, and a glyph of
-advance 1000 sits at x = 0. So pixel (px, py) maps to x = px·1000/S, y = 880 − py·1000/S.
+Placement is the inverse of the glyph set's recorded geometry
+(:class:`hangulgan.data.placement.Geometry`): pixel (px, py) maps to
+x = (px − origin_x)·1000/em_px and y = (baseline_row − py)·1000/em_px at UPM 1000, each glyph
+gets its source advance, and the font gets its source's vertical metrics (hhea, OS/2 typo
+and win), scaled to UPM 1000. So the font sets each glyph where the source font had it,
+relative to the baseline and the pen. Glyph sets written before geometry was recorded are
+read as they always were: the canvas is the em, the baseline 880/1000 below its top, the
+pen at its left edge, advance 1000.
 """
 
 from __future__ import annotations
@@ -44,14 +49,13 @@ from fontTools.ttLib.tables._g_l_y_f import Glyph
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.placement import Geometry, VerticalMetrics, geometry_of
 from hangulgan.errors import VectorError
 from hangulgan.io import atomic_path
 from hangulgan.vector.trace import TraceParams, binarize, draw_curves, trace_bitmap
 
 UPM = 1000
-ASCENDER = 880
-DESCENDER = -120
-ADVANCE = 1000
+ADVANCE = 1000  # the advance of a glyph set that records no source geometry
 SPACE_ADVANCE = 250
 CU2QU_MAX_ERR = 1.0
 FORMATS = ("ttf", "otf")
@@ -220,18 +224,27 @@ class BuildReport:
 # ----------------------------------------------------------------------------- tracing
 
 
-def _transform(size: int, upscale: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    unit = UPM / (size * upscale)
-    return (unit, -unit), (0.0, float(ASCENDER))
+def pixel_transform(
+    geometry: Geometry, advance: int, upscale: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(scale, offset) that take a point of the ``upscale``× image of a glyph of ``advance``
+    source units to font units (UPM 1000): x·scale[0] + offset[0], y·scale[1] + offset[1]."""
+    unit = UPM / geometry.em_px
+    origin = geometry.origin_x(advance)
+    return (unit / upscale, -unit / upscale), (-origin * unit, geometry.baseline_row * unit)
 
 
 def glyph_paths(
-    images: np.ndarray, codepoints: np.ndarray, params: TraceParams
+    images: np.ndarray,
+    codepoints: np.ndarray,
+    params: TraceParams,
+    geometry: Geometry | None = None,
 ) -> Iterator[tuple[int, pathops.Path | str]]:
-    """Trace a stack of glyph images into pathops paths in font units, or the reason a
-    glyph is skipped (``empty``, ``all ink``, ``only specks``). Overlaps are not removed yet."""
+    """Trace a stack of glyph images into pathops paths in font units, placed by
+    ``geometry`` (default: the legacy reading of a canvas as the em), or the reason a glyph
+    is skipped (``empty``, ``all ink``, ``only specks``). Overlaps are not removed yet."""
     size = images.shape[1]
-    scale, offset = _transform(size, params.upscale)
+    geometry = geometry or Geometry.legacy(size)
     cutoff = params.threshold * 255.0
     ink = (np.asarray(images) >= cutoff).reshape(len(images), -1).mean(axis=1)
     cps = codepoints.tolist()
@@ -251,6 +264,7 @@ def glyph_paths(
                 yield cps[i], "only specks"
                 continue
             path = pathops.Path()
+            scale, offset = pixel_transform(geometry, geometry.advance_of(cps[i]), params.upscale)
             draw_curves(curves, path.getPen(), scale, offset)
             yield cps[i], path
 
@@ -442,7 +456,11 @@ class _CountingPen:
 
 
 def trace_chunk(
-    images: np.ndarray, codepoints: np.ndarray, params: TraceParams, fmt: str
+    images: np.ndarray,
+    codepoints: np.ndarray,
+    params: TraceParams,
+    fmt: str,
+    geometry: Geometry | None = None,
 ) -> tuple[list[GlyphResult | SkippedGlyph], float]:
     """Trace and compile one chunk of glyphs (runs in a worker process); returns the
     results and the CPU seconds they took, so a build can tell work from waiting on a
@@ -450,7 +468,7 @@ def trace_chunk(
     cpu = time.process_time()
     compile_glyph = compile_ttf_glyph if fmt == "ttf" else compile_cff_glyph
     out: list[GlyphResult | SkippedGlyph] = []
-    for cp, path in glyph_paths(images, codepoints, params):
+    for cp, path in glyph_paths(images, codepoints, params, geometry):
         if isinstance(path, str):
             out.append(SkippedGlyph(cp, path))
             continue
@@ -471,8 +489,10 @@ def trace_glyphs(
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
     cpu: list[float] | None = None,
+    geometry: Geometry | None = None,
 ) -> list[GlyphResult | SkippedGlyph]:
-    """Trace every glyph, in ``workers`` processes (1 = in this process), in input order.
+    """Trace every glyph, in ``workers`` processes (1 = in this process), in input order,
+    placed by ``geometry`` (see :func:`glyph_paths`).
 
     With ``cpu`` (a list), the CPU seconds each chunk took are appended to it."""
     starts = range(0, len(codepoints), chunk)
@@ -489,7 +509,11 @@ def trace_glyphs(
         for start in starts:
             collect(
                 *trace_chunk(
-                    images[start : start + chunk], codepoints[start : start + chunk], params, fmt
+                    images[start : start + chunk],
+                    codepoints[start : start + chunk],
+                    params,
+                    fmt,
+                    geometry,
                 )
             )
         return results
@@ -503,6 +527,7 @@ def trace_glyphs(
                 np.asarray(codepoints[start : start + chunk]),
                 params,
                 fmt,
+                geometry,
             )
             for start in starts
         ]
@@ -610,9 +635,16 @@ def assemble_font(
     glyphs: dict[int, tuple[Any, int, tuple[int, int, int, int], int, int]],
     fmt: str,
     content_digest: bytes,
+    metrics: VerticalMetrics | None = None,
+    default_advance: int = ADVANCE,
 ) -> TTFont:
     """Tables around already compiled glyphs: code point → (data, advance, bounds, points,
-    contours). Space is added when absent. Returns the font, not yet saved."""
+    contours). Space is added when absent. Returns the font, not yet saved.
+
+    ``metrics`` (in units of 1000 per em) are the source font's vertical metrics, written as
+    they are except that the win values grow to the glyphs' bounds (Windows clips ink
+    outside them); without them the CJK convention (880/-120) is written, with hhea grown
+    like win. ``default_advance`` is the usual advance (the CFF default width)."""
     info.validate()
     is_ttf = fmt == "ttf"
     glyphs = dict(glyphs)
@@ -653,7 +685,7 @@ def assemble_font(
         charstrings = {}
         for name, (program, advance, *_rest) in entries.items():
             # widths are written relative to nominalWidthX = 0 unless equal to the default
-            prefix = [] if advance == ADVANCE else [advance]
+            prefix = [] if advance == default_advance else [advance]
             body = program if program else ["endchar"]
             charstrings[name] = T2CharString(program=prefix + list(body))
         fb.setupCFF(
@@ -666,20 +698,29 @@ def assemble_font(
                 "Notice": info.copyright or info.licence[:200],
             },
             charstrings,
-            {"defaultWidthX": ADVANCE, "nominalWidthX": 0},
+            {"defaultWidthX": default_advance, "nominalWidthX": 0},
         )
         # with recalcBBoxes off nothing fills the CFF's own font box: set it like head's
         fb.font["CFF "].cff.topDictIndex[0].FontBBox = [x_min, y_min, x_max, y_max]
-    metrics = {name: (entry[1], entry[2][0] if entry[4] else 0) for name, entry in entries.items()}
-    fb.setupHorizontalMetrics(metrics)
-    win_ascent = max(ASCENDER, y_max)
-    win_descent = max(-DESCENDER, -y_min)
-    advances = [m[0] for m in metrics.values()]
+    hmtx = {name: (entry[1], entry[2][0] if entry[4] else 0) for name, entry in entries.items()}
+    fb.setupHorizontalMetrics(hmtx)
+    source = metrics
+    if source is None:
+        source = VerticalMetrics.cjk_default(UPM)
+    win_ascent = max(source.win_ascent, y_max)
+    win_descent = max(source.win_descent, -y_min)
+    if metrics is None:  # no source to follow: lines as tall as the ink, as Windows sees it
+        hhea_ascent, hhea_descent, hhea_gap = win_ascent, -win_descent, 0
+    else:
+        hhea_ascent = source.hhea_ascender
+        hhea_descent = source.hhea_descender
+        hhea_gap = source.hhea_line_gap
+    advances = [m[0] for m in hmtx.values()]
     right_bearings = [e[1] - e[2][2] for e in entries.values() if e[4]]
     fb.setupHorizontalHeader(
-        ascent=win_ascent,
-        descent=-win_descent,
-        lineGap=0,
+        ascent=hhea_ascent,
+        descent=hhea_descent,
+        lineGap=hhea_gap,
         advanceWidthMax=max(advances),
         minLeftSideBearing=min(e[2][0] for e in inked),
         minRightSideBearing=min(right_bearings),
@@ -725,16 +766,17 @@ def assemble_font(
         selection |= 1 << 5
     if not selection:
         selection |= 1 << 6  # REGULAR
-    selection |= 1 << 7  # USE_TYPO_METRICS: line spacing from the typo values below
+    if source.use_typo_metrics:
+        selection |= 1 << 7  # USE_TYPO_METRICS: line spacing from the typo values, as the source
     fb.setupOS2(
         version=4,
         achVendID=info.vendor.ljust(4),
         usWeightClass=info.weight,
         fsType=0,
         fsSelection=selection,
-        sTypoAscender=ASCENDER,
-        sTypoDescender=DESCENDER,
-        sTypoLineGap=0,
+        sTypoAscender=source.typo_ascender,
+        sTypoDescender=source.typo_descender,
+        sTypoLineGap=source.typo_line_gap,
         usWinAscent=win_ascent,
         usWinDescent=win_descent,
         ulCodePageRange1=codepages,
@@ -788,18 +830,72 @@ def readable_by_all(path: str | Path) -> None:
 
 
 def check_output_path(out: str | Path) -> Path:
-    """Fail early (before minutes of tracing) when ``out`` cannot be written."""
+    """Fail early (before minutes of tracing) when ``out`` cannot be written; missing parent
+    folders are created."""
     out = Path(out)
     parent = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
         raise VectorError(f"{out}: is a folder; name the font file to write")
-    if not parent.is_dir():
-        raise VectorError(f"{out}: folder {parent} does not exist")
+    make_folder(parent, f"{out}: cannot create folder {parent}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise VectorError(f"{out}: no write permission in {parent}")
     if out.exists() and not os.access(out, os.W_OK):
         raise VectorError(f"{out}: exists and is not writable")
     return out
+
+
+def font_units(source_units: int, geometry: Geometry) -> int:
+    """A length in the glyph set's source units, in the built font's (1000 per em)."""
+    return round(source_units * UPM / geometry.units_per_em)
+
+
+def export_geometry(glyphset: GlyphSet) -> tuple[Geometry, VerticalMetrics | None, str]:
+    """How to place ``glyphset``'s pixels in the font: its geometry, the vertical metrics to
+    write (UPM 1000; None: the CJK convention) and a note for the user ('' when none).
+
+    A glyph set without a recorded geometry is read as such sets always were
+    (:meth:`Geometry.legacy`), with a note saying its glyphs may not sit on the source's
+    baseline."""
+    where = glyphset.meta.get("source") or glyphset.name
+    try:
+        geometry = geometry_of(glyphset)
+    except ValueError as err:
+        raise VectorError(f"glyph set {where}: unreadable placement geometry ({err})") from None
+    height = glyphset.size[0]
+    if geometry is not None and geometry.canvas != height:
+        raise VectorError(
+            f"glyph set {where}: its geometry is for {geometry.canvas} px canvases, its "
+            f"images are {height} px"
+        )
+    if geometry is not None:
+        return geometry, geometry.metrics.scaled(UPM), ""
+    placement = glyphset.meta.get("placement", "em")
+    if placement != "em":
+        note = (
+            f"glyph set {where} was rendered with the {placement!r} placement: the font takes "
+            "each canvas as the em square, so sizes and baselines follow the canvas, not the "
+            "source fonts"
+        )
+    else:
+        note = (
+            f"glyph set {where} records no placement geometry (written by an older "
+            "hangulgan): each canvas is read as the em with the baseline 880/1000 below its "
+            "top, so glyphs may sit off the source font's baseline; render the corpus (or "
+            "sample the glyph set) again to place them exactly"
+        )
+    return Geometry.legacy(height), None, note
+
+
+def make_folder(folder: Path, context: str) -> None:
+    """Create ``folder`` and its missing parents; VectorError starting with ``context``."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise VectorError(f"{context} (a file of that name is in the way)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise VectorError(f"{context} ({err.strerror or err})") from None
 
 
 def build_font(
@@ -842,13 +938,9 @@ def build_font(
             f"glyph set {where}: code point {int(bad[0])} is not a printable Unicode character"
         )
     notes = []
-    placement = glyphset.meta.get("placement", "em")
-    if placement != "em":
-        notes.append(
-            f"glyph set {where} was rendered with the {placement!r} placement: the font takes "
-            "each canvas as the em square, so sizes and baselines follow the canvas, not the "
-            "source fonts"
-        )
+    geometry, metrics, note = export_geometry(glyphset)
+    if note:
+        notes.append(note)
     if fallback is not None and not Path(fallback).is_file():
         raise VectorError(f"{fallback}: no such fallback font")
 
@@ -862,6 +954,7 @@ def build_font(
         workers=workers,
         progress=progress,
         cpu=chunk_cpu,
+        geometry=geometry,
     )
     traced = time.perf_counter()
     glyphs: dict[int, tuple[Any, int, tuple[int, int, int, int], int, int]] = {}
@@ -870,7 +963,8 @@ def build_font(
         if isinstance(item, SkippedGlyph):
             skipped.append(item)
         else:
-            glyphs[item.codepoint] = (item.data, ADVANCE, item.bounds, item.points, item.contours)
+            advance = font_units(geometry.advance_of(item.codepoint), geometry)
+            glyphs[item.codepoint] = (item.data, advance, item.bounds, item.points, item.contours)
     if not glyphs:
         reasons = sorted({s.reason for s in skipped})
         raise VectorError(
@@ -888,7 +982,14 @@ def build_font(
     digest = hashlib.sha256()
     digest.update(repr(sorted((cp, g[2], g[3]) for cp, g in glyphs.items())).encode())
     digest.update(repr(info).encode())
-    font = assemble_font(info, glyphs, fmt, digest.digest())
+    font = assemble_font(
+        info,
+        glyphs,
+        fmt,
+        digest.digest(),
+        metrics=metrics,
+        default_advance=font_units(geometry.advance, geometry),
+    )
     try:
         with atomic_path(out) as tmp:
             font.save(str(tmp))

@@ -17,6 +17,8 @@ from hangulgan import hangul
 from hangulgan.errors import FontError, VectorError
 from hangulgan.io import atomic_path
 
+# the files write_specimens writes, and the only ones export-ttf --force replaces
+SPECIMEN_FILES = ("specimen.png", "specimen.html")
 PANGRAMS = (
     "키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다.",
     "다람쥐 헌 쳇바퀴에 타고파",
@@ -42,14 +44,17 @@ def _font_cmap(path: Path) -> tuple[dict[int, int], str, int]:
 def set_line(path: Path, text: str, size: int, advances: dict[int, int], upm: int) -> np.ndarray:
     """Set one line of ``text`` at ``size`` px per em with FreeType; uint8 ink, height
     ``size``. Characters the font lacks leave a gap of one em (no fallback font is used)."""
-    from hangulgan.data.render import render_face
+    from hangulgan.data.render import FaceRenderer
 
     cps = [ord(ch) for ch in text]
     mapped = sorted({cp for cp in cps if cp in advances and cp != 0x20})
     try:
-        result = render_face(str(path), mapped, size=size, placement="em")
+        renderer = FaceRenderer(str(path), 0, size, "em")
+        result = renderer.render(mapped)
     except FontError as err:
         raise VectorError(str(err)) from None
+    geometry = renderer.geometry
+    assert geometry is not None
     images = dict(zip(result.codepoints.tolist(), result.images, strict=True))
     widths = [advances.get(cp, upm) * size / upm for cp in cps]
     line = np.zeros((size, int(np.ceil(sum(widths))) + size), dtype=np.uint8)
@@ -57,9 +62,8 @@ def set_line(path: Path, text: str, size: int, advances: dict[int, int], upm: in
     for cp, width in zip(cps, widths, strict=True):
         image = images.get(cp)
         if image is not None:
-            # render_face centres a glyph's advance on a one-em canvas: put the canvas's
-            # left edge half the difference left of the pen
-            left = int(round(pen - (size - width) / 2))
+            # the renderer puts the pen origin_x pixels right of the canvas's left edge
+            left = int(round(pen - geometry.origin_x(advances[cp])))
             x0, x1 = max(left, 0), min(left + size, line.shape[1])
             if x1 > x0:
                 region = line[:, x0:x1]
@@ -186,6 +190,6 @@ def write_specimens(font_path: str | Path, folder: str | Path) -> tuple[Path, Pa
     folder = Path(folder)
     if not folder.is_dir():
         raise VectorError(f"{folder}: specimen folder does not exist")
-    png = specimen_png(font_path, folder / "specimen.png")
-    page = specimen_html(font_path, folder / "specimen.html")
+    png = specimen_png(font_path, folder / SPECIMEN_FILES[0])
+    page = specimen_html(font_path, folder / SPECIMEN_FILES[1])
     return png, page

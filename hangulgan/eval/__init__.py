@@ -1,0 +1,1 @@
+"""Measuring what the models make: pixel metrics, glyph classifiers, Glyph-FID, OCR."""

@@ -1,0 +1,359 @@
+"""Pixel metrics between two glyph sets: the one metrics module.
+
+Every function takes two batches of glyphs, N×H×W (uint8 0..255 with 255 = ink, or float
+in [0, 1]), and returns one value per glyph (a float64 numpy array), so that callers can
+average, split or report them as they like. Everything is batched torch on the CPU (or the
+device the tensors are on) and processed in chunks, so 11,172 glyphs fit in memory.
+
+- :func:`ssim`: Wang et al. (2004) SSIM on [0, 1] at the glyphs' own size, gaussian window
+  11 with σ 1.5, constants K1 = 0.01, K2 = 0.03, no padding (the mean over the "valid"
+  part of the map). This equals scikit-image's ``structural_similarity(gaussian_weights=True,
+  sigma=1.5, use_sample_covariance=False, data_range=1.0)`` (tested to 1e-4).
+- :func:`ms_ssim`: MS-SSIM as the published few-shot font evaluators compute it, so that
+  figures compare with theirs. DM-Font's ``evaluator.py`` (clovaai/dmfont, MIT; LF-Font and
+  MX-Font copy it) takes glyphs normalised to [-1, 1], resizes them by bicubic
+  interpolation with ``align_corners=True`` to 128×128, and calls ``ssim.py`` (from
+  jorge-pessoa/pytorch-msssim) with 4 levels, weights [0.25, 0.3, 0.3, 0.15], an 11×11
+  gaussian window of σ 1.5, no padding, 2×2 average pooling between levels and the value
+  range L = 2 (found from the images' minimum and maximum). That code combines the levels
+  as ``prod(mcs[:-1] ** w[:-1] * ssim[-1] ** w[-1])``, which by broadcasting raises the
+  last level's SSIM to 3 × 0.15 rather than 0.15; we keep that, since it is what their
+  published figures are. They average the maps over a batch before combining the levels;
+  we combine per glyph and then average, so a figure does not depend on batch size. Where
+  a level's mean contrast term is negative the power is not real (NaN in their code,
+  logged as 0): such a glyph scores 0.
+- :func:`l1`, :func:`rmse`: on [0, 1]. :func:`psnr`: 10·log10(1 / MSE) on [0, 1], capped at
+  100 dB for identical glyphs. :func:`ink_iou`: intersection over union of the pixels at or
+  above half ink; two blank glyphs score 1.
+
+:func:`compare_glyphsets` intersects two glyph sets on their shared code points and returns
+the mean of every metric.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.errors import GlyphSetError
+
+WINDOW_SIZE = 11
+WINDOW_SIGMA = 1.5
+MS_SSIM_WEIGHTS = (0.25, 0.3, 0.3, 0.15)
+MS_SSIM_SIZE = 128
+PSNR_CAP_DB = 100.0
+INK_THRESHOLD = 0.5
+CHUNK = 512  # glyphs per batch: 512 × 128² float32 maps are 32 MiB each
+
+PIXEL_METRICS = ("l1", "rmse", "psnr", "ssim", "ms_ssim", "ink_iou")
+
+
+def to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Glyphs as a float32 N×1×H×W tensor in [0, 1] (1 = ink); uint8 input is divided by 255."""
+    tensor = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if tensor.ndim == 2:
+        tensor = tensor[None]
+    if tensor.ndim == 3:
+        tensor = tensor[:, None]
+    if tensor.ndim != 4 or tensor.shape[1] != 1:
+        raise ValueError(f"expected N×H×W glyphs, got shape {tuple(tensor.shape)}")
+    if tensor.dtype == torch.uint8:
+        return tensor.float().div_(255.0)
+    return tensor.float()
+
+
+def _gaussian_1d(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+# Every linear step (bicubic resize, 2×2 average pooling, the gaussian window without
+# padding) is separable, so each is one small matrix per axis and an image is filtered as
+# A·X·Aᵀ with two batched matrix products. On CPUs that runs about 8× faster than
+# conv2d with 1×11 kernels (measured here), and the means μ come straight from the
+# 32×32 glyphs through the composed matrix (window · pooling · bicubic).
+@functools.lru_cache(maxsize=16)
+def _window_matrix(size: int) -> torch.Tensor:
+    """(size − 10) × size matrix: the gaussian window applied without padding."""
+    taps = _gaussian_1d()
+    out = torch.zeros(size - WINDOW_SIZE + 1, size, dtype=torch.float64)
+    for row in range(out.shape[0]):
+        out[row, row : row + WINDOW_SIZE] = taps
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _ms_ssim_resamplers(size: int) -> tuple[torch.Tensor, ...]:
+    """Per MS-SSIM level, the matrix taking a glyph row of ``size`` to that level's row."""
+    basis = torch.eye(size, dtype=torch.float64).view(size, 1, size, 1)
+    # Bicubic with align_corners=True, as DM-Font's evaluator resizes; read off torch itself.
+    upsample = F.interpolate(basis, size=(MS_SSIM_SIZE, 1), mode="bicubic", align_corners=True)
+    level = upsample[:, 0, :, 0].t().contiguous()  # 128 × size
+    levels = [level]
+    for _ in range(len(MS_SSIM_WEIGHTS) - 1):
+        level = 0.5 * (level[0::2] + level[1::2])  # 2×2 average pooling, one axis
+        levels.append(level)
+    return tuple(levels)
+
+
+def _filter(images: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """``M·Xᵀ·Mᵀ`` for every N×h×w image X (the transpose saves a copy; see callers).
+
+    Both products run as one folded matrix product (N·h rows), which BLAS does far faster
+    than a batch of small ones.
+    """
+    half = torch.matmul(images, matrix.t()).transpose(1, 2).contiguous()
+    return torch.matmul(half, matrix.t())
+
+
+def _ssim_terms(
+    x: torch.Tensor, y: torch.Tensor, data_range: float, resample: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image mean SSIM and mean contrast-structure term (N×h×w inputs, no padding).
+
+    With ``resample`` (a matrix R), the images compared are R·X·Rᵀ and R·Y·Rᵀ. The maps
+    are updated in place to keep the passes over memory few.
+    """
+    n = x.shape[0]
+    c1 = (0.01 * data_range) ** 2
+    c2 = (0.03 * data_range) ** 2
+    if resample is None:
+        big_x, big_y = x, y
+        size = x.shape[-1]
+        mean_matrix = _window_matrix(size).float()
+        # Without resampling the means and the filtered products both come out transposed.
+        mu_x, mu_y = _filter(torch.cat([x, y]), mean_matrix).split(n)
+    else:
+        # _filter transposes: big_x is (R·X·Rᵀ)ᵀ, and filtering its products transposes
+        # back, so the means are taken from Xᵀ to land in the same frame.
+        both = _filter(torch.cat([x, y]), resample)
+        big_x, big_y = both[:n], both[n:]
+        size = resample.shape[0]
+        mean_matrix = (_window_matrix(size) @ resample.double()).float()
+        mu_x, mu_y = _filter(torch.cat([x, y]).transpose(1, 2), mean_matrix).split(n)
+    window = _window_matrix(size).float()
+    # σx² + σy² and σxy are all SSIM needs: two filtered product maps, not three.
+    products = torch.empty((2 * n, *big_x.shape[1:]), dtype=big_x.dtype, device=big_x.device)
+    torch.mul(big_x, big_x, out=products[:n]).addcmul_(big_y, big_y)
+    torch.mul(big_x, big_y, out=products[n:])
+    sum_sq, cross = _filter(products, window).split(n)
+    mu_xy = mu_x * mu_y
+    mu_sq = torch.mul(mu_x, mu_x).addcmul_(mu_y, mu_y)
+    cs_map = cross.sub_(mu_xy).mul_(2).add_(c2).div_(sum_sq.sub_(mu_sq).add_(c2))
+    luminance = mu_xy.mul_(2).add_(c1).div_(mu_sq.add_(c1))
+    pixels = cs_map.shape[1] * cs_map.shape[2]
+    flat_cs = cs_map.reshape(n, 1, pixels)
+    ssim_mean = torch.bmm(flat_cs, luminance.reshape(n, pixels, 1)).view(n) / pixels
+    return ssim_mean, flat_cs.mean(dim=(1, 2))
+
+
+def _chunked(
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    a: np.ndarray | torch.Tensor,
+    b: np.ndarray | torch.Tensor,
+    chunk: int = CHUNK,
+) -> np.ndarray:
+    if len(a) != len(b):
+        raise ValueError(f"glyph batches differ in length: {len(a)} and {len(b)}")
+    if len(a) and tuple(a.shape[-2:]) != tuple(b.shape[-2:]):
+        raise ValueError(
+            f"glyph batches differ in size: {tuple(a.shape[-2:])} and {tuple(b.shape[-2:])}"
+        )
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(a), chunk):
+            x = to_unit(a[start : start + chunk])[:, 0]
+            y = to_unit(b[start : start + chunk])[:, 0]
+            out.append(fn(x, y).double().cpu())
+    if not out:
+        return np.zeros(0, dtype=np.float64)
+    return torch.cat(out).numpy()
+
+
+def _check_window(x: torch.Tensor) -> None:
+    if min(x.shape[-2:]) < WINDOW_SIZE:
+        raise ValueError(f"glyphs of {tuple(x.shape[-2:])} are smaller than the SSIM window")
+
+
+def _ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    _check_window(x)
+    return _ssim_terms(x, y, 1.0)[0]
+
+
+def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph SSIM (Wang et al.) on [0, 1], gaussian window 11, σ 1.5, no padding."""
+    return _chunked(_ssim_batch, a, b)
+
+
+def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
+    resamplers = _ms_ssim_resamplers(x.shape[-1])
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"MS-SSIM takes square glyphs, not {tuple(x.shape[-2:])}")
+    # DM-Font's protocol: glyphs in [-1, 1] (their range L = 2), bicubic to 128×128,
+    # then 2×2 average pooling per level; the resamplers fold all of that in.
+    x, y = x * 2 - 1, y * 2 - 1
+    sims, css = [], []
+    for resample in resamplers:
+        sim, cs = _ssim_terms(x, y, 2.0, resample.float())
+        sims.append(sim.double())
+        css.append(cs.double())
+    cs_pow = torch.stack(css, dim=1) ** weights  # N × levels
+    last_pow = sims[-1] ** weights[-1]  # N
+    # prod(mcs[:-1] ** w[:-1] * ssim[-1] ** w[-1]) exactly as their ssim.py writes it.
+    value = torch.prod(cs_pow[:, :-1] * last_pow[:, None], dim=1)
+    return torch.nan_to_num(value, nan=0.0)
+
+
+def ms_ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph MS-SSIM by the DM-Font / LF-Font evaluator's protocol (module docstring)."""
+    return _chunked(_ms_ssim_batch, a, b, chunk=CHUNK // 2)
+
+
+def l1(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph mean absolute difference on [0, 1]."""
+    return _chunked(lambda x, y: (x - y).abs().mean(dim=(1, 2)), a, b)
+
+
+def mse(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph mean squared difference on [0, 1]."""
+    return _chunked(lambda x, y: (x - y).square().mean(dim=(1, 2)), a, b)
+
+
+def rmse(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph root mean squared difference on [0, 1]."""
+    return np.sqrt(mse(a, b))
+
+
+def psnr_from_mse(errors: np.ndarray) -> np.ndarray:
+    """PSNR in dB of [0, 1] images from their MSE, capped at 100 dB (identical glyphs)."""
+    floor = 10 ** (-PSNR_CAP_DB / 10)
+    return 10 * np.log10(1.0 / np.maximum(errors, floor))
+
+
+def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph PSNR in dB on [0, 1], capped at 100 dB."""
+    return psnr_from_mse(mse(a, b))
+
+
+def _iou_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    ink_x = x >= INK_THRESHOLD
+    ink_y = y >= INK_THRESHOLD
+    inter = (ink_x & ink_y).sum(dim=(1, 2)).double()
+    union = (ink_x | ink_y).sum(dim=(1, 2)).double()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+
+
+def ink_iou(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Per-glyph intersection over union of ink (pixels ≥ half ink); blank vs blank is 1."""
+    return _chunked(_iou_batch, a, b)
+
+
+def _all_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    _check_window(x)
+    diff = x - y
+    return torch.stack(
+        [
+            diff.abs().mean(dim=(1, 2)).double(),
+            diff.square().mean(dim=(1, 2)).double(),
+            _ssim_terms(x, y, 1.0)[0].double(),
+            _ms_ssim_batch(x, y),
+            _iou_batch(x, y),
+        ],
+        dim=1,
+    )
+
+
+def pixel_metrics(
+    a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
+) -> dict[str, np.ndarray]:
+    """Every pixel metric per glyph: l1, rmse, psnr, ssim, ms_ssim and ink_iou."""
+    table = _chunked(_all_batch, a, b, chunk=CHUNK // 2).reshape(-1, 5)
+    return {
+        "l1": table[:, 0],
+        "rmse": np.sqrt(table[:, 1]),
+        "psnr": psnr_from_mse(table[:, 1]),
+        "ssim": table[:, 2],
+        "ms_ssim": table[:, 3],
+        "ink_iou": table[:, 4],
+    }
+
+
+@dataclass
+class Alignment:
+    """Two glyph sets restricted to their shared code points, in the same order."""
+
+    generated: np.ndarray
+    real: np.ndarray
+    codepoints: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def align_glyphsets(generated: GlyphSet, real: GlyphSet) -> Alignment:
+    """Intersect two glyph sets on their code points (and size); notes say what was dropped.
+
+    A set of another image size is resized (bilinear) to the real set's size, with a note.
+    Raises :class:`GlyphSetError` when either set is empty or they share no code point.
+    """
+    for glyphs in (generated, real):
+        if len(glyphs) == 0:
+            raise GlyphSetError(f"{glyphs.name}: glyph set has no code points")
+    shared, gen_index, real_index = np.intersect1d(
+        generated.codepoints, real.codepoints, assume_unique=True, return_indices=True
+    )
+    if not shared.size:
+        raise GlyphSetError(
+            f"{generated.name} and {real.name}: no code point in common "
+            f"({len(generated)} and {len(real)} glyphs)"
+        )
+    notes = []
+    if shared.size < len(generated) or shared.size < len(real):
+        notes.append(
+            f"compared on the {shared.size} code points both hold "
+            f"({generated.name}: {len(generated)}, {real.name}: {len(real)})"
+        )
+    # intersect1d returns the shared code points sorted; index both sets in that order.
+    gen_images = np.asarray(generated.images)[gen_index]
+    real_images = np.asarray(real.images)[real_index]
+    if gen_images.shape[1:] != real_images.shape[1:]:
+        notes.append(
+            f"{generated.name} is {gen_images.shape[1]}×{gen_images.shape[2]}, "
+            f"{real.name} {real_images.shape[1]}×{real_images.shape[2]}: "
+            f"{generated.name} resized (bilinear) to {real_images.shape[1]}×{real_images.shape[2]}"
+        )
+        gen_images = resize_glyphs(gen_images, real_images.shape[1:])
+    return Alignment(gen_images, real_images, shared.astype(np.int32), notes)
+
+
+def resize_glyphs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 N×H×W glyphs resized to ``size`` with bilinear interpolation (antialiased)."""
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), CHUNK):
+            x = to_unit(images[start : start + CHUNK])
+            y = F.interpolate(x, size=tuple(size), mode="bilinear", antialias=True)
+            out.append((y[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy())
+    return np.concatenate(out) if out else np.zeros((0, *size), dtype=np.uint8)
+
+
+def compare_glyphsets(generated: GlyphSet, real: GlyphSet) -> dict[str, object]:
+    """Mean of every pixel metric over the code points both sets hold.
+
+    Returns ``{"count": n, "notes": [...], "l1": ..., "rmse": ..., "psnr": ...,
+    "ssim": ..., "ms_ssim": ..., "ink_iou": ...}``.
+    """
+    aligned = align_glyphsets(generated, real)
+    per_glyph = pixel_metrics(aligned.generated, aligned.real)
+    result: dict[str, object] = {"count": int(aligned.codepoints.size), "notes": aligned.notes}
+    for name in PIXEL_METRICS:
+        value = float(per_glyph[name].mean())
+        result[name] = value if math.isfinite(value) else float("nan")
+    return result

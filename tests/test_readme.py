@@ -1,0 +1,185 @@
+"""The README's code runs: every ``sh`` and ``python`` block, in order, in a temp folder.
+
+The corpus is small (two Debian faces instead of ``make fonts``' 53) and training is cut
+to a few steps; those are the only changes, listed in ``CI_CHANGES``. Commands that
+cannot run here are listed in ``NOT_ON_CI`` with the reason. A README command that is
+in neither list runs as written; a list entry that matches no README command fails the
+test, so neither the README nor the lists can rot silently.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import hangulgan
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+NANUM = Path("/usr/share/fonts/truetype/nanum")
+CI_FACES = ("NanumGothic.ttf",)
+
+# command prefix → why it cannot run in a test
+NOT_ON_CI = {
+    "make demo": "runs the whole pipeline with installation: CI runs `make demo` itself",
+    "make test": "would run this test suite from inside itself",
+    "make install": "installs packages into .venv (CI installs through `make test`)",
+    "torchrun": "multi-process DDP training (tested by tests/test_train_ddp.py)",
+    "mkdir -p ~/.local/share/fonts": "installs a font into the user's home folder",
+}
+
+# command prefix → what CI runs instead, and why (time: the suite runs on 2 cores)
+CI_CHANGES = {
+    "make fonts": "links NanumGothic alone into fonts/ instead of 53 faces",
+    "hangulgan render fonts/ corpus/ ": "renders KS X 1001 only (--charset ksx1001 appended)",
+    "hangulgan render fonts/ corpus-aug/": "augments KS X 1001 only (--charset ksx1001 appended)",
+    "hangulgan train": "stops after a few steps (--steps appended; the last --steps wins)",
+    "hangulgan sample runs/cond --charset ksx1001 --out-set": "draws the seeds' 16 syllables "
+    "(--charset seed16 appended), so export-ttf traces 16 glyphs, not 2,350",
+    "hangulgan check-font": "a model trained a few steps draws noise, which fails the round "
+    "trip: exit 1 (the problems, listed) is accepted; 2 or 70 is not",
+}
+ACCEPTED_EXIT = {"hangulgan check-font": (0, 1)}
+
+
+@dataclass
+class Block:
+    language: str
+    text: str
+    line: int  # where the block starts in README.md
+
+    def commands(self) -> list[str]:
+        """Shell commands, with backslash continuations joined and comments dropped."""
+        joined = re.sub(r"\\\n\s*", "", self.text)
+        out = []
+        for line in joined.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.append(line)
+        return out
+
+
+def readme_blocks() -> list[Block]:
+    text = README.read_text(encoding="utf-8")
+    blocks = []
+    for match in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
+        if match.group(1) in ("sh", "bash", "python"):
+            line = text[: match.start()].count("\n") + 1
+            blocks.append(Block(match.group(1), match.group(2), line))
+    return blocks
+
+
+def strip_comment(command: str) -> str:
+    """The command without a trailing ``# comment`` (a ``#`` after a space, outside quotes)."""
+    quote = None
+    for i, char in enumerate(command):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or command[i - 1].isspace()):
+            return command[:i].rstrip()
+    return command
+
+
+def matching(table: dict[str, str], command: str) -> str | None:
+    return next((prefix for prefix in table if command.startswith(prefix)), None)
+
+
+def ci_version(command: str, train_steps: dict[str, int]) -> str:
+    """The command as CI runs it (see CI_CHANGES)."""
+    change = matching(CI_CHANGES, command + " ")
+    if change == "make fonts":
+        links = " && ".join(f"ln -s {NANUM / face} fonts/{face}" for face in CI_FACES)
+        return f"mkdir -p fonts && {links}"
+    if change and change.startswith("hangulgan render"):
+        return f"{command} --charset ksx1001"
+    if change == "hangulgan train":
+        run = re.search(r"--run (\S+)", command).group(1)
+        train_steps[run] = train_steps.get(run, 0) + 2
+        return f"{command} --steps {train_steps[run]} --no-progress"
+    if change and change.startswith("hangulgan sample"):
+        return f"{command} --charset seed16"
+    return command
+
+
+def test_every_readme_command_is_run_or_listed():
+    commands = [
+        strip_comment(c) for b in readme_blocks() if b.language != "python" for c in b.commands()
+    ]
+    for table in (NOT_ON_CI, CI_CHANGES):
+        for prefix in table:
+            assert any((c + " ").startswith(prefix) for c in commands), f"{prefix!r}: not in README"
+    assert any(b.language == "python" for b in readme_blocks())
+
+
+def test_python_blocks_are_valid_python():
+    for block in readme_blocks():
+        if block.language == "python":
+            ast.parse(block.text, filename=f"README.md:{block.line}")
+
+
+def test_package_docstring_names_only_packages_that_exist():
+    named = re.findall(r"``(\w+)``", hangulgan.__doc__)
+    assert named
+    for name in named:
+        assert importlib.util.find_spec(f"hangulgan.{name}"), f"hangulgan.{name} does not exist"
+
+
+@pytest.mark.slow
+def test_readme_blocks_run(tmp_path):
+    for face in CI_FACES:
+        if not (NANUM / face).exists():
+            pytest.skip(f"{NANUM / face} not installed (run make fonts)")
+    # `hangulgan` on PATH runs this checkout, as `.venv/bin/hangulgan` would
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "hangulgan"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m hangulgan "$@"\n')
+    shim.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        PYTHONPATH=str(ROOT),
+        OMP_NUM_THREADS="1",
+    )
+    train_steps: dict[str, int] = {}
+    ran, skipped = [], []
+    for block in readme_blocks():
+        where = f"README.md:{block.line}"
+        if block.language == "python":
+            steps = [(block.text, [sys.executable, "-c", block.text])]
+        else:
+            steps = []
+            for command in block.commands():
+                command = strip_comment(command)
+                reason = NOT_ON_CI.get(matching(NOT_ON_CI, command) or "")
+                if reason:
+                    skipped.append(f"{where}: {command}  ({reason})")
+                    continue
+                steps.append((command, ["bash", "-c", ci_version(command, train_steps)]))
+        for shown, argv in steps:
+            started = time.perf_counter()
+            result = subprocess.run(
+                argv, cwd=work, env=env, capture_output=True, text=True, timeout=600
+            )
+            accepted = ACCEPTED_EXIT.get(matching(ACCEPTED_EXIT, shown) or "", (0,))
+            assert result.returncode in accepted, (
+                f"{where}: {shown!r} exited {result.returncode}\n{result.stdout[-2000:]}"
+                f"\n{result.stderr[-3000:]}"
+            )
+            ran.append(f"{time.perf_counter() - started:5.1f} s  {shown.splitlines()[0]}")
+    print("\nran:", *ran, "\nnot on CI:", *skipped, sep="\n  ")
+    assert len(skipped) == len(NOT_ON_CI)
+    assert (work / "Draft.ttf").is_file() and (work / "Round.ttf").is_file()
