@@ -301,3 +301,13 @@ def test_a_second_trainer_in_the_same_run_folder_is_refused(test_font, tmp_path)
     assert holder.returncode == 130  # it finished on its own terms, with a checkpoint
     code, out = cli("train", "dcgan", "--run", busy, "--resume", "--steps", "1")
     assert code == 0 and "nothing to do" in out, out
+
+
+def test_a_toml_value_outside_its_choices_names_them(tmp_path):
+    from hangulgan.errors import ConfigError
+    from hangulgan.models import DCGANConfig
+    from hangulgan.train.config import compose
+
+    with pytest.raises(ConfigError, match=r"x.toml: \[model\]: loss 'wasserstein': choose one of"):
+        compose(DCGANConfig, {"loss": "wasserstein"}, {}, "x.toml: [model]")
+    assert compose(DCGANConfig, {"loss": "hinge"}, {"latent_dim": 8}, "x").latent_dim == 8
