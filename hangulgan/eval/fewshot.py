@@ -45,6 +45,15 @@ METHODS = ("styled", "copy NanumGothic", "copy nearest face")
 Metrics = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]
 
 
+def pixel_means(
+    generated: np.ndarray, real: np.ndarray, codepoints: np.ndarray
+) -> dict[str, float]:
+    """Means of :func:`hangulgan.eval.metrics.pixel_metrics` over a batch of glyphs."""
+    from hangulgan.eval.metrics import pixel_metrics
+
+    return {key: float(np.mean(values)) for key, values in pixel_metrics(generated, real).items()}
+
+
 @dataclass
 class CellResult:
     """Per-method metric means over one cell, and what the cell held."""
@@ -89,7 +98,7 @@ def nearest_face(
 def evaluate_fewshot(
     generator: StyledGenerator,
     corpus: Corpus,
-    metrics: Metrics,
+    metrics: Metrics = pixel_means,
     references: int = 8,
     per_face: int = 300,
     seen_faces: int = 12,

@@ -651,7 +651,7 @@ class StyledModel(Model):
             self.networks["disc"] = Discriminator(config.width, info.num_faces)
 
     @classmethod
-    def make_dataset(cls, data: StyledDataConfig) -> StyledDataset:
+    def make_dataset(cls, data: StyledDataConfig, config: ModelConfig) -> StyledDataset:
         """Targets with K references of their face, from the corpus and split of ``data``."""
         if not data.corpus:
             raise ConfigError("no corpus given (--corpus FOLDER, made by `hangulgan render`)")
