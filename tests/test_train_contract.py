@@ -131,7 +131,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
             self.optimizers["G"].step()  # not through optimizer_step: ranks would drift
             return {"loss": loss.detach()}
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = Sloppy(ToyConfig(), data_info(dataset))
     with pytest.raises(RuntimeError, match="optimizer_step"):
         model.training_step(dataset.get_batch(np.arange(2)), 0)
@@ -140,7 +140,7 @@ def test_an_optimizer_stepped_directly_is_refused(images):
 def test_optimizers_are_built_once_after_the_networks_are_placed(images):
     from hangulgan.train.trainer import data_info
 
-    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)))
+    dataset = ToyTranslator.make_dataset(FolderDataConfig(images=str(images)), ToyConfig())
     model = ToyTranslator(ToyConfig(), data_info(dataset)).to("cpu")
     first = model.optimizers
     assert model.optimizers is first  # built once
@@ -175,7 +175,7 @@ DDP_SCRIPT = textwrap.dedent(
 
     config = TrainConfig(steps=3, batch=4, log_every=1, sample_every=0, progress=False, grid=2)
     model = ToyConfig(pool_size=2)
-    dataset = ToyTranslator.make_dataset(data)
+    dataset = ToyTranslator.make_dataset(data, model)
     train("toy-translator", model, config, dataset, out / "run", data=data, callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
@@ -230,7 +230,7 @@ def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch)
     monkeypatch.setitem(MODELS, Watched.name, Watched)
     data = FolderDataConfig(images=str(images))
     config = TrainConfig(steps=1, batch=4, amp="bf16", progress=False, grid=2)
-    train("toy-translator", ToyConfig(), config, Watched.make_dataset(data),
+    train("toy-translator", ToyConfig(), config, Watched.make_dataset(data, ToyConfig()),
           tmp_path / "r", data=data)  # fmt: skip
     assert seen == [("train", True), ("sample", False)]
     assert RunConfig.load(tmp_path / "r").precision == "bf16"

@@ -131,7 +131,7 @@ class ToyTranslator(Model):
         self.pool_count = 0
 
     @classmethod
-    def make_dataset(cls, data: FolderDataConfig) -> FolderImages:
+    def make_dataset(cls, data: FolderDataConfig, config: ToyConfig) -> FolderImages:
         return FolderImages(data)
 
     @classmethod

@@ -166,7 +166,7 @@ def build_train_command(model_cls: type) -> click.Command:
             )
         config.validate()
         model_config.validate()
-        dataset = model_cls.make_dataset(data)
+        dataset = model_cls.make_dataset(data, model_config)
         result = train(
             model_cls.name,
             model_config,

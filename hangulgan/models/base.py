@@ -7,11 +7,10 @@ EMA copies of the networks a model names in ``ema_networks``, and distributed tr
 
 The contract, in the order the trainer uses it:
 
-* ``Model.make_dataset(data_config)`` (class method) opens the training data from the
-  model's data config (``data_config_class``; by default the glyph corpus selection
-  :class:`~hangulgan.train.config.DataConfig`). Options that shape the batches (how many
-  references, which faces are held out) belong in that data config. The result follows
-  :class:`TrainingData`.
+* ``Model.make_dataset(data_config, model_config)`` (class method) opens the training
+  data from the model's data config (``data_config_class``; by default the glyph corpus
+  selection :class:`~hangulgan.train.config.DataConfig`) and its own config. The result
+  follows :class:`TrainingData`.
 * ``Model(config, info)`` builds the networks (``self.networks``) from the config and a
   :class:`DataInfo`; the trainer then moves the model with :meth:`Model.to`.
 * :meth:`Model.configure_optimizers` is called once, on first use of ``model.optimizers``,
@@ -219,9 +218,9 @@ class Model:
         return DataConfig
 
     @classmethod
-    def make_dataset(cls, data: DataConfig | Any) -> TrainingData:
-        """The training data this model wants, from its data config (which holds whatever
-        shapes the batches, e.g. how many references each carries).
+    def make_dataset(cls, data: DataConfig | Any, config: ModelConfig) -> TrainingData:
+        """The training data this model wants, from its data config (``data``) and its own
+        config (``config``: e.g. how many references a batch carries).
 
         The default opens the glyph corpus selection as a
         :class:`~hangulgan.data.dataset.GlyphDataset`. A model whose batches carry more

@@ -125,7 +125,7 @@ def sample_images(
     generator = torch.Generator().manual_seed(seed)
     real = None
     if model.samples_need_data:  # the fixed real batch the trainer's grids used
-        dataset = type(model).make_dataset(run.config.data)
+        dataset = type(model).make_dataset(run.config.data, model.config)
         real = fixed_batch(dataset, n, run.config.train.seed)
     inputs = model.sample_inputs(
         n, generator, syllables=syllables, shared_noise=shared_noise, real=real
