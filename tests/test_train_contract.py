@@ -64,7 +64,7 @@ def test_toy_model_trains_through_the_cli_and_draws_a_visual_sheet(toy, images, 
     run = tmp_path / "runs" / "toy"
     code, out = run_cli(
         "train", "toy-translator", "--images", images, "--run", run, "--steps", "2",
-        "--pool-size", "3", *FAST,
+        "--pool-size", "3", "--amp", "off", *FAST,
     )  # fmt: skip
     assert code == 0, out
     assert "trained steps 0→2" in out
@@ -89,7 +89,7 @@ def test_toy_model_trains_through_the_cli_and_draws_a_visual_sheet(toy, images, 
         rho = state.tensors[f"net.{name}.rho"]
         assert 0.0 <= float(rho) <= 1.0
     code, out = run_cli("runs", "list", tmp_path / "runs")
-    assert code == 0 and "[grid,translate]" in out, out
+    assert code == 0 and "[grid,translate]" in out and "step 2  float32" in out, out
     code, out = run_cli("sample", run, "--n", "3", "--out", tmp_path / "grid.png")
     assert code == 0, out
     assert Image.open(tmp_path / "grid.png").mode == "RGB"

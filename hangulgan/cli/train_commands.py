@@ -358,5 +358,6 @@ def runs_list(runs_dir: Path) -> None:
         sample = item.sample if item.sample else "-"
         produces = ",".join(item.produces) or "-"
         click.echo(
-            f"{item.path}  {item.model}  step {item.step}  {losses or '-'}  {sample}  [{produces}]"
+            f"{item.path}  {item.model}  step {item.step}  {item.precision or '-'}  "
+            f"{losses or '-'}  {sample}  [{produces}]"
         )
