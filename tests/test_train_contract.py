@@ -234,3 +234,15 @@ def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch)
           tmp_path / "r", data=data)  # fmt: skip
     assert seen == [("train", True), ("sample", False)]
     assert RunConfig.load(tmp_path / "r").precision == "bf16"
+
+
+def test_the_dcgan_keeps_its_options_and_gains_the_ones_only_toml_could_set():
+    code, out = run_cli("train", "dcgan", "--help")
+    assert code == 0
+    for option in (
+        "--latent", "--conditional", "--loss [bce|hinge]", "--spectral-norm", "--lr",
+        "--channels-last / --no-channels-last", "--corpus", "--faces", "--charset", "--ema",
+        # before, these could be set only through a TOML file
+        "--jamo-dim", "--beta1", "--beta2", "--dropout", "--aux-weight",
+    ):  # fmt: skip
+        assert option in out, option
