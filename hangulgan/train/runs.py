@@ -282,6 +282,7 @@ class RunSummary:
     sample: Path | None = None
     error: str | None = None
     produces: list[str] = field(default_factory=list)  # Capability values
+    precision: str | None = None  # what its training steps ran in
 
 
 def summarize_run(run_dir: Path) -> RunSummary:
@@ -317,6 +318,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         path=run_dir,
         model=config.model,
         produces=produces,
+        precision=config.precision,
         step=step,
         total_steps=config.train.steps,
         losses=losses,
