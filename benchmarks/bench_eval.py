@@ -15,6 +15,7 @@ import sys
 import time
 
 import torch
+from report import Report
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
@@ -54,10 +55,14 @@ def main() -> int:
         f"target ≤ {TARGET_SECONDS:.0f} s"
     )
     print("  " + ", ".join(f"{k} {result[k]:.4f}" for k in metrics.PIXEL_METRICS))
-    if best > TARGET_SECONDS:
-        print(f"MISS: {best:.2f} s > {TARGET_SECONDS:.0f} s", file=sys.stderr)
-        return 1
-    return 0
+    report = Report("eval")
+    report.add(
+        f"evaluate: pixel metrics over {result['count']:,} glyphs",
+        f"{best:.2f} s ({per_second:,.0f} glyphs/s)",
+        f"≤ {TARGET_SECONDS:.0f} s",
+        best <= TARGET_SECONDS,
+    )
+    return report.finish()
 
 
 if __name__ == "__main__":

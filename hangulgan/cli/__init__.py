@@ -8,6 +8,7 @@ Exit codes (documented in the README):
 
 * 0 – done;
 * 1 – done, but some input was skipped (listed with the reason), e.g. a broken font;
+  for ``check-font``: the font failed a check (the problems listed);
 * 2 – an error the user can fix: a :class:`~hangulgan.errors.HangulganError` (one line
   naming the file and the problem), a bad option, a full disk, out of memory;
 * 70 – an unexpected exception, i.e. a bug in hangulgan (``EX_SOFTWARE`` of sysexits.h):
