@@ -56,6 +56,10 @@ def get_model_class(name: str) -> type[Model]:
 register_model(DCGAN)
 register_model(StyledModel)
 
+# The glyph classifiers live with the evaluation tools they serve; the module registers
+# its model itself (a plain import, last, so that either package may be imported first).
+import hangulgan.eval.classifier  # noqa: E402, F401
+
 __all__ = [
     "DCGAN",
     "DCGANConfig",
