@@ -393,3 +393,20 @@ def test_complete_refuses_cff_fonts(trained_run, tmp_path):
     args = ["complete", str(font), "--out", str(tmp_path / "x.otf"), "--run", str(trained_run)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "TrueType (.ttf) fonts only" in result.output
+
+
+def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
+    from hangulgan.eval.fewshot import CELLS, METHODS, evaluate_fewshot, format_table
+
+    generator = StyledGenerator.from_run(trained_run)
+    results = evaluate_fewshot(generator, corpus, per_face=6, references=8)
+    assert list(results) == list(CELLS)
+    seen = results[CELLS[0]]
+    assert seen.faces == ["NanumMyeongjo"]  # trained faces but the content face
+    for cell in CELLS[1:]:
+        assert results[cell].faces == ["NanumPen"]
+        assert results[cell].nearest["NanumPen"] in ("NanumGothic", "NanumMyeongjo")
+    for result in results.values():
+        assert set(result.metrics) == set(METHODS) and result.glyphs == 6
+    table = format_table(results, ["ink_iou", "l1"])
+    assert "copy nearest face" in table and "unseen face, unseen syllables" in table
