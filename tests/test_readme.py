@@ -48,6 +48,9 @@ CI_CHANGES = {
     "hangulgan train": "stops after a few steps (--steps appended; the last --steps wins)",
     "hangulgan sample runs/cond --charset ksx1001 --out-set": "draws the seeds' 16 syllables "
     "(--charset seed16 appended), so export-ttf traces 16 glyphs, not 2,350",
+    "hangulgan generate": "draws the seeds' 16 syllables (--charset seed16 appended), so "
+    "export-ttf traces 16 glyphs, not 11,172",
+    "hangulgan complete": "fine-tunes 3 steps instead of 300 (--finetune-steps 3 appended)",
 }
 
 
@@ -107,8 +110,10 @@ def ci_version(command: str, train_steps: dict[str, int]) -> str:
         run = re.search(r"--run (\S+)", command).group(1)
         train_steps[run] = train_steps.get(run, 0) + 2
         return f"{command} --steps {train_steps[run]} --no-progress"
-    if change and change.startswith("hangulgan sample"):
+    if change and (change.startswith("hangulgan sample") or change == "hangulgan generate"):
         return f"{command} --charset seed16"
+    if change == "hangulgan complete":
+        return f"{command} --finetune-steps 3"
     return command
 
 
