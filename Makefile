@@ -90,8 +90,15 @@ test: install fonts
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-bench: install fonts
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+# tensorflow-cpu (1.4 GB) for the DCGAN pairs against the seeds' tf.keras: make bench only.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,potrace,bench]'
+	touch $(BENCH_STAMP)
+
+# Every benchmark in turn, then one table: figure, target, pass/miss (exit 1 on a miss).
+bench: install fonts $(BENCH_STAMP)
+	$(PY) benchmarks/run_all.py
 
 lint: install
 	$(VENV)/bin/ruff check hangulgan tests benchmarks

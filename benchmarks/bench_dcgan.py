@@ -1,22 +1,27 @@
-"""DCGAN training speed on this machine: our trainer vs the bare step vs a plain loop.
+"""DCGAN training speed: like-for-like pairs against the seeds' tf.keras step, and the
+overhead of the trainer around the step.
 
-Prints images/s at batch 256 (the seeds' setting) for
+1. Pairs at batch 256, each side on the same number of threads (torch: intra-op N;
+   TensorFlow: intra-op N, inter-op 1, so neither runs more threads than the other):
 
-* ``trainer``   – :class:`hangulgan.train.trainer.Trainer` with its logging, EMA, progress
-                  bar and metrics file (steps only; the final checkpoint is not timed);
-* ``bare step`` – ``model.training_step`` in a loop over the same batches, in the precision
-                  the trainer picks (``--amp auto``: bf16 autocast where the CPU runs bf16
-                  natively, else float32);
-* ``bare fp32`` – the same in float32 (``--amp off``);
-* ``plain``     – the textbook PyTorch loop over the same network: D on real, D on detached
-                  fakes, then D on the fakes again for G; ``nn.Dropout``, default Adam;
-* ``tf.keras``  – the seeds' own tf.keras step (one tape, ``tf.function``), only when
-                  TensorFlow is importable.
+   * ours in float32 (``DCGAN.training_step``, what ``--amp off`` runs) against the seeds'
+     tf.keras step in float32: target ≥ 1.0×;
+   * ours under bf16 autocast (``--amp bf16``) against the same tf.keras step built under
+     Keras' ``mixed_bfloat16`` policy (D's last layer in float32, as Keras advises):
+     target ≥ 1.1×.
 
-Other processes share these cores, so the variants run interleaved in short rounds and
-the medians of the per-round figures are reported.
+   tf.keras comes with the bench extra (``pip install '.[bench]'``); without it the pairs
+   are reported as not measured, and the rest still runs. The variants run interleaved in
+   short rounds (the machine is shared); a rate is the batch over the mean of the faster
+   half of each variant's step times, and the median step is printed beside it.
+2. Trainer overhead: ``Trainer.fit`` (EMA, progress bar, metrics every 50 steps, a sample
+   grid every 500, a checkpoint at the end of the window: the defaults, at the demo's
+   batch of 64) timed as a whole over a window of 1,000 steps, against the bare step over
+   the same steps before and after it, in the precision the trainer picks: target ≤ 5 %.
+3. ``--profile``: where the float32 step spends its time (torch.profiler, top ops).
 
-    .venv/bin/python benchmarks/bench_dcgan.py [--rounds 5] [--steps 6] [--batch 256]
+    .venv/bin/python benchmarks/bench_dcgan.py [--threads 2] [--rounds 4] [--steps 5]
+        [--window 1000] [--profile]
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
+from report import Report
 
 from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
@@ -44,6 +49,8 @@ from hangulgan.train.trainer import (
     data_info,
     seed_everything,
 )
+
+BATCH = 256
 
 
 def synthetic_glyphs(n: int = 4096, size: int = 32) -> GlyphDataset:
@@ -60,109 +67,66 @@ def synthetic_glyphs(n: int = 4096, size: int = 32) -> GlyphDataset:
     return GlyphDataset.from_glyphsets([GlyphSet(images, 0xAC00 + np.arange(n) % 11172)])
 
 
-# --------------------------------------------------------------------- the plain reference
-
-
-def plain_networks() -> tuple[nn.Module, nn.Module]:
-    """The same seeds' network written the everyday way (nn.Sequential, nn.Dropout)."""
-    g = nn.Sequential(
-        nn.Linear(100, 1024, bias=False),
-        nn.BatchNorm1d(1024),
-        nn.LeakyReLU(0.3),
-        nn.Linear(1024, 8192, bias=False),
-        nn.BatchNorm1d(8192),
-        nn.LeakyReLU(0.3),
-        nn.Unflatten(1, (128, 8, 8)),
-        nn.ConvTranspose2d(128, 128, 5, 1, 2, bias=False),
-        nn.BatchNorm2d(128),
-        nn.LeakyReLU(0.3),
-        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False),
-        nn.BatchNorm2d(64),
-        nn.LeakyReLU(0.3),
-        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1),
-        nn.Tanh(),
-    )
-    d = nn.Sequential(
-        nn.Conv2d(1, 64, 5, 2, 2),
-        nn.LeakyReLU(0.2),
-        nn.Dropout(0.3),
-        nn.Conv2d(64, 128, 5, 2, 2),
-        nn.LeakyReLU(0.2),
-        nn.Flatten(),
-        nn.Linear(8192, 256),
-        nn.LeakyReLU(0.2),
-        nn.Dropout(0.3),
-        nn.Linear(256, 1),
-    )
-    return g, d
-
-
-class PlainLoop:
-    """The textbook loop: D twice on the fakes (detached for D, attached for G)."""
-
-    def __init__(self) -> None:
-        self.g, self.d = plain_networks()
-        self.opt_g = torch.optim.Adam(self.g.parameters(), 1e-4)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), 1e-4)
-
-    def step(self, real: torch.Tensor) -> None:
-        bce = F.binary_cross_entropy_with_logits
-        fake = self.g(torch.randn(len(real), 100))
-        self.opt_d.zero_grad()
-        l_real, l_fake = self.d(real), self.d(fake.detach())
-        d_loss = bce(l_real, torch.ones_like(l_real)) + bce(l_fake, torch.zeros_like(l_fake))
-        d_loss.backward()
-        self.opt_d.step()
-        self.opt_g.zero_grad()
-        l_fake = self.d(fake)
-        bce(l_fake, torch.ones_like(l_fake)).backward()
-        self.opt_g.step()
-
-
 # --------------------------------------------------------------------- the seeds' tf.keras
 
 
-def tf_step_factory(batch: int):
-    """The seeds' tf.keras DCGAN step, or None when TensorFlow is not importable."""
+def import_tensorflow(threads: int):
+    """TensorFlow on ``threads`` intra-op threads and one inter-op thread, or None."""
     try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tensorflow as tf
-        from tensorflow.keras import layers
     except ImportError:
         return None
-    g = tf.keras.Sequential(
-        [
-            layers.Dense(1024, use_bias=False, input_shape=(100,)),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Dense(8 * 8 * 128, use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Reshape((8, 8, 128)),
-            layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(),
-            layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh"),
-        ]
-    )
-    d = tf.keras.Sequential(
-        [
-            layers.Conv2D(64, 5, strides=2, padding="same", input_shape=(32, 32, 1)),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(0.3),
-            layers.Conv2D(128, 5, strides=2, padding="same"),
-            layers.LeakyReLU(0.2),
-            layers.Flatten(),
-            layers.Dense(256),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(0.3),
-            layers.Dense(1),
-        ]
-    )
-    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
-    opt_g, opt_d = tf.keras.optimizers.Adam(1e-4), tf.keras.optimizers.Adam(1e-4)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf
+
+
+def tf_step_factory(tf, batch: int, policy: str) -> Callable[[], None]:
+    """The seeds' tf.keras DCGAN step (one tape pair, ``tf.function``) under ``policy``
+    (``float32`` or ``mixed_bfloat16``)."""
+    keras = tf.keras
+    layers = keras.layers
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        g = keras.Sequential(
+            [
+                keras.Input((100,)),
+                layers.Dense(1024, use_bias=False),
+                layers.BatchNormalization(),
+                layers.LeakyReLU(),
+                layers.Dense(8 * 8 * 128, use_bias=False),
+                layers.BatchNormalization(),
+                layers.LeakyReLU(),
+                layers.Reshape((8, 8, 128)),
+                layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
+                layers.BatchNormalization(),
+                layers.LeakyReLU(),
+                layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+                layers.BatchNormalization(),
+                layers.LeakyReLU(),
+                layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh"),
+            ]
+        )
+        d = keras.Sequential(
+            [
+                keras.Input((32, 32, 1)),
+                layers.Conv2D(64, 5, strides=2, padding="same"),
+                layers.LeakyReLU(0.2),
+                layers.Dropout(0.3),
+                layers.Conv2D(128, 5, strides=2, padding="same"),
+                layers.LeakyReLU(0.2),
+                layers.Flatten(),
+                layers.Dense(256),
+                layers.LeakyReLU(0.2),
+                layers.Dropout(0.3),
+                layers.Dense(1, dtype="float32"),  # logits in float32 under mixed policies
+            ]
+        )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    opt_g, opt_d = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
 
     @tf.function
     def step(images):
@@ -188,7 +152,7 @@ def tf_step_factory(batch: int):
 # --------------------------------------------------------------------- measuring
 
 
-def step_times(fn, steps: int) -> list[float]:
+def step_times(fn: Callable[[], None], steps: int) -> list[float]:
     """Seconds of each of ``steps`` calls (after one untimed call that re-warms caches)."""
     fn()
     times = []
@@ -199,115 +163,159 @@ def step_times(fn, steps: int) -> list[float]:
     return times
 
 
-def quiet_rate(times: list[float], batch: int) -> float:
-    """Images/s over the faster half of the steps: the steps other processes disturbed least."""
+def rate(times: list[float], batch: int = BATCH) -> float:
+    """Images/s over the faster half of the steps: the steps other processes disturbed
+    least (both sides of a pair are measured the same way, interleaved)."""
     fast = sorted(times)[: max(1, len(times) // 2)]
     return batch / statistics.fmean(fast)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--steps", type=int, default=5, help="steps per variant per round")
-    parser.add_argument("--batch", type=int, default=256)
-    args = parser.parse_args()
-    batch, steps = args.batch, args.steps
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {batch}, "
-        f"{args.rounds} rounds × {steps} steps per variant, interleaved"
-    )
-
-    dataset = synthetic_glyphs()
-    seed_everything(0)
+def ours_step(dataset: GlyphDataset, bf16: bool) -> Callable[[], None]:
+    """The DCGAN's own training step on fresh batches, in float32 or under bf16 autocast."""
     model = DCGAN(DCGANConfig(), data_info(dataset)).to("cpu")
-    plain = PlainLoop()
-    sampler = EpochSampler(len(dataset), batch, seed=0)
-    plain_batch = dataset.get_batch(sampler.next_indices())["image"]
+    sampler = EpochSampler(len(dataset), BATCH, seed=0)
 
-    autocast = bf16_is_native(torch.device("cpu"))
-    print(f"trainer precision (--amp auto): {'bf16 autocast' if autocast else 'float32'}")
-
-    def bare_fp32() -> None:
-        model.training_step(dataset.get_batch(sampler.next_indices()), 0)
-
-    def bare() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             model.training_step(dataset.get_batch(sampler.next_indices()), 0)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        # the trainer as `hangulgan train` runs it: EMA, progress bar, metrics every 50 steps
-        config = TrainConfig(batch=batch, ema=True, progress=True, steps=0)
-        trainer_model = DCGAN(DCGANConfig(), data_info(dataset)).to("cpu")
-        (Path(tmp) / "run").mkdir()
-        trainer = Trainer(trainer_model, dataset, config, Path(tmp) / "run")
-        stamps: list[float] = []
-        trainer.callbacks.append(lambda _t, _s, _l: stamps.append(time.perf_counter()))
+    return step
 
-        def trainer_times() -> list[float]:
-            stamps.clear()
-            trainer.total_steps = trainer.step + steps + 2
-            trainer.fit()  # the final checkpoint and grid fall outside the timed steps
-            os.sync()  # let the checkpoint's writeback finish before the next variant runs
-            return list(np.diff(stamps))[1:]
 
-        tf_step = tf_step_factory(batch)
-        step_times(bare, 2)  # warm-up: allocator, oneDNN primitive caches
-        step_times(lambda: plain.step(plain_batch), 2)
-        trainer_times()
-        if tf_step:
-            step_times(tf_step, 2)
-        times: dict[str, list[float]] = {
-            "trainer": [],
-            "bare": [],
-            "bare32": [],
-            "plain": [],
-            "tf": [],
-        }
-        for r in range(args.rounds):
-            times["plain"] += step_times(lambda: plain.step(plain_batch), steps)
-            times["bare"] += step_times(bare, steps)
-            if autocast:
-                times["bare32"] += step_times(bare_fp32, steps)
-            times["trainer"] += trainer_times()
-            if tf_step:
-                times["tf"] += step_times(tf_step, steps)
-            done = "  ".join(f"{k} {batch * len(v) / sum(v):.0f}" for k, v in times.items() if v)
-            print(f"after round {r + 1} (mean img/s so far): {done}", flush=True)
-
-    quiet = {k: quiet_rate(v, batch) for k, v in times.items() if v}
-    median = {k: batch / statistics.median(v) for k, v in times.items() if v}
-    print()
-    print("img/s: 'quiet' = faster half of all steps, 'median' = median step")
-    for key, label in (
-        ("trainer", "trainer (ours)"),
-        ("bare", "bare step loop"),
-        ("bare32", "bare step, float32"),
-        ("plain", "plain PyTorch loop"),
-        ("tf", "seeds' tf.keras"),
-    ):
-        if key in quiet:
-            print(f"{label:20s} quiet {quiet[key]:6.0f}   median {median[key]:6.0f}")
-    print(
-        f"trainer overhead     quiet {100 * (1 - quiet['trainer'] / quiet['bare']):5.1f} %"
-        f"   median {100 * (1 - median['trainer'] / median['bare']):5.1f} %"
-    )
-    print(
-        f"ours / plain         quiet {quiet['trainer'] / quiet['plain']:5.2f} ×"
-        f"   median {median['trainer'] / median['plain']:5.2f} ×"
-    )
-    if "tf" in quiet:
-        print(
-            f"ours / tf.keras      quiet {quiet['trainer'] / quiet['tf']:5.2f} ×"
-            f"   median {median['trainer'] / median['tf']:5.2f} ×"
-        )
-        if "bare32" in quiet:
-            print(
-                f"float32 / tf.keras   quiet {quiet['bare32'] / quiet['tf']:5.2f} ×"
-                f"   median {median['bare32'] / median['tf']:5.2f} ×  (both float32)"
-            )
+def pairs(args, report: Report, dataset: GlyphDataset) -> None:
+    tf = import_tensorflow(args.threads)
+    native = bf16_is_native(torch.device("cpu"))
+    variants: dict[str, Callable[[], None]] = {
+        "ours fp32": ours_step(dataset, bf16=False),
+        "ours bf16": ours_step(dataset, bf16=True),
+    }
+    if tf is not None:
+        variants["tf.keras fp32"] = tf_step_factory(tf, BATCH, "float32")
+        variants["tf.keras bf16"] = tf_step_factory(tf, BATCH, "mixed_bfloat16")
+        print(f"TensorFlow {tf.__version__}: intra-op {args.threads} threads, inter-op 1")
     else:
-        print("seeds' tf.keras      not measured (TensorFlow is not importable here)")
+        print(
+            "TensorFlow is not installed: the tf.keras pairs are NOT measured "
+            "(pip install '.[bench]' installs it)"
+        )
+    print(f"CPU runs bf16 natively: {native}")
+    for fn in variants.values():
+        step_times(fn, 2)  # warm-up: graph tracing, oneDNN primitive caches
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for r in range(args.rounds):
+        for name, fn in variants.items():
+            times[name] += step_times(fn, args.steps)
+        done = "  ".join(f"{k} {rate(v):.0f}" for k, v in times.items())
+        print(f"after round {r + 1} (img/s, faster half): {done}", flush=True)
+    rates = {name: rate(t) for name, t in times.items()}
+    for name, value in rates.items():
+        median = BATCH / statistics.median(times[name])
+        report.add(
+            f"DCGAN step {name}, {args.threads} threads",
+            f"{value:.0f} img/s (median step {median:.0f})",
+        )
+    for ours, theirs, target in (
+        ("ours fp32", "tf.keras fp32", 1.0),
+        ("ours bf16", "tf.keras bf16", 1.1),
+    ):
+        figure = f"DCGAN {ours} / {theirs}"
+        if theirs not in rates:
+            report.add(
+                figure, "not measured: no TensorFlow (pip install '.[bench]')", f"≥ {target}×"
+            )
+            continue
+        ratio = rates[ours] / rates[theirs]
+        note = "" if native or "bf16" not in ours else " (bf16 emulated on this CPU)"
+        report.add(figure, f"{ratio:.2f}×{note}", f"≥ {target}×", ratio >= target)
+
+
+def trainer_overhead(args, report: Report, dataset: GlyphDataset) -> None:
+    """Trainer.fit over a window of steps with logs, grids and a checkpoint inside it,
+    against the bare step over the same number of steps (before and after)."""
+    batch, window = 64, args.window
+    seed_everything(0)
+    autocast = bf16_is_native(torch.device("cpu"))
+    bare = DCGAN(DCGANConfig(), data_info(dataset)).to("cpu")
+    sampler = EpochSampler(len(dataset), batch, seed=0)
+
+    def bare_window() -> float:
+        start = time.perf_counter()
+        for _ in range(window):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                bare.training_step(dataset.get_batch(sampler.next_indices()), 0)
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = TrainConfig(
+            batch=batch, steps=window, ema=True, progress=True, amp="bf16" if autocast else "off"
+        )
+        model = DCGAN(DCGANConfig(), data_info(dataset)).to("cpu")
+        run = Path(tmp) / "run"
+        run.mkdir()
+        trainer = Trainer(model, dataset, config, run)
+        step_times(lambda: bare.training_step(dataset.get_batch(sampler.next_indices()), 0), 3)
+        before = bare_window()
+        start = time.perf_counter()
+        result = trainer.fit()
+        inside = time.perf_counter() - start
+        after = bare_window()
+        written = sorted(p.name for p in run.rglob("*") if p.is_file())
+    bare_seconds = (before + after) / 2
+    overhead = 100 * (inside / bare_seconds - 1)
+    print(
+        f"trainer window: {window} steps at batch {batch} in {inside:.1f} s "
+        f"(bare step: {before:.1f} s before, {after:.1f} s after); wrote {len(written)} files: "
+        f"{', '.join(written)}"
+    )
+    del result
+    report.add(
+        f"trainer overhead ({window} steps, logs, grids, checkpoint inside)",
+        f"{overhead:+.1f} %",
+        "≤ 5 %",
+        overhead <= 5,
+    )
+
+
+def profile(dataset: GlyphDataset, steps: int = 6) -> None:
+    """Top ops of the float32 step by self CPU time."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    step = ours_step(dataset, bf16=False)
+    step_times(step, 2)
+    with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    print(
+        prof.key_averages(group_by_input_shape=True).table(
+            sort_by="self_cpu_time_total", row_limit=25
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=5, help="steps per variant per round")
+    parser.add_argument("--window", type=int, default=1000, help="steps of the trainer window")
+    parser.add_argument("--skip-pairs", action="store_true")
+    parser.add_argument("--skip-trainer", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the float32 step only")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH}")
+    dataset = synthetic_glyphs()
+    if args.profile:
+        profile(dataset)
+        return 0
+    report = Report("dcgan")
+    if not args.skip_pairs:
+        pairs(args, report, dataset)
+    if not args.skip_trainer:
+        trainer_overhead(args, report, dataset)
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -17,6 +17,7 @@ import sys
 import time
 
 import torch
+from report import Report
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
@@ -43,7 +44,7 @@ def main() -> int:
     generated = _glyphs(args.generated, "generated")
     real = _glyphs(args.real, "real")
     classifier = load_default_content_classifier()
-    best = 0.0
+    report = Report("eval")
     for label, kwargs in (("pixel metrics", {}), ("all metrics", {"classifier": classifier})):
         times, cpu_times = [], []
         for _ in range(args.repeats):
@@ -57,13 +58,15 @@ def main() -> int:
             f"({result['count'] / best:,.0f} glyphs/s, {torch.get_num_threads()} torch "
             f"threads, {min(cpu_times):.2f} s of CPU)"
         )
+        report.add(
+            f"evaluate: {label} over {result['count']:,} glyphs",
+            f"{best:.2f} s ({result['count'] / best:,.0f} glyphs/s)",
+            f"≤ {TARGET_SECONDS:.0f} s",
+            best <= TARGET_SECONDS,
+        )
     names = [*metrics.PIXEL_METRICS, "content_accuracy", "glyph_fid"]
     print("  " + ", ".join(f"{k} {result[k]:.4f}" for k in names))
-    print(f"target: all metrics ≤ {TARGET_SECONDS:.0f} s")
-    if best > TARGET_SECONDS:
-        print(f"MISS: {best:.2f} s > {TARGET_SECONDS:.0f} s", file=sys.stderr)
-        return 1
-    return 0
+    return report.finish()
 
 
 if __name__ == "__main__":

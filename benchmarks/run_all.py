@@ -37,6 +37,8 @@ def main(argv: list[str]) -> int:
             reported = read_summary(str(summary)) if summary.exists() else []
             figures += reported
             missed = any(f.ok is False for f in reported)
+            if code == 0 and not reported:
+                figures.append(Figure(script.stem, "reported no figures", "", "", None))
             if code != 0 and not missed:
                 figures.append(
                     Figure(script.stem, "script finished", f"exit {code}", "exit 0", False)

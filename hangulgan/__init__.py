@@ -1,9 +1,10 @@
 """hangulgan: a Korean font-synthesis toolkit.
 
 Pipeline: fonts → ``data`` (render a corpus of glyph sets) → ``train`` (the one
-shared trainer) with ``models`` → ``vector`` (trace and build a font). The glyph
-set (:class:`hangulgan.data.glyphset.GlyphSet`) is the one data type that flows
-between stages; ``cli`` is the thin command line over them.
+shared trainer) with ``models`` → ``vector`` (trace and build a font), with
+``eval`` measuring any glyph set. The glyph set
+(:class:`hangulgan.data.glyphset.GlyphSet`) is the one data type that flows between
+stages; ``cli`` is the thin command line over them.
 """
 
 __version__ = "0.1.0"

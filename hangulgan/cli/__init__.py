@@ -8,6 +8,7 @@ Exit codes (documented in the README):
 
 * 0 – done;
 * 1 – done, but some input was skipped (listed with the reason), e.g. a broken font;
+  for ``check-font``: the font failed a check (the problems listed);
 * 2 – an error the user can fix: a :class:`~hangulgan.errors.HangulganError` (one line
   naming the file and the problem), a bad option, a full disk, out of memory;
 * 70 – an unexpected exception, i.e. a bug in hangulgan (``EX_SOFTWARE`` of sysexits.h):
@@ -50,6 +51,7 @@ COMMANDS = {
     "classifier-export": "hangulgan.cli.eval_commands:classifier_export_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
     "complete": "hangulgan.cli.styled_commands:complete_command",
+    "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
 }
 
 

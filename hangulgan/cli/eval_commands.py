@@ -19,6 +19,45 @@ def _is_run(target: str) -> bool:
     return "::" not in target and (Path(target) / "config.json").is_file()
 
 
+def _run_model(run_dir: str) -> str:
+    from hangulgan.train.config import RunConfig
+
+    return RunConfig.load(run_dir).model
+
+
+def _fewshot(
+    run_dir: str,
+    corpus: Path | None,
+    classifier,
+    per_face: int,
+    seed: int,
+    json_out: Path | None,
+) -> None:
+    """A styled run by the few-shot protocol: three cells beside the copy baselines."""
+
+    from hangulgan.data.corpus import Corpus
+    from hangulgan.eval.fewshot import evaluate_fewshot, format_table, to_json
+    from hangulgan.io import write_json_atomic
+    from hangulgan.models.styled_inference import StyledGenerator
+
+    generator = StyledGenerator.from_run(run_dir)
+    folder = corpus or generator.data.corpus
+    if not folder:
+        raise ConfigError(f"{run_dir}: names no corpus; give --corpus")
+    results = evaluate_fewshot(
+        generator, Corpus.open(folder), per_face=per_face, seed=seed, classifier=classifier
+    )
+    keys = ["ink_iou", "l1", "rmse", "ssim", "ms_ssim", "content_accuracy", "glyph_fid"]
+    click.echo(format_table(results, keys))
+    for cell, result in results.items():
+        if result.nearest:
+            pairs = ", ".join(f"{a}→{b}" for a, b in result.nearest.items())
+            click.echo(f"nearest faces ({cell}): {pairs}")
+    if json_out:
+        write_json_atomic(json_out, to_json(results))
+        click.echo(f"json: {json_out}")
+
+
 def _run_draws_syllables(run_dir: str) -> bool:
     from hangulgan.models import get_model_class
     from hangulgan.models.base import Capability
@@ -57,6 +96,13 @@ def _run_draws_syllables(run_dir: str) -> bool:
 @click.option("--seed", default=0, show_default=True, help="Seed of the samples.")
 @click.option("--no-baselines", is_flag=True, help="Leave out the copy baselines.")
 @click.option(
+    "--per-face",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1),
+    help="A styled run: target syllables per face in each cell of the few-shot protocol.",
+)
+@click.option(
     "--ocr",
     "ocr_font",
     type=click.Path(path_type=Path),
@@ -78,6 +124,7 @@ def evaluate_command(
     samples: int,
     seed: int,
     no_baselines: bool,
+    per_face: int,
     ocr_font: Path | None,
     reference: Path | None,
 ) -> None:
@@ -88,6 +135,7 @@ def evaluate_command(
       hangulgan evaluate glyphs/demo --real corpus/::NanumGothic --sheet sheet.png
       hangulgan evaluate runs/demo                # conditional: content accuracy, Glyph-FID
       hangulgan evaluate runs/dcgan --n 1000      # unconditional: legibility, diversity
+      hangulgan evaluate runs/styled              # few-shot: the three cells, baselines
       hangulgan evaluate --ocr Draft.ttf --reference NanumGothic.ttf
 
     Glyph sets are compared on the syllables both hold (the table says when they differ
@@ -105,6 +153,10 @@ def evaluate_command(
         raise ConfigError("give TARGET (a glyph set, CORPUS::FACE or a run folder), or --ocr FONT")
     from hangulgan.data.corpus import Corpus, open_glyphset
     from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
+
+    if _is_run(target) and _run_model(target) == "styled":
+        _fewshot(target, corpus, _classifier(classifier), per_face, seed, json_out)
+        return
 
     # Inputs first: a wrong path is reported before the classifier is read.
     real_set = open_glyphset(real) if real else None
