@@ -296,7 +296,7 @@ def finish_line(
 
     height, width = ink.shape
     unit = height / 32
-    alpha = ink.astype(np.float32) * (1 / 255)
+    alpha = ink.astype(np.float32) * np.float32(1 / 255)
     if rng.random() < augment.curve_prob and width > 1:
         amount = rng.uniform(-augment.curve_px, augment.curve_px) * unit
         x = np.linspace(-1.0, 1.0, width)
@@ -304,12 +304,15 @@ def finish_line(
         rows = np.arange(height)[:, None] - offsets[None, :]
         valid = (rows >= 0) & (rows < height)
         alpha = np.where(valid, alpha[np.clip(rows, 0, height - 1), np.arange(width)], 0.0)
-    paper = rng.uniform(*augment.paper)
-    tone = rng.uniform(*augment.ink)
-    grey = paper - (paper - tone) * alpha
+    paper = np.float32(rng.uniform(*augment.paper))
+    tone = np.float32(rng.uniform(*augment.ink))
+    grey = alpha * (tone - paper)
+    grey += paper + np.float32(0.5)
     if rng.random() < augment.noise_prob:
-        grey = grey + rng.normal(0.0, augment.noise_std, grey.shape)
-    image = np.clip(grey + 0.5, 0, 255).astype(np.uint8)
+        noise = rng.standard_normal(grey.shape, dtype=np.float32)
+        noise *= np.float32(augment.noise_std)
+        grey += noise
+    image = np.clip(grey, 0, 255, out=grey).astype(np.uint8)
     if rng.random() < augment.blur_prob:
         radius = rng.uniform(*augment.blur_radius) * unit
         image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)))
