@@ -325,3 +325,40 @@ def test_full_disk_mid_run_leaves_whole_samples_readable(corpus, tmp_path, monke
     assert len(read_gt(tmp_path / "o" / "gt")) == 20
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["complete"] is False and manifest["counts"] == {"all": 20}
+
+
+def test_syllables_from_text_as_jpeg_classes_with_odd_characters(corpus, tmp_path):
+    # a glyph set that draws "/" (no geometry: the canvas is its advance) beside a face
+    slash = np.zeros((1, 32, 32), dtype=np.uint8)
+    slash[0, 4:28, 14:18] = 255
+    GlyphSet(slash, np.array([ord("/")]), "Slash", {"placement": "fit"}).save(tmp_path / "slash")
+    source = open_sources([str(tmp_path / "slash")], 32)[0]
+    assert source.advances_px[0] == 32 and source.origins_px[0] == 0
+    text = tmp_path / "chars.txt"
+    text.write_text("가나 /\n가Q\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = run(
+        "ocr-export", f"{corpus / 'corpus'}::NanumMyeongjo", str(tmp_path / "slash"),
+        "--text", str(text), "--kind", "syllables", "--out", str(out), "--format",
+        "gt,classes", "--image-format", "jpg", "--augment", "--count", "12",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output  # Q: no source draws it
+    assert "skipped 1 text samples" in result.output
+    labels = [label for _, label in read_gt(out / "gt")]
+    assert len(labels) == 12 and set(labels) == {"가", "나", "/"}
+    assert sorted(p.name for p in (out / "classes").iterdir()) == ["U+002F", "가", "나"]
+    image = Image.open(next((out / "classes" / "U+002F").iterdir()))
+    assert image.format == "JPEG"
+
+
+def test_same_seed_same_samples(corpus, tmp_path):
+    def make(out: Path) -> list[bytes]:
+        args = ["ocr-export", str(corpus / "corpus"), "--out", str(out), "--kind", "lines"]
+        assert run(*args, "--count", "12", "--augment", "--seed", "5").exit_code == 0
+        return [(out / "gt" / p).read_bytes() for p, _ in read_gt(out / "gt")]
+
+    first, second = make(tmp_path / "a"), make(tmp_path / "b")
+    assert first == second
+    assert (tmp_path / "a" / "gt" / "gt.txt").read_text() == (
+        tmp_path / "b" / "gt" / "gt.txt"
+    ).read_text()

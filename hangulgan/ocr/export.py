@@ -185,6 +185,14 @@ class _ListWriter(_Writer):
         self.handle.close()
 
 
+def class_folder(label: str) -> str:
+    """The folder name of a class: the character itself, or ``U+XXXX`` for one that
+    cannot name a folder (``/``, ``.``, a backslash)."""
+    if label in (".", "..") or "/" in label or "\\" in label:
+        return "_".join(f"U+{ord(ch):04X}" for ch in label)
+    return label
+
+
 class _ClassesWriter(_Writer):
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -192,7 +200,7 @@ class _ClassesWriter(_Writer):
         self.pending = 0
 
     def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        target = self.folder / label
+        target = self.folder / class_folder(label)
         target.mkdir(exist_ok=True)
         _write_file(target / name, data)
         self.pending += 1
@@ -290,6 +298,7 @@ class SplitPlan:
     count: int
     items: list[str] = field(default_factory=list)  # text samples settable here (--text)
     unset: int = 0  # text samples no source of this split holds
+    samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
 
 
 def _shares(total: int, fractions: Sequence[float]) -> list[int]:
@@ -366,20 +375,12 @@ def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[
             cps = source.codepoints
             text = chr(int(cps[int(rng.integers(len(cps)))]))
         else:
-            sampler = _sampler(source)
+            sampler = plan.samplers.get(source.name)
+            if sampler is None:
+                sampler = plan.samplers[source.name] = Sampler(source, TextShape())
             text = sampler.word(rng) if options.kind == "words" else sampler.line(rng)
         out.append((source, text))
     return out
-
-
-_SAMPLERS: dict[int, Sampler] = {}
-
-
-def _sampler(source: Source) -> Sampler:
-    key = id(source)
-    if key not in _SAMPLERS:
-        _SAMPLERS[key] = Sampler(source, TextShape())
-    return _SAMPLERS[key]
 
 
 # --------------------------------------------------------------------------- rendering
