@@ -8,6 +8,9 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -362,3 +365,53 @@ def test_same_seed_same_samples(corpus, tmp_path):
     assert (tmp_path / "a" / "gt" / "gt.txt").read_text() == (
         tmp_path / "b" / "gt" / "gt.txt"
     ).read_text()
+
+
+def private_tmpfs_works() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+READER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_ocr_export import read_gt, read_lmdb
+root = Path(sys.argv[1])
+print("readable", len(read_gt(root / "gt")), len(read_lmdb(root / "lmdb")))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not private_tmpfs_works(), reason="no private mount namespace here")
+def test_a_real_full_disk_leaves_whole_batches_readable(corpus, tmp_path):
+    # LMDB says "Input/output error" when its commit finds no room: still a full disk
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    python = sys.executable
+    script = (
+        f"mount -t tmpfs -o size=8m tmpfs {mount} && "
+        f"{python} -m hangulgan ocr-export {corpus / 'corpus'} --out {mount}/o --count 5000 "
+        f"--augment --format gt,lmdb; rc=$?; "
+        f"{python} -c '{READER}' {mount}/o {Path(__file__).parent}; exit $rc"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip()
+    match = re.fullmatch(
+        rf"error: {mount}/o/\w+: no space left on device; (\d+) samples were written whole "
+        r"in every format and stay readable \(all: \d+\)",
+        error,
+    )
+    assert match, error
+    gt, lmdb_count = map(int, re.search(r"readable (\d+) (\d+)", result.stdout).groups())
+    assert min(gt, lmdb_count) == int(match.group(1)) > 0

@@ -22,6 +22,7 @@ disk stops the run with one line saying how many samples are readable.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -227,17 +228,32 @@ class _LmdbWriter(_Writer):
         self.cache[b"label-%09d" % number] = label.encode("utf-8")
 
     def commit(self) -> None:
+        import lmdb
+
         count = self.written + len(self.cache) // 2
-        with self.env.begin(write=True) as txn:
-            for key, value in self.cache.items():
-                txn.put(key, value)
-            txn.put(b"num-samples", str(count).encode())
-        self.env.sync(True)
+        try:
+            with self.env.begin(write=True) as txn:
+                for key, value in self.cache.items():
+                    txn.put(key, value)
+                txn.put(b"num-samples", str(count).encode())
+            self.env.sync(True)
+        except lmdb.Error as err:
+            # LMDB reports a write that found no room as EIO ("Input/output error"), so
+            # ask the file system; the last committed batch stays the readable database
+            needed = sum(len(v) for v in self.cache.values()) + (1 << 20)
+            if not is_disk_full(err) and _free_bytes(self.folder) >= needed:
+                raise HangulganError(f"{self.folder}: LMDB write failed ({err})") from err
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.folder)) from err
         self.written = count
         self.cache = {}
 
     def close(self) -> None:
         self.env.close()
+
+
+def _free_bytes(folder: Path) -> int:
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
 
 
 def _open_writer(fmt: str, folder: Path) -> _Writer:
@@ -512,11 +528,12 @@ def export(
     except Exception as err:
         if is_disk_full(err):
             done = sum(written.values())
+            per_split = ", ".join(f"{k}: {v}" for k, v in written.items())
             _try_manifest(out, manifest, charset, written)
             where = getattr(err, "filename", None) or out
             raise DiskFullError(
-                f"{where}: no space left on device; {done} samples were written whole and "
-                f"stay readable ({', '.join(f'{k}: {v}' for k, v in written.items())})"
+                f"{where}: no space left on device; {done} samples were written whole in "
+                f"every format and stay readable ({per_split})"
             ) from err
         raise
     manifest["complete"] = True
