@@ -415,3 +415,21 @@ def test_a_real_full_disk_leaves_whole_batches_readable(corpus, tmp_path):
     assert match, error
     gt, lmdb_count = map(int, re.search(r"readable (\d+) (\d+)", result.stdout).groups())
     assert min(gt, lmdb_count) == int(match.group(1)) > 0
+
+
+def test_a_plain_run_does_not_import_torch(corpus, tmp_path):
+    # torch is only for --augment: a plain export starts in well under a second
+    code = (
+        "import sys\n"
+        "from hangulgan.cli import main\n"
+        "try:\n"
+        f"    main(['ocr-export', {str(corpus / 'corpus')!r}, '--out', {str(tmp_path / 'o')!r},"
+        " '--count', '3'])\n"
+        "except SystemExit as end:\n"
+        "    assert end.code == 0, end.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")

@@ -455,8 +455,6 @@ def export(
     progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     """Make the samples and write them in every format of ``options``."""
-    import torch
-
     options.validate()
     if not sources:
         raise ConfigError("no source: name a corpus, a corpus face or a glyph set")
@@ -471,7 +469,11 @@ def export(
     for path in existing:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     augment = LineAugment() if options.augment else None
-    generator = torch.Generator().manual_seed(int(options.seed))
+    generator = None
+    if augment is not None:  # torch only distorts glyphs: plain runs skip its import
+        import torch
+
+        generator = torch.Generator().manual_seed(int(options.seed))
     charset: set[str] = set()
     per_source: dict[str, Counter] = {}
     written: dict[str, int] = {}
@@ -495,34 +497,33 @@ def export(
     }
     ext = options.image_format
     try:
-        with torch.no_grad():
-            for plan in plans:
-                folder = out / plan.name if plan.name else out
-                writers = {fmt: _open_writer(fmt, folder / fmt) for fmt in options.formats}
-                counts = per_source.setdefault(plan.name or "all", Counter())
-                try:
-                    _write_split(
-                        plan,
-                        writers,
-                        options,
-                        augment,
-                        rng,
-                        generator,
-                        charset,
-                        counts,
-                        progress,
-                        ext,
-                    )
-                finally:
-                    written[plan.name or "all"] = min(w.written for w in writers.values())
-                    for writer in writers.values():
-                        writer.close()
-                manifest["splits"][plan.name or "all"] = {
-                    "samples": written[plan.name or "all"],
-                    "sources": [s.name for s in plan.sources],
-                    "per_source": dict(counts),
-                    "text_unset_in_split": plan.unset,
-                }
+        for plan in plans:
+            folder = out / plan.name if plan.name else out
+            writers = {fmt: _open_writer(fmt, folder / fmt) for fmt in options.formats}
+            counts = per_source.setdefault(plan.name or "all", Counter())
+            try:
+                _write_split(
+                    plan,
+                    writers,
+                    options,
+                    augment,
+                    rng,
+                    generator,
+                    charset,
+                    counts,
+                    progress,
+                    ext,
+                )
+            finally:
+                written[plan.name or "all"] = min(w.written for w in writers.values())
+                for writer in writers.values():
+                    writer.close()
+            manifest["splits"][plan.name or "all"] = {
+                "samples": written[plan.name or "all"],
+                "sources": [s.name for s in plan.sources],
+                "per_source": dict(counts),
+                "text_unset_in_split": plan.unset,
+            }
     except HangulganError:
         raise
     except Exception as err:
