@@ -39,19 +39,25 @@ MIN_INK_PIXELS = 1
 
 @dataclass
 class Source:
-    """One glyph set at the output height, ready to set text from."""
+    """One glyph set at the output height, ready to set text from.
+
+    ``tiles`` are all of the set's images (memory-mapped when the set is and no scaling
+    is needed, so a large corpus is read only where samples use it); ``advances_px`` and
+    ``origins_px`` follow them row by row. Only inked glyphs are in ``codepoints`` and
+    ``index``: an empty one can never be set."""
 
     name: str
-    tiles: np.ndarray  # N×H×W uint8, ink 255 (only glyphs that draw ink)
-    codepoints: np.ndarray  # N int32
+    tiles: np.ndarray  # N×H×W uint8, ink 255
     advances_px: np.ndarray  # N float: pen advance of each glyph
     origins_px: np.ndarray  # N float: pen origin of each glyph within its tile
+    codepoints: np.ndarray  # M int32: the characters that draw ink
+    rows: np.ndarray  # M: their tile rows
     space_px: float
     empty: list[int] = field(default_factory=list)  # held by the set but inkless: never used
-    index: dict[int, int] = field(default_factory=dict)
+    index: dict[int, int] = field(default_factory=dict)  # code point → tile row (inked only)
 
     def __post_init__(self) -> None:
-        self.index = {int(cp): i for i, cp in enumerate(self.codepoints.tolist())}
+        self.index = dict(zip(self.codepoints.tolist(), self.rows.tolist(), strict=True))
 
     @property
     def height(self) -> int:
@@ -66,8 +72,15 @@ class Source:
     def from_glyphset(cls, glyphs: GlyphSet, height: int, name: str | None = None) -> Source:
         """Scale ``glyphs`` to ``height`` pixels and read its advances from its geometry."""
         name = name or glyphs.name
-        images = np.asarray(glyphs.images)
-        inked = (images > INK_LEVEL).reshape(len(images), -1).sum(axis=1) >= MIN_INK_PIXELS
+        images = glyphs.images
+        inked = np.concatenate(
+            [
+                (images[at : at + 1024] > INK_LEVEL).reshape(-1, images[0].size).sum(axis=1)
+                >= MIN_INK_PIXELS
+                for at in range(0, len(images), 1024)
+            ]
+            or [np.zeros(0, dtype=bool)]
+        )
         try:
             geometry = geometry_of(glyphs)
         except ValueError as err:
@@ -77,20 +90,21 @@ class Source:
             geometry = Geometry.legacy(canvas_w)
         scale = height / canvas_h
         px_per_unit = geometry.em_px / geometry.units_per_em * scale
-        cps = glyphs.codepoints[inked]
+        cps = glyphs.codepoints
         advances = np.array([geometry.advance_of(cp) for cp in cps.tolist()], dtype=np.float64)
         origins = np.array([geometry.origin_x(int(a)) for a in advances.tolist()], dtype=np.float64)
-        tiles = images[inked]
+        tiles = images
         if scale != 1:
-            tiles = _resize(tiles, height, max(1, round(canvas_w * scale)))
+            tiles = _resize(np.asarray(images), height, max(1, round(canvas_w * scale)))
         return cls(
             name=name,
-            tiles=np.ascontiguousarray(tiles),
-            codepoints=cps.astype(np.int32),
+            tiles=tiles,
             advances_px=advances * px_per_unit,
             origins_px=origins * scale,
+            codepoints=cps[inked].astype(np.int32),
+            rows=np.flatnonzero(inked),
             space_px=SPACE_EM * geometry.em_px * scale,
-            empty=glyphs.codepoints[~inked].tolist(),
+            empty=cps[~inked].tolist(),
         )
 
 
