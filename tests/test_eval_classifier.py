@@ -185,3 +185,28 @@ def test_export_refuses_other_runs(tmp_path, small_corpus):
     code, out = run_cli("classifier-export", run, "--out", tmp_path / "x")
     assert code == 2 and "not a classifier" in out, out
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_shipped_content_classifier():
+    from hangulgan.eval.classifier import DEFAULT_HOLDOUT_FACES, load_default_content_classifier
+
+    classifier = load_default_content_classifier()
+    assert classifier.task == "content" and classifier.size == (32, 32)
+    held = classifier.meta["heldout"]
+    assert held["held_out"] == "faces" and held["content_accuracy"] >= 0.99
+    assert set(classifier.meta["holdout_faces"]) == set(DEFAULT_HOLDOUT_FACES)
+    assert not set(classifier.meta["faces"]) & set(DEFAULT_HOLDOUT_FACES)
+    assert classifier.path is not None and classifier.path.stat().st_size < 4_000_000
+
+
+@pytest.mark.slow
+def test_the_shipped_classifier_reads_a_face_it_never_saw():
+    from hangulgan import hangul
+    from hangulgan.data.render import render_face
+    from hangulgan.eval.classifier import load_default_content_classifier
+
+    font = debian_font(Path("/usr/share/fonts/truetype/unfonts-core/UnDotum.ttf"))
+    drawn = render_face(str(font), hangul.all_syllables(), size=32)
+    classifier = load_default_content_classifier()
+    score = metrics.content_accuracy(classifier, drawn.images, drawn.codepoints)
+    assert score["content_accuracy"] >= 0.99

@@ -34,7 +34,7 @@ from torch import nn
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig, augment_batch
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
-from hangulgan.io import atomic_path, write_json_atomic
+from hangulgan.io import write_bytes_atomic, write_json_atomic
 from hangulgan.models.base import DataInfo, Model, ModelConfig, option
 
 CLASSIFIER_FORMAT = "hangulgan.classifier"
@@ -312,8 +312,11 @@ class GlyphClassifier(Model):
         self.networks = {"classifier": self.net}
 
     @classmethod
-    def make_dataset(cls, data: ClassifierDataConfig) -> ClassifierDataset:
-        """The training glyphs: the corpus' faces and syllables minus the held-out ones."""
+    def make_dataset(
+        cls, data: ClassifierDataConfig, config: ModelConfig | None = None
+    ) -> ClassifierDataset:
+        """The training glyphs: the corpus' faces and syllables minus the held-out ones
+        (the same for either task, so ``config`` is not needed)."""
         return ClassifierDataset(data)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -519,13 +522,12 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 
 def save_classifier(classifier: Classifier, path: str | Path) -> tuple[Path, Path]:
     """Write ``PATH.safetensors`` (weights) and ``PATH.json`` (what it is), atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     weights_path, meta_path = _paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in classifier.net.state_dict().items()}
-    with atomic_path(weights_path, suffix=".safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"format": CLASSIFIER_FORMAT})
+    write_bytes_atomic(weights_path, save(state, metadata={"format": CLASSIFIER_FORMAT}))
     meta = dict(classifier.meta)
     meta |= {
         "format": CLASSIFIER_FORMAT,
@@ -697,8 +699,23 @@ def export_classifier(
         "run": str(run_dir),
         "step": run.step,
     }
+    train_seconds = _training_seconds(Path(run_dir))
+    if train_seconds is not None:
+        meta["train_seconds"] = train_seconds  # the trainer's clock: training steps only
     classifier = Classifier(net=model.net, task=model.config.task, meta=meta)
     classifier.meta["heldout"] = heldout_accuracy(classifier, data)
     paths = save_classifier(classifier, out)
     classifier.path = paths[0]
     return classifier, paths
+
+
+def _training_seconds(run_dir: Path) -> float | None:
+    """Seconds of training the run's metrics.csv records at its last row (None if absent)."""
+    import csv
+
+    try:
+        with open(run_dir / "metrics.csv", encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return float(rows[-1]["seconds"]) if rows else None
+    except (OSError, KeyError, ValueError):
+        return None
