@@ -29,6 +29,7 @@ NANUM = Path("/usr/share/fonts/truetype/nanum")
 FACES = ("NanumGothic.ttf", "NanumMyeongjo.ttf")
 CHARSET = "가나다라마바사아자차카타파하한글으로는에서"
 BLANKED = "하"  # the glyph the damaged set draws empty
+SPLITS = ("train", "val", "test")
 
 
 @pytest.fixture(scope="module")
@@ -433,3 +434,16 @@ def test_a_plain_run_does_not_import_torch(corpus, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("False")
+
+
+def test_text_lines_split_by_sample_never_land_in_two_splits(corpus, tmp_path):
+    lines = sorted({a + b + c for a in "가나다" for b in "라마바" for c in "사아"})  # 18
+    text = tmp_path / "lines.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = run("ocr-export", str(corpus / "corpus"), "--out", str(out), "--text", str(text),
+                 "--split", "0.5,0.25,0.25")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    parts = [[label for _, label in read_gt(out / split / "gt")] for split in SPLITS]
+    assert [len(p) for p in parts] == [9, 4, 5] or [len(p) for p in parts] == [9, 5, 4]
+    assert sorted(sum(parts, [])) == lines  # each line once, in exactly one split

@@ -315,6 +315,7 @@ class SplitPlan:
     items: list[str] = field(default_factory=list)  # text samples settable here (--text)
     unset: int = 0  # text samples no source of this split holds
     samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
+    offset: int = 0  # where in ``items`` this split's samples start
 
 
 def _shares(total: int, fractions: Sequence[float]) -> list[int]:
@@ -364,9 +365,16 @@ def plan_splits(
     total = options.count if options.count is not None else len(settable or [])
     if total is None or total < 1:
         raise ConfigError("--count: give how many samples to make (or --text FILE)")
+    by_sample = options.by == "sample" and len(names) > 1
+    if settable is not None and by_sample:
+        # splits by sample take consecutive runs of one shuffled order, so no text line
+        # is in two splits (unless --count asks for more samples than there are lines)
+        settable = [settable[i] for i in rng.permutation(len(settable))]
     plans = []
+    offset = 0
     for name, count, chosen in zip(names, _shares(total, fractions), split_sources, strict=True):
-        plan = SplitPlan(name, chosen, count)
+        plan = SplitPlan(name, chosen, count, offset=offset if by_sample else 0)
+        offset += count
         if settable is not None:
             plan.items = [t for t in settable if any(s.holds(t) for s in chosen)]
             plan.unset = len(settable) - len(plan.items)
@@ -380,7 +388,7 @@ def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[
     """``n`` (source, text) pairs of a split, the text always held by its source."""
     out: list[tuple[Source, str]] = []
     if plan.items:
-        for i in range(start, start + n):
+        for i in range(plan.offset + start, plan.offset + start + n):
             text = plan.items[i % len(plan.items)]
             holders = [s for s in plan.sources if s.holds(text)]
             out.append((holders[int(rng.integers(len(holders)))], text))
