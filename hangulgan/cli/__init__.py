@@ -52,6 +52,7 @@ COMMANDS = {
     "generate": "hangulgan.cli.styled_commands:generate_command",
     "complete": "hangulgan.cli.styled_commands:complete_command",
     "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
+    "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
 }
 
 
