@@ -54,11 +54,11 @@ demo: install fonts
 	mkdir -p out
 	$(VENV)/bin/hangulgan complete $(DEMO_LIGHT) --out out/NanumGothicLight-Complete.ttf \
 	    --workers $(DEMO_WORKERS) --force
-	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --out glyphs/unpilgi --force
-	$(VENV)/bin/hangulgan generate --mix NanumMyeongjo:0.5,NanumPen:0.5 --out glyphs/mix --force
-	$(VENV)/bin/hangulgan export-ttf glyphs/unpilgi --out out/UnPilgi-Draft.ttf \
+	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --out drafts/unpilgi --force
+	$(VENV)/bin/hangulgan generate --mix NanumMyeongjo:0.5,NanumPen:0.5 --out drafts/mix --force
+	$(VENV)/bin/hangulgan export-ttf drafts/unpilgi --out out/UnPilgi-Draft.ttf \
 	    --family "UnPilgi Draft" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
-	$(VENV)/bin/hangulgan export-ttf glyphs/mix --out out/mix/Myeongjo-Pen.ttf \
+	$(VENV)/bin/hangulgan export-ttf drafts/mix --out out/mix/Myeongjo-Pen.ttf \
 	    --family "Myeongjo Pen" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
 	$(VENV)/bin/hangulgan check-font out/UnPilgi-Draft.ttf --reference $(DEMO_HELDOUT) --min-iou 0
 	$(VENV)/bin/hangulgan check-font out/NanumGothicLight-Complete.ttf
@@ -105,4 +105,4 @@ lint: install
 	$(VENV)/bin/ruff format --check hangulgan tests benchmarks
 
 clean:
-	rm -rf corpus out runs glyphs .pytest_cache
+	rm -rf corpus out runs glyphs drafts .pytest_cache
