@@ -63,6 +63,11 @@ demo: install fonts
 	$(VENV)/bin/hangulgan check-font out/UnPilgi-Draft.ttf --reference $(DEMO_HELDOUT) --min-iou 0
 	$(VENV)/bin/hangulgan check-font out/NanumGothicLight-Complete.ttf
 	@echo
+	@echo "quality of the face drawn from 8 references (real: UnPilgi, never trained on):"
+	$(VENV)/bin/hangulgan evaluate drafts/unpilgi --real corpus/::UnPilgi
+	$(VENV)/bin/hangulgan evaluate --ocr out/UnPilgi-Draft.ttf --reference $(DEMO_HELDOUT)
+	$(VENV)/bin/hangulgan evaluate --ocr out/NanumGothicLight-Complete.ttf --reference $(DEMO_FONT)
+	@echo
 	@echo "demo done:"
 	@echo "  completed: out/NanumGothicLight-Complete.ttf (2,350 → 11,172 syllables)"
 	@echo "  new face:  out/UnPilgi-Draft.ttf, drawn from 8 references of a face never trained on"
