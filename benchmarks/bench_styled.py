@@ -64,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     report = Report("styled")
     generator = StyledGenerator.load(args.weights)
-    images, cps = references_from_font(UNPILGI, default_references(), 8, generator.size)
+    images, cps, _ = references_from_font(UNPILGI, default_references(), 8, generator.size)
     style = generator.style_from_images(images, cps)
     everything = hangul.all_syllables()
     times = []

@@ -2,7 +2,7 @@
 # Install the Debian packages hangulgan needs, when they are missing.
 # Usage: scripts/system-deps.sh [fonts|build|all]   (default: all)
 #   fonts: the Korean font packages the default corpus is rendered from
-#   build: what pypotrace compiles against, and fontconfig for check-font
+#   build: what pypotrace compiles against, fontconfig for check-font, tesseract for evaluate --ocr
 # As root it installs with apt-get; otherwise it lists what is missing and fails.
 set -euo pipefail
 
@@ -10,7 +10,8 @@ set -euo pipefail
 # Nanum Eco, the D2Coding monospace, Lexi Gulim) for style-conditioned models.
 FONT_PACKAGES="fonts-nanum fonts-nanum-extra fonts-unfonts-core fonts-baekmuk fonts-noto-cjk
   fonts-noto-cjk-extra fonts-nanum-eco fonts-naver-d2coding fonts-lexi-gulim"
-BUILD_PACKAGES="libpotrace-dev libagg-dev pkg-config fontconfig build-essential"
+# tesseract-ocr(-kor): `hangulgan evaluate --ocr` reads a paragraph set in a font.
+BUILD_PACKAGES="libpotrace-dev libagg-dev pkg-config fontconfig build-essential tesseract-ocr tesseract-ocr-kor"
 
 case "${1:-all}" in
   fonts) wanted="$FONT_PACKAGES" ;;

@@ -84,29 +84,43 @@ def fuzz_fonts(tmp_path_factory):
     return good, damaged, charset
 
 
+# Runs the command and records its exit status and the peak RSS of it and its workers.
+# A wrapper of its own, because a child's ru_maxrss counts the memory of the process it
+# was forked from until it calls exec: forked from pytest, that is pytest's.
+_MEASURE = """
+import json, resource, subprocess, sys
+status = subprocess.call(sys.argv[2:])
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(sys.argv[1], "w") as handle:
+    json.dump({"status": status, "peak_kb": peak_kb}, handle)
+"""
+
+
 def _run_render(fonts_dir: Path, out: Path, charset: Path, workers: int):
     """Run ``hangulgan render`` in a child; (exit status, output, peak RSS in MB of the
-    child and the workers it waited for)."""
-    import time
+    child and its workers). A negative status is the signal that killed it."""
+    import signal
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "hangulgan", "render", str(fonts_dir), str(out)]
     command += ["--charset", str(charset), "--workers", str(workers), "--quiet"]
-    log = out.with_suffix(".log")
+    log, report = out.with_suffix(".log"), out.with_suffix(".json")
     with open(log, "w") as handle:
-        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            child.kill()
-            child.wait()
+        wrapper = subprocess.Popen(
+            [sys.executable, "-c", _MEASURE, str(report), *command],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # a hang is killed with its workers
+        )
+        try:
+            wrapper.wait(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(wrapper.pid, signal.SIGKILL)
+            wrapper.wait()
             pytest.fail(f"render of {fonts_dir} hung for {RUN_TIMEOUT_S} s")
-        time.sleep(0.05)
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return child.returncode, log.read_text(errors="replace"), usage.ru_maxrss / 1024
+    result = json.loads(report.read_text())
+    return result["status"], log.read_text(errors="replace"), result["peak_kb"] / 1024
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -23,7 +23,11 @@ from hangulgan.models.styled import (
     greedy_reference_cover,
     holdout_syllables,
 )
-from hangulgan.models.styled_inference import StyledGenerator, references_from_folder
+from hangulgan.models.styled_inference import (
+    StyledGenerator,
+    references_from_folder,
+    references_from_font,
+)
 
 from conftest import NANUM, debian_font
 
@@ -276,6 +280,12 @@ def test_generate_cli_from_a_font_and_from_drawings(trained_run, tmp_path):
     assert result.exit_code == 0, result.output
     glyphs = __import__("hangulgan.data.glyphset", fromlist=["GlyphSet"]).GlyphSet.load(out)
     assert len(glyphs) == 16 and (out / "preview.png").is_file()
+    from hangulgan.data.render import FaceRenderer
+
+    # placed like the reference font: export-ttf takes its baseline, advance and metrics
+    expected = FaceRenderer(str(font), 0, 32, "em").geometry.to_meta()
+    assert glyphs.meta["geometry"]["baseline_row"] == expected["baseline_row"]
+    assert glyphs.meta["geometry"]["advance"] == expected["advance"]
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "already exists" in again.output
     assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
@@ -387,3 +397,65 @@ def test_complete_refuses_cff_fonts(trained_run, tmp_path):
     args = ["complete", str(font), "--out", str(tmp_path / "x.otf"), "--run", str(trained_run)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "TrueType (.ttf) fonts only" in result.output
+
+
+def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
+    from hangulgan.eval.fewshot import CELLS, METHODS, evaluate_fewshot, format_table
+
+    generator = StyledGenerator.from_run(trained_run)
+    results = evaluate_fewshot(generator, corpus, per_face=6, references=8)
+    assert list(results) == list(CELLS)
+    seen = results[CELLS[0]]
+    assert seen.faces == ["NanumMyeongjo"]  # trained faces but the content face
+    for cell in CELLS[1:]:
+        assert results[cell].faces == ["NanumPen"]
+        assert results[cell].nearest["NanumPen"] in ("NanumGothic", "NanumMyeongjo")
+    for result in results.values():
+        assert set(result.metrics) == set(METHODS) and result.glyphs == 6
+    table = format_table(results, ["ink_iou", "l1"])
+    assert "copy nearest face" in table and "unseen face, unseen syllables" in table
+
+
+def test_shipped_weights_draw_on_the_cpu_without_a_corpus():
+    from hangulgan.models.styled_inference import SHIPPED_WEIGHTS
+
+    assert SHIPPED_WEIGHTS.stat().st_size <= 30 * 2**20  # the limit for shipped weights
+    generator = StyledGenerator.load()
+    assert generator.size == (32, 32) and len(generator.bank_names) >= 20
+    held = set(generator.data.holdout_face_list)
+    assert held and not held & set(generator.bank_names)  # held-out faces never in the bank
+    assert {"NanumMyeongjo", "NanumPen"} <= set(generator.bank_names)  # the README's --mix
+    font = debian_font(NANUM / "NanumPen.ttf")
+    images, cps, placement = references_from_font(
+        font, [ord(c) for c in DEFAULT_REFERENCES], 8, (32, 32)
+    )
+    style = generator.style_from_images(images, cps)
+    drawn = generator.draw(style, CHARSET[:32])
+    assert drawn.shape == (32, 32, 32) and (drawn.max(axis=(1, 2)) > 64).all()  # ink in each
+    assert placement["geometry"]["canvas"] == 32
+
+
+def test_generate_refuses_a_run_that_is_not_styled(tmp_path, corpus):
+    run = tmp_path / "dcgan"
+    args = [
+        "train",
+        "dcgan",
+        "--corpus",
+        str(corpus.folder),
+        "--run",
+        str(run),
+        "--steps",
+        "1",
+        "--batch",
+        "8",
+        "--threads",
+        "1",
+        "--amp",
+        "off",
+        "--no-progress",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    result = CliRunner().invoke(
+        main, ["generate", str(run), "--style", "NanumGothic", "--out", str(tmp_path / "g")]
+    )
+    assert result.exit_code == 2 and "not a styled one" in result.output

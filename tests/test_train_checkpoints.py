@@ -301,3 +301,34 @@ def test_a_second_trainer_in_the_same_run_folder_is_refused(test_font, tmp_path)
     assert holder.returncode == 130  # it finished on its own terms, with a checkpoint
     code, out = cli("train", "dcgan", "--run", busy, "--resume", "--steps", "1")
     assert code == 0 and "nothing to do" in out, out
+
+
+def test_a_toml_value_outside_its_choices_names_them(tmp_path):
+    from hangulgan.errors import ConfigError
+    from hangulgan.models import DCGANConfig
+    from hangulgan.train.config import compose
+
+    with pytest.raises(ConfigError, match=r"x.toml: \[model\]: loss 'wasserstein': choose one of"):
+        compose(DCGANConfig, {"loss": "wasserstein"}, {}, "x.toml: [model]")
+    assert compose(DCGANConfig, {"loss": "hinge"}, {"latent_dim": 8}, "x").latent_dim == 8
+
+
+def test_resume_merge_lives_in_the_library(run):
+    from hangulgan.errors import ConfigError
+    from hangulgan.models import DCGAN
+    from hangulgan.train.config import RunConfig, merge_resume
+
+    saved = RunConfig.load(run, model="dcgan")
+    merged = merge_resume(saved, DCGAN, train={"steps": 9, "log_every": 3})
+    assert (merged.train.steps, merged.train.log_every, merged.train.batch) == (9, 3, 8)
+    assert saved.train.steps == 1  # the saved config is not touched
+    assert merge_resume(saved, DCGAN, train={"epochs": 2.0}).train.steps is None
+    with pytest.raises(ConfigError, match="drop --latent, --charset, --batch, --config"):
+        merge_resume(
+            saved,
+            DCGAN,
+            train={"batch": 4},
+            model={"latent_dim": 8},
+            data={"charset": "seed16"},
+            config_file=True,
+        )

@@ -64,7 +64,7 @@ def test_toy_model_trains_through_the_cli_and_draws_a_visual_sheet(toy, images, 
     run = tmp_path / "runs" / "toy"
     code, out = run_cli(
         "train", "toy-translator", "--images", images, "--run", run, "--steps", "2",
-        "--pool-size", "3", *FAST,
+        "--pool-size", "3", "--amp", "off", *FAST,
     )  # fmt: skip
     assert code == 0, out
     assert "trained steps 0→2" in out
@@ -89,7 +89,7 @@ def test_toy_model_trains_through_the_cli_and_draws_a_visual_sheet(toy, images, 
         rho = state.tensors[f"net.{name}.rho"]
         assert 0.0 <= float(rho) <= 1.0
     code, out = run_cli("runs", "list", tmp_path / "runs")
-    assert code == 0 and "[grid,translate]" in out, out
+    assert code == 0 and "[grid,translate]" in out and "step 2  float32" in out, out
     code, out = run_cli("sample", run, "--n", "3", "--out", tmp_path / "grid.png")
     assert code == 0, out
     assert Image.open(tmp_path / "grid.png").mode == "RGB"
@@ -234,3 +234,15 @@ def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch)
           tmp_path / "r", data=data)  # fmt: skip
     assert seen == [("train", True), ("sample", False)]
     assert RunConfig.load(tmp_path / "r").precision == "bf16"
+
+
+def test_the_dcgan_keeps_its_options_and_gains_the_ones_only_toml_could_set():
+    code, out = run_cli("train", "dcgan", "--help")
+    assert code == 0
+    for option in (
+        "--latent", "--conditional", "--loss [bce|hinge]", "--spectral-norm", "--lr",
+        "--channels-last / --no-channels-last", "--corpus", "--faces", "--charset", "--ema",
+        # before, these could be set only through a TOML file
+        "--jamo-dim", "--beta1", "--beta2", "--dropout", "--aux-weight",
+    ):  # fmt: skip
+        assert option in out, option

@@ -121,6 +121,7 @@ def test_run_of_another_model_is_refused(tmp_path):
     train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model"] = "styled"
+    config["data"] = {}  # a styled run keeps the styled model's data options (defaults here)
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunError, match="'styled'"):
         train(

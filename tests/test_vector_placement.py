@@ -168,6 +168,8 @@ def test_placement_meta_follows_a_corpus_a_face_or_several(tmp_path: Path) -> No
     }
     assert placement_meta(corpus.face(one)) == placement_meta(corpus, face=one)
     assert placement_meta(GlyphSet(np.zeros((1, 8, 8), np.uint8), [0xAC00])) == {}
+    fit = GlyphSet(np.zeros((1, 8, 8), np.uint8), [0xAC00], meta={"placement": "fit"})
+    assert placement_meta([fit, fit]) == {"placement": "fit"}
 
 
 def test_sampled_glyph_sets_inherit_the_corpus_geometry(source_font: Path, tmp_path: Path) -> None:
@@ -231,3 +233,27 @@ def test_a_corpus_without_geometry_is_not_resumed_under_the_new_rule(
     manifest.write_text(json.dumps(old))
     code, output = run("render", source_font, tmp_path / "corpus", "--size", 32, "--quiet")
     assert code == 2 and "geometry" in output and "--force" in output
+
+
+def test_per_glyph_advances_place_each_glyph_in_worker_processes(tmp_path: Path) -> None:
+    # a proportional face: every other syllable is 600 units wide instead of 1000; its
+    # glyph was centred on that advance (pen 6 px in at 32 px, not 0), so it comes back 6 px
+    # = 187.5 units further left in the font, with its own advance
+    count = 300  # more than one chunk, so two worker processes trace it
+    images = np.zeros((count, 32, 32), np.uint8)
+    images[:, 8:24, 10:22] = 255
+    cps = np.arange(0xAC00, 0xAC00 + count)
+    narrow = {int(cp): 600 for cp in cps[1::2]}
+    geometry = Geometry(canvas=32, em_px=32.0, baseline_row=26.0, advance=1000, advances=narrow)
+    glyphs = GlyphSet(images, cps, meta={"placement": "em", "geometry": geometry.to_meta()})
+    build_font(glyphs, tmp_path / "p.ttf", workers=2)
+    font = TTFont(str(tmp_path / "p.ttf"))
+    hmtx, glyf = font["hmtx"], font["glyf"]
+    wide, thin = "uniAC00", "uniAC01"
+    assert hmtx[wide][0] == 1000 and hmtx[thin][0] == 600
+    # (the tracing moves an edge by a few units at most)
+    assert abs(glyf[wide].xMin - 10 * 1000 / 32) <= 8  # pen at the canvas edge
+    assert abs(glyf[thin].xMin - (10 - 6) * 1000 / 32) <= 8
+    assert abs(glyf[wide].xMin - glyf[thin].xMin - 6 * 1000 / 32) <= 1  # the same image
+    assert hmtx[thin][1] == glyf[thin].xMin  # the bearing FreeType places it by
+    assert abs(glyf[wide].yMax - (26 - 8) * 1000 / 32) <= 8

@@ -47,8 +47,12 @@ COMMANDS = {
     "runs": "hangulgan.cli.train_commands:runs_group",
     "export-ttf": "hangulgan.cli.vector_commands:export_ttf",
     "check-font": "hangulgan.cli.vector_commands:check_font_command",
+    "evaluate": "hangulgan.cli.eval_commands:evaluate_command",
+    "classifier-export": "hangulgan.cli.eval_commands:classifier_export_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
     "complete": "hangulgan.cli.styled_commands:complete_command",
+    "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
+    "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
 }
 
 

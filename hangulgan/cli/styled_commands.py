@@ -100,6 +100,7 @@ def generate_command(
         references_from_font,
     )
 
+    font_placement = None
     sources = [s for s in (refs, style_name, mix) if s]
     if len(sources) != 1:
         raise ConfigError("give exactly one of --refs, --style and --mix")
@@ -116,7 +117,7 @@ def generate_command(
                 click.echo(f"converted {note}", err=True)
         elif ref_path.suffix.lower() in FONT_SUFFIXES:
             placement = str(generator.meta.get("placement", {}).get("placement", "em"))
-            images, cps = references_from_font(
+            images, cps, font_placement = references_from_font(
                 ref_path, default_references(), count, generator.size, placement
             )
         else:
@@ -130,7 +131,9 @@ def generate_command(
     else:
         style = generator.style_from_face(style_name)
     bar = tqdm(total=len(codepoints), unit="glyph", disable=not progress, desc="generate")
-    glyphs = generator.glyphset(style, codepoints, name=name or out_path.name, progress=bar.update)
+    glyphs = generator.glyphset(
+        style, codepoints, name=name or out_path.name, progress=bar.update, placement=font_placement
+    )
     bar.close()
     glyphs.save(out_path, overwrite=force)
     sample = "".join(chr(cp) for cp in codepoints[:: max(1, len(codepoints) // 256)][:256])
@@ -144,7 +147,7 @@ def generate_command(
 @click.option("--run", "run", default=None, help="A trained styled run (default: shipped weights).")
 @click.option(
     "--finetune-steps",
-    default=300,
+    default=200,
     show_default=True,
     type=click.IntRange(0),
     help="Fine-tune on the font's own syllables first (when it draws --finetune-min).",
@@ -224,3 +227,30 @@ def complete_command(
         click.echo(f"not added (traced to nothing): {listed}{more}", err=True)
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
     click.echo(f"timings: {timing}", err=True)
+
+
+@click.command("styled-export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Weights file (hangulgan/weights/styled-32.safetensors is the shipped one).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --out.")
+def styled_export_command(run: str, out: str, force: bool) -> None:
+    """Write a styled run's newest (EMA) generator as one weights file for `generate`.
+
+    The file holds the generator, the content face's glyphs and a style bank (the codes of
+    24 references of every training face, for --style and --mix), so it draws without
+    the corpus: safetensors with JSON metadata, nothing pickled.
+    """
+    from hangulgan.models.styled_inference import StyledGenerator
+
+    path = Path(out)
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: already exists (replace it with --force)")
+    generator = StyledGenerator.from_run(run)
+    generator.save(path)
+    size = path.stat().st_size / 2**20
+    click.echo(f"{path}: {len(generator.bank_names)} faces in the style bank, {size:.1f} MB")

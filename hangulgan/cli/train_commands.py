@@ -22,7 +22,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from hangulgan.errors import ConfigError, RunError
+from hangulgan.errors import ConfigError
 from hangulgan.train.config import (
     RunConfig,
     TrainConfig,
@@ -145,9 +145,7 @@ def build_train_command(model_cls: type) -> click.Command:
             raise ConfigError("give --resume or --force, not both")
         data_cls = model_cls.data_config()
         if resume:
-            saved = RunConfig.load(run_dir)
-            if saved.model != model_cls.name:
-                raise RunError(f"{run_dir}: holds a {saved.model!r} run, not {model_cls.name!r}")
+            saved = RunConfig.load(run_dir, model=model_cls.name)
             merged = merge_resume(
                 saved,
                 model_cls,
@@ -360,5 +358,6 @@ def runs_list(runs_dir: Path) -> None:
         sample = item.sample if item.sample else "-"
         produces = ",".join(item.produces) or "-"
         click.echo(
-            f"{item.path}  {item.model}  step {item.step}  {losses or '-'}  {sample}  [{produces}]"
+            f"{item.path}  {item.model}  step {item.step}  {item.precision or '-'}  "
+            f"{losses or '-'}  {sample}  [{produces}]"
         )

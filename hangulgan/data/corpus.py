@@ -42,7 +42,7 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.fonts import FaceInfo, Skipped, collect_faces, face_label, fonttools_quiet
+from hangulgan.data.fonts import FaceInfo, SkippedFont, collect_faces, face_label, fonttools_quiet
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS
@@ -147,8 +147,8 @@ class RenderSummary:
 
     rendered: list[FaceOutcome] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    duplicates: list[Skipped] = field(default_factory=list)
+    skipped: list[SkippedFont] = field(default_factory=list)
+    duplicates: list[SkippedFont] = field(default_factory=list)
     other_shard: int = 0
 
 
@@ -523,7 +523,7 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
             label = face_label(info.path, info.index, info.num_faces)
             prefix = f"{label}: "
             summary.skipped.append(
-                Skipped(label, reason[len(prefix) :] if reason.startswith(prefix) else reason)
+                SkippedFont(label, reason[len(prefix) :] if reason.startswith(prefix) else reason)
             )
             if info.alternates:
                 alternate, *rest = info.alternates

@@ -58,8 +58,8 @@ class FaceInfo:
 
 
 @dataclass
-class Skipped:
-    """A path or face that was passed over, and why."""
+class SkippedFont:
+    """A font path or face that was passed over, and why (cf. SkippedGlyph in export)."""
 
     path: Path
     reason: str
@@ -69,10 +69,10 @@ class Skipped:
         return f"{self.path}: {self.reason}"
 
 
-def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
+def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[SkippedFont]]:
     """Font files under ``paths`` (files taken as given, folders searched recursively)."""
     files: list[Path] = []
-    skipped: list[Skipped] = []
+    skipped: list[SkippedFont] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -80,12 +80,12 @@ def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipp
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FONT_SUFFIXES
             )
             if not found:
-                skipped.append(Skipped(path, "folder holds no .ttf/.otf/.ttc/.otc/.woff file"))
+                skipped.append(SkippedFont(path, "folder holds no .ttf/.otf/.ttc/.otc/.woff file"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            skipped.append(Skipped(path, "no such file or folder"))
+            skipped.append(SkippedFont(path, "no such file or folder"))
     unique = list(dict.fromkeys(p.resolve() for p in files))
     return unique, skipped
 
@@ -225,17 +225,17 @@ def face_label(path: Path, index: int, num_faces: int) -> Path:
 
 def _inspect_face(
     path: Path, index: int, face: freetype.Face, charset: np.ndarray, sha: str, num_faces: int
-) -> FaceInfo | Skipped:
+) -> FaceInfo | SkippedFont:
     label = face_label(path, index, num_faces)
     if not face.is_scalable:
-        return Skipped(label, "bitmap-only face, no outlines")
+        return SkippedFont(label, "bitmap-only face, no outlines")
     get = face.get_char_index
     mapped = np.fromiter((get(int(cp)) != 0 for cp in charset), dtype=bool, count=len(charset))
     covered = charset[mapped]
     family = _decode(face.family_name)
     style = _decode(face.style_name)
     if not covered.size:
-        return Skipped(label, f"{family} {style}: no Hangul syllable of the charset")
+        return SkippedFont(label, f"{family} {style}: no Hangul syllable of the charset")
     return FaceInfo(
         path=path,
         index=index,
@@ -252,7 +252,7 @@ def _inspect_face(
 
 def inspect_font_file(
     path: Path, charset: list[int] | np.ndarray, instances: bool = False
-) -> tuple[list[FaceInfo], list[Skipped]]:
+) -> tuple[list[FaceInfo], list[SkippedFont]]:
     """Every face of a font file with its coverage of ``charset``; faces without Hangul skip.
 
     Variable fonts give their default instance; with ``instances`` also each named one.
@@ -268,15 +268,15 @@ def inspect_font_file(
         raise FontError(f"{path}: cannot read ({err.strerror or err})") from None
     charset = np.asarray(charset, dtype=np.int32)
     faces: list[FaceInfo] = []
-    skipped: list[Skipped] = []
+    skipped: list[SkippedFont] = []
     for index in _face_indices(path, first, instances):
         try:
             face = first if index == 0 else _open_face(path, index)
             found = _inspect_face(path, index, face, charset, sha, num_faces)
         except FontError as err:
-            found = Skipped(face_label(path, index, num_faces), str(err).split(": ", 1)[-1])
+            found = SkippedFont(face_label(path, index, num_faces), str(err).split(": ", 1)[-1])
         except freetype.FT_Exception as err:
-            found = Skipped(face_label(path, index, num_faces), ft_error_text(err))
+            found = SkippedFont(face_label(path, index, num_faces), ft_error_text(err))
         (faces if isinstance(found, FaceInfo) else skipped).append(found)
     return faces, skipped
 
@@ -323,7 +323,7 @@ def _soundness(info: FaceInfo) -> tuple[int, int]:
     return faults, -drawn
 
 
-def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
+def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[SkippedFont]]:
     """Keep one face per drawing signature; list the others as duplicates.
 
     Among copies in different files (a damaged copy signs like the intact one when its
@@ -348,14 +348,14 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
         else:
             chosen[sig] = min(group, key=_korean_first)
     kept: list[FaceInfo] = []
-    dupes: list[Skipped] = []
+    dupes: list[SkippedFont] = []
     for info in faces:
         keeper = chosen[info.signature]
         if info is keeper:
             kept.append(info)
         else:
             dupes.append(
-                Skipped(
+                SkippedFont(
                     face_label(info.path, info.index, info.num_faces),
                     f"{info.display_name}: same Hangul drawings as {keeper.display_name}"
                     + (f" ({keeper.path.name})" if keeper.path != info.path else ""),
@@ -367,7 +367,7 @@ def deduplicate(faces: list[FaceInfo]) -> tuple[list[FaceInfo], list[Skipped]]:
 
 def collect_faces(
     paths: list[str | Path], charset: list[int] | None = None, instances: bool = False
-) -> tuple[list[FaceInfo], list[Skipped]]:
+) -> tuple[list[FaceInfo], list[SkippedFont]]:
     """Discover, inspect and de-duplicate the faces under ``paths``; list what was skipped."""
     charset = hangul.all_syllables() if charset is None else charset
     files, skipped = discover_font_files(paths)
@@ -376,7 +376,7 @@ def collect_faces(
         try:
             found, passed = inspect_font_file(path, charset, instances)
         except FontError as err:
-            skipped.append(Skipped(path, str(err).split(": ", 1)[-1]))
+            skipped.append(SkippedFont(path, str(err).split(": ", 1)[-1]))
             continue
         faces.extend(found)
         skipped.extend(passed)

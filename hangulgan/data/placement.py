@@ -170,6 +170,14 @@ class Geometry:
         rest = {int(cp): a for cp, a in zip(codepoints, advances, strict=True) if a != usual}
         return replace(self, advance=usual, advances=rest)
 
+    def restricted(self, codepoints: Sequence[int]) -> Geometry:
+        """This geometry with only the per-glyph advances of ``codepoints`` (what a worker
+        tracing those glyphs needs, not a proportional face's whole table)."""
+        if not self.advances:
+            return self
+        keep = {int(cp): self.advances[int(cp)] for cp in codepoints if int(cp) in self.advances}
+        return replace(self, advances=keep)
+
     def to_meta(self) -> dict[str, Any]:
         """JSON-ready form (``meta["geometry"]`` of a glyph set)."""
         metrics = self.metrics
@@ -257,7 +265,8 @@ def placement_meta(
     ``source`` is a corpus (``face`` picks one of its faces), a glyph set, or the glyph sets
     a model trained on. Several faces of different geometry give the one whose baseline row
     is the median (ties: by name): its rule and em are the corpus's, and its advance and
-    metrics are those of a real face. Returns ``{}`` when no source records a geometry.
+    metrics are those of a real face. Returns ``{"placement": "fit"}`` for ``fit`` sources
+    (which cannot be inverted) and ``{}`` when no source records a geometry.
     """
     from hangulgan.data.corpus import Corpus
     from hangulgan.data.glyphset import GlyphSet
@@ -278,7 +287,9 @@ def placement_meta(
         if geometry is not None:
             candidates.append((geometry.baseline_row, glyphs.name, geometry))
     if not candidates:
-        return {}
+        # ``fit`` images cannot be inverted, but export should still say that is why
+        fit = bool(sets) and all(g.meta.get("placement") == "fit" for g in sets)
+        return {"placement": "fit"} if fit else {}
     candidates.sort(key=lambda item: (item[0], item[1]))
     chosen = candidates[(len(candidates) - 1) // 2][2]
     if len(candidates) > 1:

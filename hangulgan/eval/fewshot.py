@@ -2,8 +2,8 @@
 
 Three cells, each over faces and syllables a run kept apart:
 
-* ``seen face, unseen syllables``: faces trained on, syllables never shown (not even as
-  references);
+* ``seen face, unseen syllables``: faces trained on (but the content face), syllables never
+  shown (not even as references);
 * ``unseen face, seen syllables``: held-out faces, syllables trained on;
 * ``unseen face, unseen syllables``: held-out faces and held-out syllables.
 
@@ -13,9 +13,9 @@ plain baselines beside it, fed the same references:
 
 * ``copy NanumGothic``: the target syllables in the content face, as they are;
 * ``copy nearest face``: the target syllables copied from the training face whose drawings
-  of the K references are nearest (mean L1) to the target face's — the best a copy can do
-  knowing what the model knows. Where that face lacks a syllable, the content face's is
-  copied (counted in ``nearest_fallbacks``).
+  of the K references are nearest (mean L1, :func:`hangulgan.eval.evaluate.nearest_face`)
+  to the target face's — the best a copy can do knowing what the model knows. Where that
+  face lacks a syllable, the content face's is copied (counted in ``nearest_fallbacks``).
 
 Metrics come from :mod:`hangulgan.eval.metrics` (one module for the whole toolkit).
 """
@@ -32,6 +32,8 @@ from hangulgan import hangul
 from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
+from hangulgan.eval.evaluate import nearest_face
+from hangulgan.eval.metrics import content_accuracy, glyph_fid
 from hangulgan.models.styled import DEFAULT_REFERENCES, greedy_reference_cover, holdout_syllables
 from hangulgan.models.styled_inference import StyledGenerator
 
@@ -76,25 +78,6 @@ def choose_references(glyphs: GlyphSet, k: int, exclude: set[int]) -> list[int]:
     return picks
 
 
-def nearest_face(
-    references: np.ndarray,
-    codepoints: list[int],
-    candidates: dict[str, GlyphSet],
-) -> str | None:
-    """The candidate face whose drawings of ``codepoints`` are nearest (mean L1)."""
-    best, best_distance = None, np.inf
-    target = references.astype(np.float32)
-    for name, glyphs in candidates.items():
-        held = set(glyphs.codepoints.tolist())
-        if not all(cp in held for cp in codepoints):
-            continue
-        drawn = np.stack([glyphs.image(cp) for cp in codepoints]).astype(np.float32)
-        distance = float(np.abs(drawn - target).mean())
-        if distance < best_distance:
-            best, best_distance = name, distance
-    return best
-
-
 def evaluate_fewshot(
     generator: StyledGenerator,
     corpus: Corpus,
@@ -103,8 +86,12 @@ def evaluate_fewshot(
     per_face: int = 300,
     seen_faces: int = 12,
     seed: int = 0,
+    classifier: Any = None,
 ) -> dict[str, CellResult]:
     """Run the three cells (see the module docstring); ``metrics(generated, real, codepoints)``.
+
+    With a content ``classifier`` (:mod:`hangulgan.eval.classifier`) each cell also gets
+    content accuracy (all three jamo read right) and Glyph-FID against the real glyphs.
 
     ``per_face`` caps the target syllables drawn per face and ``seen_faces`` the training
     faces sampled for the first cell (spread evenly over the bank), to bound the time.
@@ -115,10 +102,14 @@ def evaluate_fewshot(
         raise ConfigError(f"{corpus.folder}: holds none of the run's held-out faces")
     held_syllables = set(holdout_syllables(config.holdout_fraction, config.split_seed).tolist())
     trained = [name for name in generator.bank_names if name in corpus.face_names]
+    # the content face is the model's input: drawing it again tells nothing
+    seen_pool = [name for name in trained if name != config.content_face]
     faces = {name: corpus.face(name, augmented=False) for name in trained + held_faces}
     candidates = {name: faces[name] for name in trained}
-    spread = np.linspace(0, len(trained) - 1, min(seen_faces, len(trained))).round().astype(int)
-    seen = [trained[i] for i in sorted(set(spread.tolist()))]
+    excluded = set(corpus.face_names) - set(trained)  # held-out faces are no baseline
+    count = min(seen_faces, len(seen_pool))
+    spread = np.linspace(0, len(seen_pool) - 1, count).round().astype(int) if count else []
+    seen = [seen_pool[i] for i in sorted(set(np.asarray(spread).tolist()))]
     rng = np.random.default_rng(seed)
     results: dict[str, CellResult] = {}
     plan = (
@@ -129,6 +120,8 @@ def evaluate_fewshot(
     for cell, cell_faces, unseen_syllables in plan:
         result = CellResult()
         sums: dict[str, dict[str, float]] = {m: {} for m in METHODS}
+        pools: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+        real_pool: list[np.ndarray] = []
         for name in cell_faces:
             glyphs = faces[name]
             refs = choose_references(glyphs, references, held_syllables)
@@ -145,8 +138,9 @@ def evaluate_fewshot(
             style = generator.style_from_images(ref_images, refs, label=name)
             drawn = generator.draw(style, targets)
             nanum = generator.content[targets - hangul.FIRST]
-            others = {k: v for k, v in candidates.items() if k != name}
-            near_name = nearest_face(ref_images, refs, others)
+            # the nearest training face by the references alone (evaluate's rule)
+            known = GlyphSet(images=ref_images, codepoints=np.asarray(refs), name=name)
+            near_name, _ = nearest_face(known, corpus, exclude=excluded | {name})
             if near_name is None:
                 near = nanum
             else:
@@ -163,8 +157,14 @@ def evaluate_fewshot(
                 result.nearest_fallbacks += int(sum(int(cp) not in held for cp in targets))
                 result.nearest[name] = near_name
             for method, images in zip(METHODS, (drawn, nanum, near), strict=True):
-                for key, value in metrics(images, real, targets).items():
+                values = metrics(images, real, targets)
+                if classifier is not None:
+                    read = content_accuracy(classifier, images, targets)
+                    values["content_accuracy"] = read["content_accuracy"]
+                    pools[method].append(images)
+                for key, value in values.items():
                     sums[method][key] = sums[method].get(key, 0.0) + value * len(targets)
+            real_pool.append(real)
             result.faces.append(name)
             result.glyphs += len(targets)
         if result.glyphs:
@@ -172,6 +172,11 @@ def evaluate_fewshot(
                 method: {key: value / result.glyphs for key, value in values.items()}
                 for method, values in sums.items()
             }
+            if classifier is not None:
+                real_all = np.concatenate(real_pool)
+                for method in METHODS:
+                    fake_all = np.concatenate(pools[method])
+                    result.metrics[method]["glyph_fid"] = glyph_fid(classifier, fake_all, real_all)
         results[cell] = result
     return results
 

@@ -28,21 +28,37 @@ device the tensors are on) and processed in chunks, so 11,172 glyphs fit in memo
 
 :func:`compare_glyphsets` intersects two glyph sets on their shared code points and returns
 the mean of every metric.
+
+From a classifier (:mod:`hangulgan.eval.classifier`):
+
+- :func:`content_accuracy`: share of glyphs whose initial, medial and final are all read
+  right by the content classifier, and the accuracy of each jamo head.
+- :func:`style_accuracy`: share of glyphs the style classifier gives to the intended face.
+- :func:`glyph_fid`: the Fréchet distance between Gaussians fitted to the content
+  classifier's penultimate (256-d) features of two glyph sets, as FID does with
+  Inception's pool features (Heusel et al. 2017). Inception's ImageNet features say little
+  about glyphs (and its weights cannot be downloaded here); these features were trained
+  to tell jamo apart across faces.
+- :func:`legibility`: for unconditional generators, the share of samples the content
+  classifier reads with confidence ≥ 0.9 (each of the three heads' calibrated top
+  probability), and the diversity: how many distinct syllables those legible reads are.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.errors import GlyphSetError
+from hangulgan.errors import ConfigError, GlyphSetError
+from hangulgan.eval.classifier import Classifier
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -50,14 +66,22 @@ MS_SSIM_WEIGHTS = (0.25, 0.3, 0.3, 0.15)
 MS_SSIM_SIZE = 128
 PSNR_CAP_DB = 100.0
 INK_THRESHOLD = 0.5
-CHUNK = 512  # glyphs per batch: 512 × 128² float32 maps are 32 MiB each
+CHUNK = 512  # glyphs per batch of the cheap metrics
+# Glyphs per batch of SSIM and MS-SSIM: 64 × 128² float32 maps (4 MiB) stay near the cache;
+# measured here, 6.0 s of CPU for 11,172 glyphs against 9.8 s in batches of 256.
+SSIM_CHUNK = 64
 
 PIXEL_METRICS = ("l1", "rmse", "psnr", "ssim", "ms_ssim", "ink_iou")
+LEGIBLE_CONFIDENCE = 0.9
 
 
 def to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Glyphs as a float32 N×1×H×W tensor in [0, 1] (1 = ink); uint8 input is divided by 255."""
-    tensor = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if not torch.is_tensor(images):
+        array = np.asarray(images)
+        # Memory-mapped glyph sets are read-only; torch wants a writable array.
+        images = torch.from_numpy(array if array.flags.writeable else array.copy())
+    tensor = images
     if tensor.ndim == 2:
         tensor = tensor[None]
     if tensor.ndim == 3:
@@ -190,7 +214,7 @@ def _ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-glyph SSIM (Wang et al.) on [0, 1], gaussian window 11, σ 1.5, no padding."""
-    return _chunked(_ssim_batch, a, b)
+    return _chunked(_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
 def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -215,7 +239,7 @@ def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def ms_ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-glyph MS-SSIM by the DM-Font / LF-Font evaluator's protocol (module docstring)."""
-    return _chunked(_ms_ssim_batch, a, b, chunk=CHUNK // 2)
+    return _chunked(_ms_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
 def l1(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -276,7 +300,7 @@ def pixel_metrics(
     a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
 ) -> dict[str, np.ndarray]:
     """Every pixel metric per glyph: l1, rmse, psnr, ssim, ms_ssim and ink_iou."""
-    table = _chunked(_all_batch, a, b, chunk=CHUNK // 2).reshape(-1, 5)
+    table = _chunked(_all_batch, a, b, chunk=SSIM_CHUNK).reshape(-1, 5)
     return {
         "l1": table[:, 0],
         "rmse": np.sqrt(table[:, 1]),
@@ -344,16 +368,135 @@ def resize_glyphs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, *size), dtype=np.uint8)
 
 
-def compare_glyphsets(generated: GlyphSet, real: GlyphSet) -> dict[str, object]:
-    """Mean of every pixel metric over the code points both sets hold.
+def compare_glyphsets(
+    generated: GlyphSet,
+    real: GlyphSet,
+    classifier: Classifier | None = None,
+    style_classifier: Classifier | None = None,
+    face: str | None = None,
+) -> dict[str, Any]:
+    """Means of the metrics over the code points both sets hold.
 
-    Returns ``{"count": n, "notes": [...], "l1": ..., "rmse": ..., "psnr": ...,
-    "ssim": ..., "ms_ssim": ..., "ink_iou": ...}``.
+    Always: ``count``, ``notes`` (what the intersection dropped or resized) and the pixel
+    metrics (:data:`PIXEL_METRICS`). With a content ``classifier``: the generated glyphs'
+    ``content_accuracy`` and per-jamo accuracy, and ``glyph_fid`` against the real ones.
+    With a ``style_classifier`` and the real ``face`` it was trained on: ``style_accuracy``.
     """
     aligned = align_glyphsets(generated, real)
     per_glyph = pixel_metrics(aligned.generated, aligned.real)
-    result: dict[str, object] = {"count": int(aligned.codepoints.size), "notes": aligned.notes}
+    result: dict[str, Any] = {"count": int(aligned.codepoints.size), "notes": aligned.notes}
     for name in PIXEL_METRICS:
-        value = float(per_glyph[name].mean())
-        result[name] = value if math.isfinite(value) else float("nan")
+        result[name] = float(per_glyph[name].mean())
+    if classifier is not None:
+        # One pass over each set: the generated glyphs' features serve both scores.
+        gen_features, gen_logits = classifier.analyze(aligned.generated)
+        syllables = (aligned.codepoints >= hangul.FIRST) & (aligned.codepoints <= hangul.LAST)
+        if syllables.any():
+            picked = {
+                name: value[torch.from_numpy(syllables)] for name, value in gen_logits.items()
+            }
+            result |= content_accuracy(
+                classifier,
+                aligned.generated[syllables],
+                aligned.codepoints[syllables],
+                logits=picked,
+            )
+        if len(aligned.codepoints) >= 2:
+            if classifier.task != "content":
+                raise ConfigError(
+                    f"{classifier.path or 'classifier'}: Glyph-FID needs a content classifier"
+                )
+            result["glyph_fid"] = frechet_distance(gen_features, classifier.features(aligned.real))
+    if style_classifier is not None and face is not None:
+        result["style_accuracy"] = style_accuracy(style_classifier, aligned.generated, face)
     return result
+
+
+# ----------------------------------------------------------------- classifier metrics
+
+
+def content_accuracy(
+    classifier: Classifier,
+    images: np.ndarray,
+    codepoints: np.ndarray,
+    logits: dict[str, torch.Tensor] | None = None,
+) -> dict[str, float]:
+    """Share of glyphs whose three jamo are all read right, and per-jamo accuracy.
+
+    ``logits``: the classifier's, already computed for ``images`` (saves a pass)."""
+    if len(images) != len(codepoints):
+        raise ValueError(f"{len(images)} images but {len(codepoints)} code points")
+    if not len(images):
+        raise ValueError("no glyph to classify")
+    codepoints = np.asarray(codepoints, dtype=np.int64)
+    if not all(hangul.is_syllable(int(cp)) for cp in codepoints):
+        raise ValueError("content accuracy needs Hangul syllables (U+AC00..U+D7A3)")
+    read = classifier.read(images, logits)
+    truth = hangul.jamo_table(codepoints)
+    right = read["jamo"] == truth
+    return {
+        "content_accuracy": float(right.all(axis=1).mean()),
+        "initial_accuracy": float(right[:, 0].mean()),
+        "medial_accuracy": float(right[:, 1].mean()),
+        "final_accuracy": float(right[:, 2].mean()),
+    }
+
+
+def style_accuracy(classifier: Classifier, images: np.ndarray, face: str) -> float:
+    """Share of glyphs a style classifier assigns to ``face`` (one it was trained on)."""
+    where = classifier.path or "classifier"
+    if classifier.task != "style":
+        raise ConfigError(f"{where}: is a {classifier.task} classifier, not a style classifier")
+    if face not in classifier.face_names:
+        raise ConfigError(
+            f"{where}: was not trained on face {face!r} "
+            f"(it knows {len(classifier.face_names)} faces)"
+        )
+    predicted = classifier.logits(images)["face"].argmax(dim=1).numpy()
+    return float((predicted == classifier.face_names.index(face)).mean())
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two N×D feature arrays.
+
+    ``‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½)``; the last trace is taken from the
+    eigenvalues of a symmetric matrix, which stays stable where Σ is rank-deficient.
+    """
+    if len(features_a) < 2 or len(features_b) < 2:
+        raise ValueError("the Fréchet distance needs at least 2 samples on each side")
+    a = np.asarray(features_a, dtype=np.float64)
+    b = np.asarray(features_b, dtype=np.float64)
+    mean_diff = a.mean(axis=0) - b.mean(axis=0)
+    cov_a = np.cov(a, rowvar=False)
+    cov_b = np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = root_a @ cov_b @ root_a
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    distance = float(mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    return max(distance, 0.0)  # rounding can leave identical sets a hair below zero
+
+
+def glyph_fid(classifier: Classifier, images_a: np.ndarray, images_b: np.ndarray) -> float:
+    """Glyph-FID: the Fréchet distance of the content classifier's features of two sets."""
+    if classifier.task != "content":
+        raise ConfigError(
+            f"{classifier.path or 'classifier'}: Glyph-FID needs a content classifier"
+        )
+    return frechet_distance(classifier.features(images_a), classifier.features(images_b))
+
+
+def legibility(classifier: Classifier, images: np.ndarray) -> dict[str, float]:
+    """``legibility``: share read with confidence ≥ 0.9; ``diversity``: distinct syllables
+    among those legible reads (``distinct_share``: that count over the samples)."""
+    if not len(images):
+        raise ValueError("no glyph to read")
+    read = classifier.read(images)
+    legible = read["confidence"] >= LEGIBLE_CONFIDENCE
+    distinct = int(np.unique(read["codepoint"][legible]).size)
+    return {
+        "legibility": float(legible.mean()),
+        "diversity": distinct,
+        "distinct_share": distinct / len(images),
+        "samples": len(images),
+    }

@@ -1,8 +1,28 @@
 """Trainable models, registered by name for the trainer and the CLI.
 
-A new model is one module: subclass :class:`hangulgan.models.base.Model`, give it a
-``name`` and a config dataclass, and add it to :data:`MODELS` (or call
-:func:`register_model`).
+A new model is one module and no CLI code::
+
+    @dataclass
+    class MyConfig(ModelConfig):
+        lr: float = option(2e-4, "Adam learning rate.")  # becomes --lr, help and default
+
+    class MyModel(Model):
+        name = "mine"                      # `hangulgan train mine`
+        config_class = MyConfig
+        data_config_class = MyDataConfig   # its data options (None: the glyph corpus ones)
+
+        @classmethod
+        def make_dataset(cls, data, config): ...       # a TrainingData
+        def __init__(self, config, info): ...           # self.networks only
+        def configure_optimizers(self): ...             # once, after the move to the device
+        def training_step(self, batch, step): ...       # self.optimizer_step(name) per step
+        def grid_inputs(self, n, generator, real=None): ...
+        def generate(self, inputs, networks=None): ...
+
+    register_model(MyModel)
+
+See :mod:`hangulgan.models.base` for the whole contract (capabilities, visual sheets,
+extra checkpoint state, the TrainingData protocol).
 """
 
 from __future__ import annotations
@@ -35,6 +55,10 @@ def get_model_class(name: str) -> type[Model]:
 
 register_model(DCGAN)
 register_model(StyledModel)
+
+# The glyph classifiers live with the evaluation tools they serve; the module registers
+# its model itself (a plain import, last, so that either package may be imported first).
+import hangulgan.eval.classifier  # noqa: E402, F401
 
 __all__ = [
     "DCGAN",

@@ -170,7 +170,9 @@ class StyledGenerator:
         generator = cls(
             config, state, table, [], torch.zeros(0, 0, 0), torch.zeros(0, 0, 3), [], {}, data
         )
-        generator.meta = {"placement": dict(content.meta), "run": str(run_dir)}
+        from hangulgan.data.placement import placement_meta
+
+        generator.meta = {"placement": placement_meta(content), "run": str(run_dir)}
         generator.build_bank({name: corpus.face(name, augmented=False) for name in faces})
         return generator
 
@@ -382,11 +384,18 @@ class StyledGenerator:
         codepoints: Sequence[int] | np.ndarray,
         name: str = "generated",
         progress: Callable[[int], None] | None = None,
+        placement: dict[str, Any] | None = None,
     ) -> GlyphSet:
-        """A glyph set in the training corpus' placement, ready for export-ttf and evaluate."""
+        """A glyph set ready for export-ttf and evaluate.
+
+        ``placement`` is its placement meta (``placement`` and ``geometry``, see
+        :mod:`hangulgan.data.placement`): the reference font's, when the references were
+        rendered from one, so the export takes that font's baseline, advance and metrics;
+        by default the content face's, in the training corpus' rule.
+        """
         cps = np.asarray(codepoints, dtype=np.int64)
         images = self.draw(style, cps, progress=progress)
-        meta = dict(self.meta.get("placement", {}))
+        meta = dict(placement if placement is not None else self.meta.get("placement", {}))
         meta |= {"generator": "styled", "style": style.label}
         return GlyphSet(images=images, codepoints=cps.astype(np.int32), name=name, meta=meta)
 
@@ -408,12 +417,13 @@ def references_from_font(
     size: tuple[int, int],
     placement: str = "em",
     face_index: int = 0,
-) -> tuple[np.ndarray, list[int]]:
+) -> tuple[np.ndarray, list[int], dict[str, Any]]:
     """Render ``count`` reference syllables from a font, rendered as the corpus renders.
 
     Takes the syllables of ``wanted`` the font draws, in order, then (when it lacks some)
     further syllables of the greedy jamo cover and of KS X 1001 it draws; ConfigError when
-    the font draws fewer than ``count`` Hangul syllables.
+    the font draws fewer than ``count`` Hangul syllables. The third value is the font's
+    placement meta (where its pixels lie), for the glyph set drawn in its style.
     """
     from hangulgan.data.render import FaceRenderer
 
@@ -434,7 +444,10 @@ def references_from_font(
         raise ConfigError(
             f"{path}: draws only {len(cps)} of the Hangul syllables tried, {count} references asked"
         )
-    return np.stack(images), cps
+    placement = {"placement": placement}
+    if renderer.geometry is not None:
+        placement["geometry"] = renderer.geometry.to_meta()
+    return np.stack(images), cps, placement
 
 
 def _syllable_from_name(stem: str) -> int | None:

@@ -153,11 +153,12 @@ class RunConfig:
         write_json_atomic(run_dir / CONFIG_FILE, self.to_dict())
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> RunConfig:
+    def load(cls, run_dir: str | Path, model: str | None = None) -> RunConfig:
         """Read a run's ``config.json``.
 
         RunError when the folder or file is missing, malformed, of another version, lacks
-        a table, or holds a value of the wrong type (named with the file).
+        a table, holds a value of the wrong type (named with the file), or, with ``model``,
+        holds a run of another model.
         """
         from hangulgan.models import get_model_class
 
@@ -171,6 +172,8 @@ class RunConfig:
                 raise RunError(f"{path}: malformed run config (no {key!r} entry)")
             if not isinstance(raw[key], kind):
                 raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
+            if key == "model" and model is not None and raw["model"] != model:
+                raise RunError(f"{run_dir}: holds a {raw['model']!r} run, not {model!r}")
         for key, kind in (("data", dict), ("data_info", dict), ("precision", str)):
             if raw.get(key) is not None and not isinstance(raw[key], kind):
                 raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
@@ -253,6 +256,9 @@ def _check_value(cls: type, name: str, value: Any, where: str) -> Any:
         return list(value)
     if not _fits(base, value):
         raise ConfigError(f"{where}: {name} must be a {_TYPE_WORDS.get(base, base)}, not {value!r}")
+    choices = next(f.metadata.get("choices") for f in fields(cls) if f.name == name)
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: {name} {value!r}: choose one of {', '.join(choices)}")
     return float(value) if base is float else value
 
 

@@ -163,15 +163,16 @@ def run_placement(run: LoadedRun) -> dict[str, Any]:
     recorded = DataInfo.from_dict(run.config.data_info).placement
     if recorded:
         return dict(recorded)
-    data = run.config.data
-    if not data.corpus:
+    folder = getattr(run.config.data, "corpus", None)  # every model's data config may not
+    faces = getattr(run.config.data, "faces", None)  # name a corpus and faces
+    if not folder:
         return {}
     try:
         from hangulgan.data.corpus import Corpus
         from hangulgan.data.placement import placement_meta
 
-        corpus = Corpus.open(data.corpus)
-        return placement_meta([corpus.face(name) for name in data.faces or corpus.face_names])
+        corpus = Corpus.open(folder)
+        return placement_meta([corpus.face(name) for name in faces or corpus.face_names])
     except HangulganError:
         return {}
 
@@ -281,6 +282,7 @@ class RunSummary:
     sample: Path | None = None
     error: str | None = None
     produces: list[str] = field(default_factory=list)  # Capability values
+    precision: str | None = None  # what its training steps ran in
 
 
 def summarize_run(run_dir: Path) -> RunSummary:
@@ -316,6 +318,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         path=run_dir,
         model=config.model,
         produces=produces,
+        precision=config.precision,
         step=step,
         total_steps=config.train.steps,
         losses=losses,

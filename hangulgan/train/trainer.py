@@ -711,9 +711,7 @@ def data_info(dataset: TrainingData, grid: int = 64) -> DataInfo:
 def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
     """Check (and with ``force`` clear) a run folder before training into it."""
     if resume:
-        saved = RunConfig.load(run_dir)
-        if saved.model != model_name:
-            raise RunError(f"{run_dir}: holds a {saved.model!r} run, not {model_name!r}")
+        RunConfig.load(run_dir, model=model_name)
         return
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir}: exists and is not a folder")
@@ -818,12 +816,12 @@ def train(
                 if run_path.exists() and not run_path.is_dir():
                     raise RunError(f"{run_path}: exists and is not a folder")
                 if resume:
-                    RunConfig.load(run_path)  # a resume never creates a folder
+                    RunConfig.load(run_path, model=model_name)  # never creates a folder
                 # one writer per run folder: a second `train` gets LockedError naming us
                 lock.enter_context(folder_lock(run_path, what="run"))
                 prepare_run_dir(run_path, model_name, resume, force)
                 if resume:
-                    saved = RunConfig.load(run_path)
+                    saved = RunConfig.load(run_path, model=model_name)
                 ckpt.remove_stale_temporaries(run_path)
             except HangulganError as err:
                 problem = err

@@ -527,7 +527,9 @@ def trace_glyphs(
                 np.asarray(codepoints[start : start + chunk]),
                 params,
                 fmt,
-                geometry,
+                None
+                if geometry is None
+                else geometry.restricted(codepoints[start : start + chunk]),
             )
             for start in starts
         ]

@@ -1,0 +1,255 @@
+"""Evaluation commands: ``evaluate`` (glyph sets, runs, fonts) and ``classifier-export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hangulgan.errors import ConfigError
+
+
+def _classifier(path: Path | None):
+    from hangulgan.eval.classifier import load_classifier, load_default_content_classifier
+
+    return load_classifier(path) if path else load_default_content_classifier()
+
+
+def _is_run(target: str) -> bool:
+    return "::" not in target and (Path(target) / "config.json").is_file()
+
+
+def _run_model(run_dir: str) -> str:
+    from hangulgan.train.config import RunConfig
+
+    return RunConfig.load(run_dir).model
+
+
+def _fewshot(
+    run_dir: str,
+    corpus: Path | None,
+    classifier,
+    per_face: int,
+    seed: int,
+    json_out: Path | None,
+) -> None:
+    """A styled run by the few-shot protocol: three cells beside the copy baselines."""
+
+    from hangulgan.data.corpus import Corpus
+    from hangulgan.eval.fewshot import evaluate_fewshot, format_table, to_json
+    from hangulgan.io import write_json_atomic
+    from hangulgan.models.styled_inference import StyledGenerator
+
+    generator = StyledGenerator.from_run(run_dir)
+    folder = corpus or generator.data.corpus
+    if not folder:
+        raise ConfigError(f"{run_dir}: names no corpus; give --corpus")
+    results = evaluate_fewshot(
+        generator, Corpus.open(folder), per_face=per_face, seed=seed, classifier=classifier
+    )
+    keys = ["ink_iou", "l1", "rmse", "ssim", "ms_ssim", "content_accuracy", "glyph_fid"]
+    click.echo(format_table(results, keys))
+    for cell, result in results.items():
+        if result.nearest:
+            pairs = ", ".join(f"{a}→{b}" for a, b in result.nearest.items())
+            click.echo(f"nearest faces ({cell}): {pairs}")
+    if json_out:
+        write_json_atomic(json_out, to_json(results))
+        click.echo(f"json: {json_out}")
+
+
+def _run_draws_syllables(run_dir: str) -> bool:
+    from hangulgan.models import get_model_class
+    from hangulgan.models.base import Capability
+    from hangulgan.train.config import RunConfig
+
+    saved = RunConfig.load(run_dir)
+    model_cls = get_model_class(saved.model)
+    return Capability.GLYPH_SET in model_cls.capabilities(saved.model_settings(model_cls))
+
+
+@click.command("evaluate")
+@click.argument("target", required=False)
+@click.option("--real", help="Real glyphs to compare with: a glyph set folder or CORPUS::FACE.")
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    help="Corpus to copy the baselines from (default: REAL's corpus, or the run's).",
+)
+@click.option(
+    "--classifier",
+    type=click.Path(path_type=Path),
+    help="Content classifier (NAME.safetensors + NAME.json; default: the shipped one).",
+)
+@click.option(
+    "--style-classifier",
+    type=click.Path(path_type=Path),
+    help="Style classifier, for style accuracy when REAL is a face it was trained on.",
+)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option(
+    "--sheet",
+    type=click.Path(path_type=Path),
+    help="Write a PNG with rows real | generated | difference for a sample of syllables.",
+)
+@click.option("--n", "samples", default=1000, show_default=True, help="Samples of a run.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the samples.")
+@click.option("--no-baselines", is_flag=True, help="Leave out the copy baselines.")
+@click.option(
+    "--per-face",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1),
+    help="A styled run: target syllables per face in each cell of the few-shot protocol.",
+)
+@click.option(
+    "--ocr",
+    "ocr_font",
+    type=click.Path(path_type=Path),
+    help="Read a fixed Korean paragraph set in this font with Tesseract.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    help="With --ocr: a font to read the same way, side by side (e.g. the source font).",
+)
+def evaluate_command(
+    target: str | None,
+    real: str | None,
+    corpus: Path | None,
+    classifier: Path | None,
+    style_classifier: Path | None,
+    json_out: Path | None,
+    sheet: Path | None,
+    samples: int,
+    seed: int,
+    no_baselines: bool,
+    per_face: int,
+    ocr_font: Path | None,
+    reference: Path | None,
+) -> None:
+    """Measure generated glyphs: a glyph set against real glyphs, a trained run, or a font.
+
+    \b
+    Examples:
+      hangulgan evaluate glyphs/demo --real corpus/::NanumGothic --sheet sheet.png
+      hangulgan evaluate runs/demo                # conditional: content accuracy, Glyph-FID
+      hangulgan evaluate runs/dcgan --n 1000      # unconditional: legibility, diversity
+      hangulgan evaluate runs/styled              # few-shot: the three cells, baselines
+      hangulgan evaluate --ocr Draft.ttf --reference NanumGothic.ttf
+
+    Glyph sets are compared on the syllables both hold (the table says when they differ
+    in size or charset), beside two baselines: NanumGothic copied, and the corpus face
+    nearest the real one copied.
+    """
+    if ocr_font is not None:
+        if target or real:
+            raise ConfigError("--ocr reads a font; give it without TARGET or --real")
+        _ocr(ocr_font, reference, json_out)
+        return
+    if reference is not None:
+        raise ConfigError("--reference goes with --ocr FONT")
+    if not target:
+        raise ConfigError("give TARGET (a glyph set, CORPUS::FACE or a run folder), or --ocr FONT")
+    from hangulgan.data.corpus import Corpus, open_glyphset
+    from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
+
+    if _is_run(target) and _run_model(target) == "styled":
+        _fewshot(target, corpus, _classifier(classifier), per_face, seed, json_out)
+        return
+
+    # Inputs first: a wrong path is reported before the classifier is read.
+    real_set = open_glyphset(real) if real else None
+    generated = None if _is_run(target) else open_glyphset(target)
+    if generated is not None and real_set is None:
+        raise ConfigError(f"{target}: a glyph set is compared with real glyphs; give --real")
+    content = _classifier(classifier)
+    style = _classifier(style_classifier) if style_classifier else None
+    real_face = None
+    if real and "::" in real:
+        folder, real_face = real.rsplit("::", 1)
+        corpus = corpus or Path(folder)
+    baseline_corpus = Corpus.open(corpus) if corpus and not no_baselines else None
+    if sheet and _is_run(target) and not _run_draws_syllables(target):
+        raise ConfigError(
+            f"{target}: --sheet needs a glyph set or a conditional run (an unconditional "
+            "run's samples are no particular syllables)"
+        )
+    report_real = None
+    if _is_run(target):
+        report, generated, report_real = evaluate_run(
+            target,
+            classifier=content,
+            real=real_set,
+            real_face=real_face,
+            corpus=baseline_corpus,
+            samples=samples,
+            seed=seed,
+            style_classifier=style,
+        )
+        if no_baselines:
+            report.rows = dict(list(report.rows.items())[:1])
+    else:
+        assert real_set is not None and generated is not None
+        report = evaluate_glyphsets(
+            generated,
+            real_set,
+            corpus=baseline_corpus,
+            real_face=real_face,
+            classifier=content,
+            style_classifier=style,
+            with_baselines=not no_baselines,
+        )
+    click.echo(report.table())
+    if json_out:
+        report.write_json(json_out)
+        click.echo(f"json: {json_out}")
+    if sheet:
+        real_for_sheet = real_set if real_set is not None else report_real
+        assert generated is not None and real_for_sheet is not None
+        click.echo(f"sheet: {write_sheet(generated, real_for_sheet, sheet)}")
+
+
+def _ocr(font: Path, reference: Path | None, json_out: Path | None) -> None:
+    from hangulgan.eval.tesseract import ocr_font
+    from hangulgan.io import write_json_atomic
+
+    results = [ocr_font(font)] + ([ocr_font(reference)] if reference else [])
+    click.echo(f"{'font':50s} {'accuracy':>9s} {'coverage':>9s}")
+    for result in results:
+        click.echo(f"{result.font:50s} {result.accuracy:9.4f} {result.coverage:9.4f}")
+        if result.missing:
+            click.echo(
+                f"  lacks {len(result.missing)} of the paragraph's syllables: {result.missing}"
+            )
+    click.echo("accuracy: 1 − edit distance / length over the syllables the font draws")
+    if json_out:
+        write_json_atomic(json_out, {"ocr": [r.to_dict() for r in results]})
+        click.echo(f"json: {json_out}")
+
+
+@click.command("classifier-export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Write OUT.safetensors and OUT.json.",
+)
+@click.option("--checkpoint", type=click.Path(path_type=Path), help="Default: the newest.")
+def classifier_export_command(run_dir: Path, out: Path, checkpoint: Path | None) -> None:
+    """Measure a `hangulgan train classifier` run on its held-out data and write it as a
+    classifier file (weights + a JSON of what it was trained on and how it scored)."""
+    from hangulgan.eval.classifier import export_classifier
+
+    classifier, (weights, meta) = export_classifier(run_dir, out, checkpoint)
+    held = classifier.meta["heldout"]
+    key = "content_accuracy" if classifier.task == "content" else "style_accuracy"
+    click.echo(
+        f"{classifier.task} classifier: held-out {held['held_out']} accuracy {held[key]:.4f} "
+        f"over {held['glyphs']} glyphs"
+    )
+    for name, value in held.get("per_face", {}).items():
+        if classifier.task == "content":
+            click.echo(f"  {name:30s} {value:.4f}")
+    click.echo(f"wrote {weights} and {meta}")
