@@ -73,6 +73,8 @@ def test_content_classifier_trains_exports_and_loads(tmp_path, small_corpus):
     assert meta["heldout"]["held_out"] == "faces"
     assert meta["heldout"]["glyphs"] == 22
     assert 0 <= meta["heldout"]["content_accuracy"] <= 1
+    assert set(meta["temperatures"]) == {"initial", "medial", "final"}
+    assert all(value > 0 for value in meta["temperatures"].values())
     assert (tmp_path / "cls" / "content.safetensors").is_file()
     classifier = load_classifier(tmp_path / "cls" / "content")
     glyphs = Corpus.open(small_corpus).face("NanumPen")
@@ -97,6 +99,7 @@ def test_style_classifier_holds_out_syllables(tmp_path, small_corpus):
     assert code == 0, out
     meta = json.loads((tmp_path / "style.json").read_text())
     assert meta["task"] == "style" and meta["heads"] == {"face": 3}
+    assert set(meta["temperatures"]) == {"face"}
     assert meta["heldout"]["held_out"] == "syllables"
     held = set(meta["holdout_syllables"])
     assert held and not held & set(meta["syllables"])

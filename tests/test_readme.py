@@ -50,7 +50,7 @@ CI_CHANGES = {
     "(--charset seed16 appended), so export-ttf traces 16 glyphs, not 2,350",
     "hangulgan generate": "draws the seeds' 16 syllables (--charset seed16 appended), so "
     "export-ttf traces 16 glyphs, not 11,172",
-    "hangulgan complete": "fine-tunes 3 steps instead of 300 (--finetune-steps 3 appended)",
+    "hangulgan complete": "fine-tunes 3 steps instead of 200 (--finetune-steps 3 appended)",
 }
 
 

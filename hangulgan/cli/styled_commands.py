@@ -147,7 +147,7 @@ def generate_command(
 @click.option("--run", "run", default=None, help="A trained styled run (default: shipped weights).")
 @click.option(
     "--finetune-steps",
-    default=300,
+    default=200,
     show_default=True,
     type=click.IntRange(0),
     help="Fine-tune on the font's own syllables first (when it draws --finetune-min).",

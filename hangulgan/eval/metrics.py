@@ -40,8 +40,8 @@ From a classifier (:mod:`hangulgan.eval.classifier`):
   about glyphs (and its weights cannot be downloaded here); these features were trained
   to tell jamo apart across faces.
 - :func:`legibility`: for unconditional generators, the share of samples the content
-  classifier reads with confidence ≥ 0.9 (the product of the three heads' top
-  probabilities), and the diversity: how many distinct syllables those legible samples are.
+  classifier reads with confidence ≥ 0.9 (each of the three heads' calibrated top
+  probability), and the diversity: how many distinct syllables those legible reads are.
 """
 
 from __future__ import annotations
@@ -473,7 +473,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     middle = root_a @ cov_b @ root_a
     cross = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    return float(mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    distance = float(mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    return max(distance, 0.0)  # rounding can leave identical sets a hair below zero
 
 
 def glyph_fid(classifier: Classifier, images_a: np.ndarray, images_b: np.ndarray) -> float:
