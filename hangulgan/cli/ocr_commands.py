@@ -62,6 +62,7 @@ def _split(text: str) -> tuple[float, ...]:
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the sampling and distortions.")
 @click.option("--force", is_flag=True, help="Replace outputs that already exist in OUT.")
+@click.option("--quiet", is_flag=True, help="No progress bar (none is drawn off a terminal).")
 def ocr_export_command(
     sources,
     out,
@@ -76,6 +77,7 @@ def ocr_export_command(
     image_format,
     seed,
     force,
+    quiet,
 ) -> None:
     """Write labelled images of Hangul set from SOURCES for OCR training.
 
@@ -101,8 +103,15 @@ def ocr_export_command(
     texts = read_text(text_file, kind) if text_file is not None else None
     if texts is None and count is None:
         raise ConfigError("--count: how many samples to make (or give --text FILE)")
+    from tqdm import tqdm
+
     loaded = open_sources(list(sources), height)
-    summary = export(loaded, out, options, texts, force=force, source_refs=list(sources))
+    # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
+    with tqdm(total=count, unit="img", disable=True if quiet else None) as bar:
+        summary = export(
+            loaded, out, options, texts, force=force, source_refs=list(sources),
+            progress=bar.update,
+        )  # fmt: skip
     counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
     click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({counts})")
     if summary.skipped:
