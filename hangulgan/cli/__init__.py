@@ -51,6 +51,7 @@ COMMANDS = {
     "classifier-export": "hangulgan.cli.eval_commands:classifier_export_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
     "complete": "hangulgan.cli.styled_commands:complete_command",
+    "translate": "hangulgan.cli.translate_commands:translate_group",
 }
 
 
