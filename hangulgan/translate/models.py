@@ -41,15 +41,9 @@ def linear_decay(step: int, constant: int, decay: int) -> float:
 
 
 @dataclass
-class UNetConfig(ModelConfig):
-    """Options shared by the U-Net models."""
+class TranslatorConfig(ModelConfig):
+    """Options every translation model has: Adam and the linear learning-rate decay."""
 
-    width: int = option(64, "Channels of the U-Net's first layer (×2 per level, up to ×8).")
-    depth: int = option(
-        0, "U-Net down-samplings; the image side must divide by 2**depth (0: down to 1×1, ≤8)."
-    )
-    norm: str = option("batch", "Normalisation layers.", choices=NORMS)
-    dropout: bool = option(True, "Dropout 0.5 in the deep up-samplings (pix2pix's noise).")
     lr: float = option(2e-4, "Adam learning rate.")
     beta1: float = option(0.5, "Adam β1.")
     lr_constant_steps: int = option(0, "Steps at the full learning rate before the decay.")
@@ -58,12 +52,29 @@ class UNetConfig(ModelConfig):
     )
 
     def validate(self) -> None:
+        if self.lr <= 0:
+            raise ConfigError(f"--lr must be positive, not {self.lr}")
+        if self.lr_constant_steps < 0 or self.lr_decay_steps < 0:
+            raise ConfigError("--lr-constant-steps and --lr-decay-steps must be 0 or more")
+
+
+@dataclass
+class UNetConfig(TranslatorConfig):
+    """Options shared by the U-Net models."""
+
+    width: int = option(64, "Channels of the U-Net's first layer (×2 per level, up to ×8).")
+    depth: int = option(
+        0, "U-Net down-samplings; the image side must divide by 2**depth (0: down to 1×1, ≤8)."
+    )
+    norm: str = option("batch", "Normalisation layers.", choices=NORMS)
+    dropout: bool = option(True, "Dropout 0.5 in the deep up-samplings (pix2pix's noise).")
+
+    def validate(self) -> None:
+        super().validate()
         if self.width < 1:
             raise ConfigError(f"--width must be positive, not {self.width}")
         if self.depth and not 2 <= self.depth <= 10:
             raise ConfigError(f"--depth must lie in 2..10 (or 0: automatic), not {self.depth}")
-        if self.lr <= 0:
-            raise ConfigError(f"--lr must be positive, not {self.lr}")
 
 
 @dataclass
@@ -82,20 +93,32 @@ class AutoencoderConfig(UNetConfig):
     loss: str = option("l1", "Reconstruction loss.", choices=("l1", "mse"))
 
 
-class _UNetTranslator(Model):
-    """What pix2pix and the autoencoder share: paired data, the U-Net G, sheets, the LR."""
+class Translator(Model):
+    """What every translation model shares: its data, the LR schedule, grids of real inputs.
 
-    config_class: ClassVar[type[ModelConfig]] = UNetConfig
+    Subclasses set ``paired`` (whether they need aligned pairs), ``size_factor`` (what the
+    image side must divide by) and a config with ``lr``, ``beta1``, ``lr_constant_steps``
+    and ``lr_decay_steps``; their generator A → B is ``networks[generator_name]``.
+    """
+
     data_config_class = TranslateDataConfig
-    ema_networks = ("G",)
     samples_need_data = True
     translation: ClassVar[bool] = True  # listed under `hangulgan translate train`
+    config_class: ClassVar[type[ModelConfig]] = TranslatorConfig
+    paired: ClassVar[bool] = True
+    generator_name: ClassVar[str] = "G"
+    weight_decay: ClassVar[float] = 0.0
 
     @classmethod
-    def make_dataset(cls, data: TranslateDataConfig, config: UNetConfig) -> TranslationData:
-        check_divisible(data.size, 2 ** unet_depth(config.depth, data.size), "the U-Net")
+    def size_factor(cls, config: ModelConfig, size: int) -> tuple[int, str]:
+        """What the image side must divide by, and which part of the model needs it."""
+        return 1, cls.name
+
+    @classmethod
+    def make_dataset(cls, data: TranslateDataConfig, config: ModelConfig) -> TranslationData:
+        check_divisible(data.size, *cls.size_factor(config, data.size))
         dataset = TranslationData(data)
-        if not dataset.paired:
+        if cls.paired and not dataset.paired:
             raise ConfigError(
                 f"{cls.name} learns from aligned pairs; {data.data or data.corpus} is unpaired "
                 "(use A/ and B/, side-by-side images, or a corpus without --unpaired)"
@@ -106,27 +129,27 @@ class _UNetTranslator(Model):
     def capabilities(cls, config: ModelConfig) -> frozenset[Capability]:
         return frozenset({Capability.GRID, Capability.TRANSLATE})
 
-    def __init__(self, config: UNetConfig, info: DataInfo) -> None:
+    def __init__(self, config: TranslatorConfig, info: DataInfo) -> None:
         super().__init__(config, info)
-        self.config: UNetConfig = config
-        depth = unet_depth(config.depth, info.height)
+        self.config: TranslatorConfig = config
         for side in (info.height, info.width):
-            check_divisible(side, 2**depth, "the U-Net")
-        self.networks = {
-            "G": UNetGenerator(
-                info.channels, info.channels, config.width, depth, config.norm, config.dropout
-            )
-        }
+            check_divisible(side, *self.size_factor(config, side))
 
     def _set_lr(self, step: int) -> None:
-        factor = linear_decay(step, self.config.lr_constant_steps, self.config.lr_decay_steps)
+        config = self.config
+        factor = linear_decay(step, config.lr_constant_steps, config.lr_decay_steps)
         for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
-                group["lr"] = self.config.lr * factor
+                group["lr"] = config.lr * factor  # type: ignore[attr-defined]
 
     def _adam(self, *names: str) -> torch.optim.Optimizer:
         params = [p for name in names for p in self.networks[name].parameters()]
-        return torch.optim.Adam(params, lr=self.config.lr, betas=(self.config.beta1, 0.999))
+        return torch.optim.Adam(
+            params,
+            lr=self.config.lr,
+            betas=(self.config.beta1, 0.999),
+            weight_decay=self.weight_decay,
+        )
 
     def grid_inputs(
         self, n: int, generator: torch.Generator, real: dict[str, torch.Tensor] | None = None
@@ -135,21 +158,49 @@ class _UNetTranslator(Model):
             raise ConfigError(f"{self.name} translates real images: it needs a batch of them")
         return {"a": real["a"][:n], "b": real["b"][:n]}
 
+    def translate(
+        self, a: torch.Tensor, networks: dict[str, nn.Module] | None = None
+    ) -> torch.Tensor:
+        """A → B of a batch ``a`` on the model's device (no grad handling)."""
+        G = (networks or {}).get(self.generator_name, self.networks[self.generator_name])
+        return G(a.to(self.device))
+
     @torch.no_grad()
     def generate(
         self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
     ) -> torch.Tensor:
-        G = (networks or {}).get("G", self.networks["G"])
-        return G(inputs["a"].to(self.device)).float().cpu()
+        return self.translate(inputs["a"], networks).float().cpu()
 
     @torch.no_grad()
     def visuals(
         self, inputs: dict[str, torch.Tensor], networks: dict[str, nn.Module] | None = None
     ) -> dict[str, torch.Tensor]:
         panels = {"input": inputs["a"], "output": self.generate(inputs, networks)}
-        if "b" in inputs:
+        if "b" in inputs and self.paired:  # an unpaired b is no target of this a
             panels["target"] = inputs["b"]
         return panels
+
+
+class _UNetTranslator(Translator):
+    """pix2pix and the autoencoder: the U-Net generator on aligned pairs."""
+
+    config_class: ClassVar[type[ModelConfig]] = UNetConfig
+    ema_networks = ("G",)
+
+    @classmethod
+    def size_factor(cls, config: ModelConfig, size: int) -> tuple[int, str]:
+        assert isinstance(config, UNetConfig)
+        return 2 ** unet_depth(config.depth, size), "the U-Net"
+
+    def __init__(self, config: UNetConfig, info: DataInfo) -> None:
+        super().__init__(config, info)
+        self.config: UNetConfig = config
+        depth = unet_depth(config.depth, info.height)
+        self.networks = {
+            "G": UNetGenerator(
+                info.channels, info.channels, config.width, depth, config.norm, config.dropout
+            )
+        }
 
 
 class Pix2Pix(_UNetTranslator):
