@@ -188,3 +188,9 @@ def test_every_model_translates_corpus_glyphs_between_two_faces(
     assert code == 0, out
     sheet = Image.open(next((tmp_path / "run" / "samples").glob("*.png")))
     assert sheet.mode in ("L", "RGB")
+    # scored on the held-out syllables (every 10th of the 24: two), whichever the model
+    code, out = run_cli("translate", "evaluate", tmp_path / "run", "--html", tmp_path / "p.html")
+    assert code == 0, out
+    row = out.splitlines()[1].split()
+    assert row[0] == model and row[1] == "2" and -1 <= float(row[4]) <= 1, out
+    assert "U+" in (tmp_path / "p.html").read_text()

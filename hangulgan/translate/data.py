@@ -246,6 +246,7 @@ class TranslationData:
 
         self._glyphs_a = gather(source, cps_a)
         self._glyphs_b = gather(target, cps_b)
+        self._held_a, self._held_b = gather(source, held), gather(target, held)
         self.ink = True
         self.channels = data.channels or 1
         self.layout = "corpus"
@@ -285,6 +286,25 @@ class TranslationData:
             return self._read_glyph(glyphs[index])
         paths = self._paths_a if domain == 0 else self._paths_b
         return self._read_path(paths[index], domain if self._side_by_side else None)
+
+    def held_out_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Corpus data: the held-out syllables of the source and the target face, each
+        N×C×H×W in [-1, 1] at the training size (what ``translate evaluate`` scores)."""
+        if self.layout != "corpus":
+            raise ConfigError("only corpus data holds syllables out (give --input and --target)")
+        side = self.size[0]
+        top = (self.load_size - side) // 2  # the centre crop
+
+        def stack(glyphs: np.ndarray) -> torch.Tensor:
+            if not len(glyphs):
+                return torch.zeros(0, self.channels, side, side)
+            items = [
+                self._read_glyph(g)[top : top + side, top : top + side].transpose(2, 0, 1)
+                for g in glyphs
+            ]
+            return torch.from_numpy(np.ascontiguousarray(np.stack(items)))
+
+        return stack(self._held_a), stack(self._held_b)
 
     def get_batch(self, indices: np.ndarray, seed: int | None = None) -> dict[str, torch.Tensor]:
         """A and B images of ``indices``; crops, flips and unpaired partners come from ``seed``."""
