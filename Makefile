@@ -54,14 +54,19 @@ demo: install fonts
 	mkdir -p out
 	$(VENV)/bin/hangulgan complete $(DEMO_LIGHT) --out out/NanumGothicLight-Complete.ttf \
 	    --workers $(DEMO_WORKERS) --force
-	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --out glyphs/unpilgi --force
-	$(VENV)/bin/hangulgan generate --mix NanumMyeongjo:0.5,NanumPen:0.5 --out glyphs/mix --force
-	$(VENV)/bin/hangulgan export-ttf glyphs/unpilgi --out out/UnPilgi-Draft.ttf \
+	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --out drafts/unpilgi --force
+	$(VENV)/bin/hangulgan generate --mix NanumMyeongjo:0.5,NanumPen:0.5 --out drafts/mix --force
+	$(VENV)/bin/hangulgan export-ttf drafts/unpilgi --out out/UnPilgi-Draft.ttf \
 	    --family "UnPilgi Draft" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
-	$(VENV)/bin/hangulgan export-ttf glyphs/mix --out out/mix/Myeongjo-Pen.ttf \
+	$(VENV)/bin/hangulgan export-ttf drafts/mix --out out/mix/Myeongjo-Pen.ttf \
 	    --family "Myeongjo Pen" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
 	$(VENV)/bin/hangulgan check-font out/UnPilgi-Draft.ttf --reference $(DEMO_HELDOUT) --min-iou 0
 	$(VENV)/bin/hangulgan check-font out/NanumGothicLight-Complete.ttf
+	@echo
+	@echo "quality of the face drawn from 8 references (real: UnPilgi, never trained on):"
+	$(VENV)/bin/hangulgan evaluate drafts/unpilgi --real corpus/::UnPilgi
+	$(VENV)/bin/hangulgan evaluate --ocr out/UnPilgi-Draft.ttf --reference $(DEMO_HELDOUT)
+	$(VENV)/bin/hangulgan evaluate --ocr out/NanumGothicLight-Complete.ttf --reference $(DEMO_FONT)
 	@echo
 	@echo "demo done:"
 	@echo "  completed: out/NanumGothicLight-Complete.ttf (2,350 → 11,172 syllables)"
@@ -105,4 +110,4 @@ lint: install
 	$(VENV)/bin/ruff format --check hangulgan tests benchmarks
 
 clean:
-	rm -rf corpus out runs glyphs .pytest_cache
+	rm -rf corpus out runs glyphs drafts .pytest_cache

@@ -73,6 +73,8 @@ def test_content_classifier_trains_exports_and_loads(tmp_path, small_corpus):
     assert meta["heldout"]["held_out"] == "faces"
     assert meta["heldout"]["glyphs"] == 22
     assert 0 <= meta["heldout"]["content_accuracy"] <= 1
+    assert set(meta["temperatures"]) == {"initial", "medial", "final"}
+    assert all(value > 0 for value in meta["temperatures"].values())
     assert (tmp_path / "cls" / "content.safetensors").is_file()
     classifier = load_classifier(tmp_path / "cls" / "content")
     glyphs = Corpus.open(small_corpus).face("NanumPen")
@@ -97,6 +99,7 @@ def test_style_classifier_holds_out_syllables(tmp_path, small_corpus):
     assert code == 0, out
     meta = json.loads((tmp_path / "style.json").read_text())
     assert meta["task"] == "style" and meta["heads"] == {"face": 3}
+    assert set(meta["temperatures"]) == {"face"}
     assert meta["heldout"]["held_out"] == "syllables"
     held = set(meta["holdout_syllables"])
     assert held and not held & set(meta["syllables"])
@@ -185,3 +188,28 @@ def test_export_refuses_other_runs(tmp_path, small_corpus):
     code, out = run_cli("classifier-export", run, "--out", tmp_path / "x")
     assert code == 2 and "not a classifier" in out, out
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_shipped_content_classifier():
+    from hangulgan.eval.classifier import DEFAULT_HOLDOUT_FACES, load_default_content_classifier
+
+    classifier = load_default_content_classifier()
+    assert classifier.task == "content" and classifier.size == (32, 32)
+    held = classifier.meta["heldout"]
+    assert held["held_out"] == "faces" and held["content_accuracy"] >= 0.99
+    assert set(classifier.meta["holdout_faces"]) == set(DEFAULT_HOLDOUT_FACES)
+    assert not set(classifier.meta["faces"]) & set(DEFAULT_HOLDOUT_FACES)
+    assert classifier.path is not None and classifier.path.stat().st_size < 4_000_000
+
+
+@pytest.mark.slow
+def test_the_shipped_classifier_reads_a_face_it_never_saw():
+    from hangulgan import hangul
+    from hangulgan.data.render import render_face
+    from hangulgan.eval.classifier import load_default_content_classifier
+
+    font = debian_font(Path("/usr/share/fonts/truetype/unfonts-core/UnDotum.ttf"))
+    drawn = render_face(str(font), hangul.all_syllables(), size=32)
+    classifier = load_default_content_classifier()
+    score = metrics.content_accuracy(classifier, drawn.images, drawn.codepoints)
+    assert score["content_accuracy"] >= 0.99

@@ -75,6 +75,9 @@ def test_content_accuracy_legibility_and_diversity():
     # Four confident reads (가 twice, 나, 다): legibility 0.8, three distinct syllables.
     assert read["legibility"] == pytest.approx(0.8)
     assert read["diversity"] == 3
+    # A classifier file's temperatures calibrate the reading: hot heads are never sure.
+    oracle.meta["temperatures"] = {"initial": 100.0, "medial": 100.0, "final": 100.0}
+    assert metrics.legibility(oracle, images)["legibility"] == 0.0
     with pytest.raises(ValueError, match="Hangul syllables"):
         metrics.content_accuracy(oracle, images[:1], np.array([ord("A")]))
 

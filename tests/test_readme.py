@@ -35,6 +35,9 @@ NOT_ON_CI = {
     "make install": "installs packages into .venv (CI installs through `make test`)",
     "torchrun": "multi-process DDP training (tested by tests/test_train_ddp.py)",
     "mkdir -p ~/.local/share/fonts": "installs a font into the user's home folder",
+    "hangulgan train classifier --corpus corpus/ --run runs/content-classifier --holdout-faces "
+    "default": "holds out nine faces of the 53-face default corpus; CI's corpus has one face",
+    "hangulgan classifier-export runs/content-classifier": "exports the run above",
 }
 
 # command prefix → what CI runs instead, and why (time: the suite runs on 2 cores)
@@ -45,6 +48,9 @@ CI_CHANGES = {
     "hangulgan train": "stops after a few steps (--steps appended; the last --steps wins)",
     "hangulgan sample runs/cond --charset ksx1001 --out-set": "draws the seeds' 16 syllables "
     "(--charset seed16 appended), so export-ttf traces 16 glyphs, not 2,350",
+    "hangulgan generate": "draws the seeds' 16 syllables (--charset seed16 appended), so "
+    "export-ttf traces 16 glyphs, not 11,172",
+    "hangulgan complete": "fine-tunes 3 steps instead of 200 (--finetune-steps 3 appended)",
 }
 
 
@@ -104,8 +110,10 @@ def ci_version(command: str, train_steps: dict[str, int]) -> str:
         run = re.search(r"--run (\S+)", command).group(1)
         train_steps[run] = train_steps.get(run, 0) + 2
         return f"{command} --steps {train_steps[run]} --no-progress"
-    if change and change.startswith("hangulgan sample"):
+    if change and (change.startswith("hangulgan sample") or change == "hangulgan generate"):
         return f"{command} --charset seed16"
+    if change == "hangulgan complete":
+        return f"{command} --finetune-steps 3"
     return command
 
 

@@ -23,7 +23,11 @@ from hangulgan.models.styled import (
     greedy_reference_cover,
     holdout_syllables,
 )
-from hangulgan.models.styled_inference import StyledGenerator, references_from_folder
+from hangulgan.models.styled_inference import (
+    StyledGenerator,
+    references_from_folder,
+    references_from_font,
+)
 
 from conftest import NANUM, debian_font
 
@@ -410,3 +414,22 @@ def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
         assert set(result.metrics) == set(METHODS) and result.glyphs == 6
     table = format_table(results, ["ink_iou", "l1"])
     assert "copy nearest face" in table and "unseen face, unseen syllables" in table
+
+
+def test_shipped_weights_draw_on_the_cpu_without_a_corpus():
+    from hangulgan.models.styled_inference import SHIPPED_WEIGHTS
+
+    assert SHIPPED_WEIGHTS.stat().st_size <= 30 * 2**20  # the limit for shipped weights
+    generator = StyledGenerator.load()
+    assert generator.size == (32, 32) and len(generator.bank_names) >= 20
+    held = set(generator.data.holdout_face_list)
+    assert held and not held & set(generator.bank_names)  # held-out faces never in the bank
+    assert {"NanumMyeongjo", "NanumPen"} <= set(generator.bank_names)  # the README's --mix
+    font = debian_font(NANUM / "NanumPen.ttf")
+    images, cps, placement = references_from_font(
+        font, [ord(c) for c in DEFAULT_REFERENCES], 8, (32, 32)
+    )
+    style = generator.style_from_images(images, cps)
+    drawn = generator.draw(style, CHARSET[:32])
+    assert drawn.shape == (32, 32, 32) and (drawn.max(axis=(1, 2)) > 64).all()  # ink in each
+    assert placement["geometry"]["canvas"] == 32

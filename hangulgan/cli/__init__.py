@@ -51,6 +51,8 @@ COMMANDS = {
     "classifier-export": "hangulgan.cli.eval_commands:classifier_export_command",
     "generate": "hangulgan.cli.styled_commands:generate_command",
     "complete": "hangulgan.cli.styled_commands:complete_command",
+    "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
+    "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
     "translate": "hangulgan.cli.translate_commands:translate_group",
 }
 

@@ -147,7 +147,7 @@ def generate_command(
 @click.option("--run", "run", default=None, help="A trained styled run (default: shipped weights).")
 @click.option(
     "--finetune-steps",
-    default=300,
+    default=200,
     show_default=True,
     type=click.IntRange(0),
     help="Fine-tune on the font's own syllables first (when it draws --finetune-min).",
@@ -227,3 +227,30 @@ def complete_command(
         click.echo(f"not added (traced to nothing): {listed}{more}", err=True)
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
     click.echo(f"timings: {timing}", err=True)
+
+
+@click.command("styled-export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Weights file (hangulgan/weights/styled-32.safetensors is the shipped one).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --out.")
+def styled_export_command(run: str, out: str, force: bool) -> None:
+    """Write a styled run's newest (EMA) generator as one weights file for `generate`.
+
+    The file holds the generator, the content face's glyphs and a style bank (the codes of
+    24 references of every training face, for --style and --mix), so it draws without
+    the corpus: safetensors with JSON metadata, nothing pickled.
+    """
+    from hangulgan.models.styled_inference import StyledGenerator
+
+    path = Path(out)
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: already exists (replace it with --force)")
+    generator = StyledGenerator.from_run(run)
+    generator.save(path)
+    size = path.stat().st_size / 2**20
+    click.echo(f"{path}: {len(generator.bank_names)} faces in the style bank, {size:.1f} MB")

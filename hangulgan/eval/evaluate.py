@@ -253,7 +253,7 @@ def write_sheet(
 
 
 def _training_glyphs(run: Any, n: int, seed: int) -> np.ndarray:
-    dataset = type(run.model).make_dataset(run.config.data)
+    dataset = type(run.model).make_dataset(run.config.data, run.model.config)
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(len(dataset), size=min(n, len(dataset)), replace=False))
     return (

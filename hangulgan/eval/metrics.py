@@ -40,8 +40,8 @@ From a classifier (:mod:`hangulgan.eval.classifier`):
   about glyphs (and its weights cannot be downloaded here); these features were trained
   to tell jamo apart across faces.
 - :func:`legibility`: for unconditional generators, the share of samples the content
-  classifier reads with confidence ≥ 0.9 (the product of the three heads' top
-  probabilities), and the diversity: how many distinct syllables those legible samples are.
+  classifier reads with confidence ≥ 0.9 (each of the three heads' calibrated top
+  probability), and the diversity: how many distinct syllables those legible reads are.
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ MS_SSIM_WEIGHTS = (0.25, 0.3, 0.3, 0.15)
 MS_SSIM_SIZE = 128
 PSNR_CAP_DB = 100.0
 INK_THRESHOLD = 0.5
-CHUNK = 512  # glyphs per batch: 512 × 128² float32 maps are 32 MiB each
+CHUNK = 512  # glyphs per batch of the cheap metrics
+# Glyphs per batch of SSIM and MS-SSIM: 64 × 128² float32 maps (4 MiB) stay near the cache;
+# measured here, 6.0 s of CPU for 11,172 glyphs against 9.8 s in batches of 256.
+SSIM_CHUNK = 64
 
 PIXEL_METRICS = ("l1", "rmse", "psnr", "ssim", "ms_ssim", "ink_iou")
 LEGIBLE_CONFIDENCE = 0.9
@@ -211,7 +214,7 @@ def _ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-glyph SSIM (Wang et al.) on [0, 1], gaussian window 11, σ 1.5, no padding."""
-    return _chunked(_ssim_batch, a, b)
+    return _chunked(_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
 def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -236,7 +239,7 @@ def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def ms_ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-glyph MS-SSIM by the DM-Font / LF-Font evaluator's protocol (module docstring)."""
-    return _chunked(_ms_ssim_batch, a, b, chunk=CHUNK // 2)
+    return _chunked(_ms_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
 def l1(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -297,7 +300,7 @@ def pixel_metrics(
     a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
 ) -> dict[str, np.ndarray]:
     """Every pixel metric per glyph: l1, rmse, psnr, ssim, ms_ssim and ink_iou."""
-    table = _chunked(_all_batch, a, b, chunk=CHUNK // 2).reshape(-1, 5)
+    table = _chunked(_all_batch, a, b, chunk=SSIM_CHUNK).reshape(-1, 5)
     return {
         "l1": table[:, 0],
         "rmse": np.sqrt(table[:, 1]),
@@ -470,7 +473,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     middle = root_a @ cov_b @ root_a
     cross = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    return float(mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    distance = float(mean_diff @ mean_diff + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    return max(distance, 0.0)  # rounding can leave identical sets a hair below zero
 
 
 def glyph_fid(classifier: Classifier, images_a: np.ndarray, images_b: np.ndarray) -> float:

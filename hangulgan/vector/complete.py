@@ -79,7 +79,7 @@ def complete_font(
     source: str | Path,
     out: str | Path,
     generator: Any,
-    finetune_steps: int = 300,
+    finetune_steps: int = 200,
     finetune_min: int = 256,
     references: int = 64,
     workers: int = 1,

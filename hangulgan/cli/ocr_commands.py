@@ -1,0 +1,115 @@
+"""``ocr-export``: labelled images of syllables, words and lines for OCR training."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hangulgan.errors import ConfigError
+
+
+def _split(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--split {text}: comma-separated fractions, e.g. 0.9,0.05,0.05"
+        ) from None
+
+
+@click.command("ocr-export")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option(
+    "--kind",
+    type=click.Choice(["syllables", "words", "lines"]),
+    default="words",
+    show_default=True,
+    help="One syllable, one word, or a line of words per image.",
+)
+@click.option(
+    "--text",
+    "text_file",
+    type=click.Path(path_type=Path),
+    help="UTF-8 file, one sample per line (NFC); default: the built-in syllable sampler.",
+)
+@click.option("--count", type=int, help="Samples in all (default with --text: one per line).")
+@click.option(
+    "--format",
+    "formats",
+    default="gt",
+    show_default=True,
+    help="Comma-separated: gt, lmdb, easyocr, classes (classes needs --kind syllables).",
+)
+@click.option("--split", default="1", show_default=True, help="Fractions of train,val,test.")
+@click.option(
+    "--by",
+    type=click.Choice(["sample", "face"]),
+    default="sample",
+    show_default=True,
+    help="Split samples at random, or give each split its own source faces.",
+)
+@click.option("--height", default=32, show_default=True, help="Image height in pixels.")
+@click.option("--augment", is_flag=True, help="Distort glyphs and lines (see the README).")
+@click.option(
+    "--image-format",
+    type=click.Choice(["png", "jpg"]),
+    default="png",
+    show_default=True,
+    help="jpg with --augment draws each image's JPEG quality from 40..95.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the sampling and distortions.")
+@click.option("--force", is_flag=True, help="Replace outputs that already exist in OUT.")
+def ocr_export_command(
+    sources,
+    out,
+    kind,
+    text_file,
+    count,
+    formats,
+    split,
+    by,
+    height,
+    augment,
+    image_format,
+    seed,
+    force,
+) -> None:
+    """Write labelled images of Hangul set from SOURCES for OCR training.
+
+    SOURCES are corpus folders (all their faces), corpus faces (CORPUS::FACE) and
+    glyph-set folders. A text is set only from a source that draws every one of its
+    characters; text no source holds is skipped and counted (exit code 1).
+    """
+    from hangulgan.ocr.compose import open_sources
+    from hangulgan.ocr.export import ExportOptions, export, read_text
+
+    options = ExportOptions(
+        kind=kind,
+        count=count,
+        formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+        split=_split(split),
+        by=by,
+        seed=seed,
+        height=height,
+        augment=augment,
+        image_format=image_format,
+    )
+    options.validate()
+    texts = read_text(text_file, kind) if text_file is not None else None
+    if texts is None and count is None:
+        raise ConfigError("--count: how many samples to make (or give --text FILE)")
+    loaded = open_sources(list(sources), height)
+    summary = export(loaded, out, options, texts, force=force, source_refs=list(sources))
+    counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
+    click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({counts})")
+    if summary.skipped:
+        examples = ", ".join(repr(t) for t in summary.skipped[:3])
+        click.echo(
+            f"skipped {len(summary.skipped)} text samples that no source holds every "
+            f"character of (e.g. {examples})",
+            err=True,
+        )
+        sys.exit(1)

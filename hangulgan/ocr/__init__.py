@@ -1,0 +1,1 @@
+"""OCR training data from glyph sets: ``hangulgan ocr-export`` (see :mod:`.export`)."""

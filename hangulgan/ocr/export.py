@@ -1,0 +1,587 @@
+"""Write OCR samples in the formats text recognizers train on.
+
+Layout of ``OUT`` (with ``--split``, each split has its own folder: ``OUT/train/gt`` …)::
+
+    gt/         images/000000001.png … and gt.txt: ``images/000000001.png<TAB>label``
+                lines (deep-text-recognition-benchmark's create_lmdb_dataset.py input,
+                PaddleOCR's SimpleDataSet)
+    lmdb/       an LMDB: ``image-%09d`` (the encoded image) and ``label-%09d`` (UTF-8),
+                counting from 1, and ``num-samples``, as create_lmdb_dataset.py writes
+    easyocr/    the images and ``labels.csv`` (``filename,words``), as EasyOCR's trainer
+                reads it
+    classes/    one folder per character holding its images (``--kind syllables`` only)
+    charset.txt every character of the labels, one a line (space excluded: the
+                trainers add it with their own flag)
+    manifest.json  sources, counts per split and source, skipped text, seed, options
+
+Samples are made and written in batches, so memory stays flat however many there are.
+After every batch each format holds whole samples only: gt.txt and labels.csv name
+images already written, and the LMDB's ``num-samples`` is committed with the batch. A full
+disk stops the run with one line saying how many samples are readable.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import shutil
+import struct
+import unicodedata
+import zlib
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hangulgan.errors import ConfigError, DiskFullError, HangulganError
+from hangulgan.io import is_disk_full, write_bytes_atomic, write_json_atomic
+from hangulgan.ocr.compose import (
+    LineAugment,
+    Sampler,
+    Source,
+    TextShape,
+    augment_tiles,
+    finish_line,
+    glyph_rows,
+    set_text,
+)
+
+KINDS = ("syllables", "words", "lines")
+FORMATS = ("gt", "lmdb", "easyocr", "classes")
+SPLIT_NAMES = ("train", "val", "test")
+BY = ("sample", "face")
+MANIFEST_FORMAT = "hangulgan.ocr-export"
+MANIFEST_VERSION = 1
+# create_lmdb_dataset.py's map size: 1 TiB of address space; the file grows as written.
+LMDB_MAP_SIZE = 1 << 40
+
+
+@dataclass
+class ExportOptions:
+    """What ``ocr-export`` makes; see the command's help."""
+
+    kind: str = "words"
+    count: int | None = None  # None: one sample per text line (with --text)
+    formats: tuple[str, ...] = ("gt",)
+    split: tuple[float, ...] = (1.0,)
+    by: str = "sample"
+    seed: int = 0
+    height: int = 32
+    augment: bool = False
+    image_format: str = "png"
+    batch: int = 512
+
+    def validate(self) -> None:
+        """ConfigError naming the option that is out of range."""
+        if self.kind not in KINDS:
+            raise ConfigError(f"--kind {self.kind}: choose one of {', '.join(KINDS)}")
+        bad = [f for f in self.formats if f not in FORMATS]
+        if bad or not self.formats:
+            raise ConfigError(f"--format {','.join(bad)}: choose from {', '.join(FORMATS)}")
+        if "classes" in self.formats and self.kind != "syllables":
+            raise ConfigError("--format classes: one folder per character needs --kind syllables")
+        if self.count is not None and self.count < 1:
+            raise ConfigError(f"--count {self.count}: must be at least 1")
+        if not 1 <= len(self.split) <= len(SPLIT_NAMES) or any(f < 0 for f in self.split):
+            raise ConfigError(f"--split {self.split}: one to three non-negative fractions")
+        if abs(sum(self.split) - 1.0) > 1e-6:
+            raise ConfigError(f"--split {','.join(map(str, self.split))}: fractions must sum to 1")
+        if self.by not in BY:
+            raise ConfigError(f"--by {self.by}: choose sample or face")
+        if not 8 <= self.height <= 256:
+            raise ConfigError(f"--height {self.height}: must be 8 to 256 pixels")
+        if self.image_format not in ("png", "jpg"):
+            raise ConfigError(f"--image-format {self.image_format}: png or jpg")
+        if self.batch < 1:
+            raise ConfigError("batch must be at least 1")
+
+    @property
+    def split_names(self) -> list[str]:
+        """Subfolder per split; one unnamed split when nothing is split."""
+        return [""] if len(self.split) == 1 else list(SPLIT_NAMES[: len(self.split)])
+
+
+def read_text(path: str | Path, kind: str) -> list[str]:
+    """The samples of a UTF-8 text file, NFC: its non-blank lines with runs of white space
+    as one space (``--kind syllables``: its distinct characters). ConfigError when none."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such text file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 ({err.reason})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: unreadable ({err.strerror or err})") from None
+    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFC", raw).splitlines()]
+    lines = [line for line in lines if line]
+    if kind == "syllables":
+        lines = sorted({ch for line in lines for ch in line if ch != " "})
+    if not lines:
+        raise ConfigError(f"{path}: holds no text (every line is blank)")
+    return lines
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+class _Writer(ABC):
+    """One output format of one split: :meth:`add` samples, :meth:`commit` each batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.written = 0  # samples committed: readable whatever happens next
+
+    @abstractmethod
+    def add(self, number: int, name: str, label: str, data: bytes) -> None:
+        """Write (or stage) sample ``number`` (from 1) as file ``name``."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every sample added so far readable."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files; what was not committed is not part of the output."""
+
+
+class _ListWriter(_Writer):
+    """Image files and a list file of ``name SEP label`` lines (gt.txt, labels.csv)."""
+
+    def __init__(self, folder: Path, images: str, list_name: str, sep: str, header: str) -> None:
+        super().__init__(folder)
+        self.images = folder / images
+        self.images.mkdir(parents=True, exist_ok=True)
+        self.prefix = f"{images}/" if images else ""
+        self.list_path = folder / list_name
+        self.sep = sep
+        self.pending: list[str] = []
+        self.handle = open(self.list_path, "w", encoding="utf-8")
+        self.handle.write(header)
+        self.handle.flush()
+
+    def add(self, number: int, name: str, label: str, data: bytes) -> None:
+        _write_file(self.images / name, data)
+        self.pending.append(f"{self.prefix}{name}{self.sep}{label}\n")
+
+    def commit(self) -> None:
+        # lines follow their images, so a list never names an image that is not there
+        self.handle.write("".join(self.pending))
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.written += len(self.pending)
+        self.pending = []
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def class_folder(label: str) -> str:
+    """The folder name of a class: the character itself, or ``U+XXXX`` for one that
+    cannot name a folder (``/``, ``.``, a backslash)."""
+    if label in (".", "..") or "/" in label or "\\" in label:
+        return "_".join(f"U+{ord(ch):04X}" for ch in label)
+    return label
+
+
+class _ClassesWriter(_Writer):
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.pending = 0
+
+    def add(self, number: int, name: str, label: str, data: bytes) -> None:
+        target = self.folder / class_folder(label)
+        target.mkdir(exist_ok=True)
+        _write_file(target / name, data)
+        self.pending += 1
+
+    def commit(self) -> None:
+        self.written += self.pending
+        self.pending = 0
+
+    def close(self) -> None:
+        """Nothing is held open: every image is its own file."""
+
+
+class _LmdbWriter(_Writer):
+    def __init__(self, folder: Path) -> None:
+        import lmdb
+
+        super().__init__(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.env = lmdb.open(str(folder), map_size=LMDB_MAP_SIZE)
+        self.cache: dict[bytes, bytes] = {}
+
+    def add(self, number: int, name: str, label: str, data: bytes) -> None:
+        self.cache[b"image-%09d" % number] = data
+        self.cache[b"label-%09d" % number] = label.encode("utf-8")
+
+    def commit(self) -> None:
+        import lmdb
+
+        count = self.written + len(self.cache) // 2
+        try:
+            with self.env.begin(write=True) as txn:
+                for key, value in self.cache.items():
+                    txn.put(key, value)
+                txn.put(b"num-samples", str(count).encode())
+            self.env.sync(True)
+        except lmdb.Error as err:
+            # LMDB reports a write that found no room as EIO ("Input/output error"), so
+            # ask the file system; the last committed batch stays the readable database
+            needed = sum(len(v) for v in self.cache.values()) + (1 << 20)
+            if not is_disk_full(err) and _free_bytes(self.folder) >= needed:
+                raise HangulganError(f"{self.folder}: LMDB write failed ({err})") from err
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.folder)) from err
+        self.written = count
+        self.cache = {}
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _free_bytes(folder: Path) -> int:
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _open_writer(fmt: str, folder: Path) -> _Writer:
+    if fmt == "gt":
+        return _ListWriter(folder, "images", "gt.txt", "\t", "")
+    if fmt == "easyocr":
+        # EasyOCR's trainer reads it with pandas, splitting each line at its first comma
+        return _ListWriter(folder, "", "labels.csv", ",", "filename,words\n")
+    if fmt == "classes":
+        return _ClassesWriter(folder)
+    return _LmdbWriter(folder)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """A grey 8-bit PNG of ``image``, rows unfiltered, deflated at level 1.
+
+    Pillow's encoder tries every row filter and spends most of a small word image's time
+    there; for 32 px text the plain rows compress about as well."""
+    height, width = image.shape
+    rows = np.empty((height, width + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None
+    rows[:, 1:] = image
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def encode_image(image: np.ndarray, image_format: str, quality: int = 95) -> bytes:
+    """PNG or JPEG bytes of a grey image."""
+    if image_format != "jpg":
+        return encode_png(np.ascontiguousarray(image))
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image, "L").save(buffer, "JPEG", quality=int(quality))
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class SplitPlan:
+    """The sources and sample count of one split."""
+
+    name: str
+    sources: list[Source]
+    count: int
+    items: list[str] = field(default_factory=list)  # text samples settable here (--text)
+    unset: int = 0  # text samples no source of this split holds
+    samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
+    offset: int = 0  # where in ``items`` this split's samples start
+
+
+def _shares(total: int, fractions: Sequence[float]) -> list[int]:
+    """``total`` split by ``fractions`` (largest remainders), summing to ``total``."""
+    exact = [total * f for f in fractions]
+    counts = [int(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in order[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def plan_splits(
+    sources: list[Source], texts: list[str] | None, options: ExportOptions, rng
+) -> tuple[list[SplitPlan], list[str]]:
+    """Splits with their sources and counts, and the text samples that no source holds
+    (skipped). ``--by face`` gives each split its own sources."""
+    names = options.split_names
+    fractions = options.split
+    if options.by == "face" and len(names) > 1:
+        wanted = sum(1 for f in fractions if f > 0)
+        if len(sources) < wanted:
+            raise ConfigError(
+                f"--by face: {wanted} splits need at least {wanted} sources, got {len(sources)}"
+            )
+        order = [sources[i] for i in rng.permutation(len(sources))]
+        per_split = _shares(len(sources), fractions)
+        # every split with a share gets a face, taken from the largest
+        for i, f in enumerate(fractions):
+            if f > 0 and per_split[i] == 0:
+                per_split[int(np.argmax(per_split))] -= 1
+                per_split[i] = 1
+        bounds = np.cumsum([0, *per_split]).tolist()
+        split_sources = [order[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    else:
+        split_sources = [list(sources)] * len(names)
+    skipped: list[str] = []
+    if texts is not None:
+        skipped = [t for t in texts if not any(s.holds(t) for s in sources)]
+    unheld = set(skipped)
+    settable = [t for t in texts if t not in unheld] if texts is not None else None
+    if settable is not None and not settable:
+        raise ConfigError(
+            f"no text sample can be set: no source holds every character of any of them "
+            f"(e.g. {skipped[0]!r})"
+        )
+    total = options.count if options.count is not None else len(settable or [])
+    if total is None or total < 1:
+        raise ConfigError("--count: give how many samples to make (or --text FILE)")
+    by_sample = options.by == "sample" and len(names) > 1
+    if settable is not None and by_sample:
+        # splits by sample take consecutive runs of one shuffled order, so no text line
+        # is in two splits (unless --count asks for more samples than there are lines)
+        settable = [settable[i] for i in rng.permutation(len(settable))]
+    plans = []
+    offset = 0
+    for name, count, chosen in zip(names, _shares(total, fractions), split_sources, strict=True):
+        plan = SplitPlan(name, chosen, count, offset=offset if by_sample else 0)
+        offset += count
+        if settable is not None:
+            plan.items = [t for t in settable if any(s.holds(t) for s in chosen)]
+            plan.unset = len(settable) - len(plan.items)
+            if count and not plan.items:
+                raise ConfigError(f"split {name}: its sources hold no text sample's characters")
+        plans.append(plan)
+    return plans, skipped
+
+
+def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[Source, str]]:
+    """``n`` (source, text) pairs of a split, the text always held by its source."""
+    out: list[tuple[Source, str]] = []
+    if plan.items:
+        for i in range(plan.offset + start, plan.offset + start + n):
+            text = plan.items[i % len(plan.items)]
+            holders = [s for s in plan.sources if s.holds(text)]
+            out.append((holders[int(rng.integers(len(holders)))], text))
+        return out
+    for _ in range(n):
+        source = plan.sources[int(rng.integers(len(plan.sources)))]
+        if options.kind == "syllables":
+            cps = source.codepoints
+            text = chr(int(cps[int(rng.integers(len(cps)))]))
+        else:
+            sampler = plan.samplers.get(source.name)
+            if sampler is None:
+                sampler = plan.samplers[source.name] = Sampler(source, TextShape())
+            text = sampler.word(rng) if options.kind == "words" else sampler.line(rng)
+        out.append((source, text))
+    return out
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_batch(
+    pairs: list[tuple[Source, str]], augment: LineAugment | None, rng, generator
+) -> list[np.ndarray]:
+    """Grey images of ``(source, text)`` pairs: glyph tiles of one shape are distorted in
+    one torch batch, then each text is set and finished per line."""
+    tiles: list[np.ndarray | None] = [None] * len(pairs)
+    if augment is not None:
+        by_shape: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for i, (source, text) in enumerate(pairs):
+            rows = glyph_rows(source, text)
+            by_shape.setdefault(source.tiles.shape[1:], []).append((i, source.tiles[rows]))
+        for group in by_shape.values():
+            stacked = np.concatenate([t for _, t in group])
+            distorted = augment_tiles(stacked, augment.glyph, generator)
+            at = 0
+            for i, part in group:
+                tiles[i] = distorted[at : at + len(part)]
+                at += len(part)
+    return [
+        finish_line(set_text(source, text, tiles[i]), augment, rng)
+        for i, (source, text) in enumerate(pairs)
+    ]
+
+
+@dataclass
+class ExportSummary:
+    """What a run wrote."""
+
+    written: dict[str, int]  # per split
+    skipped: list[str]  # text samples no source holds
+    manifest: dict[str, Any]
+
+
+def _output_paths(out: Path, options: ExportOptions) -> list[Path]:
+    # the sample folders first: the error names the LMDB (or gt folder) about to be lost
+    paths = [
+        out / split / fmt if split else out / fmt
+        for split in options.split_names
+        for fmt in options.formats
+    ]
+    return [*paths, out / "manifest.json", out / "charset.txt"]
+
+
+def export(
+    sources: list[Source],
+    out: str | Path,
+    options: ExportOptions,
+    texts: list[str] | None = None,
+    force: bool = False,
+    source_refs: Sequence[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ExportSummary:
+    """Make the samples and write them in every format of ``options``."""
+    options.validate()
+    if not sources:
+        raise ConfigError("no source: name a corpus, a corpus face or a glyph set")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    existing = [p for p in _output_paths(out, options) if p.exists()]
+    if existing and not force:
+        raise ConfigError(f"{existing[0]}: already exists (overwrite it with --force)")
+    rng = np.random.default_rng(options.seed)
+    plans, skipped = plan_splits(sources, texts, options, rng)
+    for path in existing:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    augment = LineAugment() if options.augment else None
+    generator = None
+    if augment is not None:  # torch only distorts glyphs: plain runs skip its import
+        import torch
+
+        generator = torch.Generator().manual_seed(int(options.seed))
+    charset: set[str] = set()
+    per_source: dict[str, Counter] = {}
+    written: dict[str, int] = {}
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "complete": False,
+        "sources": [
+            {"name": s.name, "glyphs": len(s.codepoints), "inkless_skipped": len(s.empty)}
+            for s in sources
+        ],
+        "source_refs": list(source_refs),
+        "seed": options.seed,
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()},
+        "text_sampler": "text file"
+        if texts is not None
+        else "built-in, weighted by syllable "
+        "structure and KS X 1001 membership (not corpus frequency)",
+        "skipped_text": {"count": len(skipped), "examples": skipped[:10]},
+        "splits": {},
+    }
+    ext = options.image_format
+    try:
+        for plan in plans:
+            folder = out / plan.name if plan.name else out
+            writers = {fmt: _open_writer(fmt, folder / fmt) for fmt in options.formats}
+            counts = per_source.setdefault(plan.name or "all", Counter())
+            try:
+                _write_split(
+                    plan,
+                    writers,
+                    options,
+                    augment,
+                    rng,
+                    generator,
+                    charset,
+                    counts,
+                    progress,
+                    ext,
+                )
+            finally:
+                written[plan.name or "all"] = min(w.written for w in writers.values())
+                for writer in writers.values():
+                    writer.close()
+            manifest["splits"][plan.name or "all"] = {
+                "samples": written[plan.name or "all"],
+                "sources": [s.name for s in plan.sources],
+                "per_source": dict(counts),
+                "text_unset_in_split": plan.unset,
+            }
+    except HangulganError:
+        raise
+    except Exception as err:
+        if is_disk_full(err):
+            done = sum(written.values())
+            per_split = ", ".join(f"{k}: {v}" for k, v in written.items())
+            _try_manifest(out, manifest, charset, written)
+            where = getattr(err, "filename", None) or out
+            raise DiskFullError(
+                f"{where}: no space left on device; {done} samples were written whole in "
+                f"every format and stay readable ({per_split})"
+            ) from err
+        raise
+    manifest["complete"] = True
+    manifest["counts"] = written
+    write_bytes_atomic(out / "charset.txt", "".join(f"{c}\n" for c in sorted(charset)).encode())
+    manifest["charset_size"] = len(charset)
+    write_json_atomic(out / "manifest.json", manifest)
+    return ExportSummary(written, skipped, manifest)
+
+
+def _try_manifest(out: Path, manifest: dict, charset: set[str], written: dict) -> None:
+    """Record what a failed run left readable, if the disk still takes a small file."""
+    manifest["counts"] = written
+    try:
+        write_bytes_atomic(out / "charset.txt", "".join(f"{c}\n" for c in sorted(charset)).encode())
+        write_json_atomic(out / "manifest.json", manifest)
+    except HangulganError:
+        pass
+
+
+def _write_split(plan, writers, options, augment, rng, generator, charset, counts, progress, ext):
+    number = 0
+    for start in range(0, plan.count, options.batch):
+        n = min(options.batch, plan.count - start)
+        pairs = _texts_for(plan, start, n, options, rng)
+        images = render_batch(pairs, augment, rng, generator)
+        for (_source, text), image in zip(pairs, images, strict=True):
+            number += 1
+            quality = 95
+            if ext == "jpg" and augment is not None:
+                quality = int(rng.integers(augment.jpeg_quality[0], augment.jpeg_quality[1] + 1))
+            data = encode_image(image, ext, quality)
+            name = f"{number:09d}.{ext}"
+            for writer in writers.values():
+                writer.add(number, name, text, data)
+        for writer in writers.values():
+            writer.commit()
+        for source, text in pairs:
+            counts[source.name] += 1
+            charset.update(ch for ch in text if ch != " ")
+        if progress is not None:
+            progress(n)

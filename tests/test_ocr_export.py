@@ -1,0 +1,449 @@
+"""``hangulgan ocr-export``: every format read back the way its trainer reads it, coverage
+(no label for a glyph its source lacks), and bad input."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from hangulgan.cli import main
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.errors import DiskFullError
+from hangulgan.ocr import export as export_module
+from hangulgan.ocr.compose import SPACE_EM, Source, layout, open_sources, set_text
+from hangulgan.ocr.export import ExportOptions, export, plan_splits, render_batch
+
+NANUM = Path("/usr/share/fonts/truetype/nanum")
+FACES = ("NanumGothic.ttf", "NanumMyeongjo.ttf")
+CHARSET = "가나다라마바사아자차카타파하한글으로는에서"
+BLANKED = "하"  # the glyph the damaged set draws empty
+SPLITS = ("train", "val", "test")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Two Nanum faces rendered with 21 syllables, and a copy of one with 하 blanked."""
+    for face in FACES:
+        if not (NANUM / face).exists():
+            pytest.skip(f"{NANUM / face} not installed (run make fonts)")
+    root = tmp_path_factory.mktemp("ocr")
+    charset = root / "charset.txt"
+    charset.write_text(CHARSET, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            *(str(NANUM / f) for f in FACES),
+            str(root / "corpus"),
+            "--charset",
+            str(charset),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    face = GlyphSet.load(root / "corpus" / "faces" / "NanumGothic", mmap=False)
+    images = face.images.copy()
+    images[face.index_of(BLANKED)] = 0
+    GlyphSet(images, face.codepoints, "Blanked", dict(face.meta)).save(root / "blanked")
+    return root
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def read_gt(folder: Path) -> list[tuple[str, str]]:
+    """gt.txt as create_lmdb_dataset.py reads it: ``path<TAB>label``, paths relative."""
+    pairs = []
+    for line in (folder / "gt.txt").read_text(encoding="utf-8").splitlines():
+        path, label = line.split("\t")
+        Image.open(folder / path).convert("L").load()
+        pairs.append((path, label))
+    return pairs
+
+
+def read_lmdb(folder: Path) -> list[str]:
+    """Like deep-text-recognition-benchmark's LmdbDataset: num-samples, keys from 1."""
+    import lmdb
+
+    env = lmdb.open(
+        str(folder), max_readers=32, readonly=True, lock=False, readahead=False, meminit=False
+    )
+    labels = []
+    with env.begin(write=False) as txn:
+        n = int(txn.get(b"num-samples"))
+        assert txn.get(b"image-%09d" % 0) is None  # counts from 1
+        assert txn.get(b"label-%09d" % (n + 1)) is None
+        for index in range(1, n + 1):
+            labels.append(txn.get(b"label-%09d" % index).decode("utf-8"))
+            buf = io.BytesIO(txn.get(b"image-%09d" % index))
+            Image.open(buf).convert("RGB").load()
+    env.close()
+    return labels
+
+
+def read_easyocr(folder: Path) -> list[tuple[str, str]]:
+    """labels.csv as EasyOCR's trainer reads it (pandas, sep='^([^,]+),': first comma)."""
+    lines = (folder / "labels.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "filename,words"
+    rows = []
+    for line in lines[1:]:
+        name, words = re.match(r"^([^,]+),(.*)$", line).groups()
+        Image.open(folder / name).convert("L").load()
+        rows.append((name, words))
+    return rows
+
+
+def test_words_in_gt_lmdb_and_easyocr_read_back(corpus, tmp_path):
+    out = tmp_path / "ocr"
+    result = run(
+        "ocr-export",
+        str(corpus / "corpus"),
+        "--out",
+        str(out),
+        "--kind",
+        "words",
+        "--count",
+        "40",
+        "--format",
+        "gt,lmdb,easyocr",
+        "--augment",
+        "--seed",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    gt = read_gt(out / "gt")
+    assert len(gt) == 40
+    labels = [label for _, label in gt]
+    assert read_lmdb(out / "lmdb") == labels
+    assert [w for _, w in read_easyocr(out / "easyocr")] == labels
+    assert all(2 <= len(label) <= 6 and set(label) <= set(CHARSET) for label in labels)
+    charset = (out / "charset.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert sorted(set("".join(labels))) == charset
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["complete"] and manifest["counts"] == {"all": 40} and manifest["seed"] == 3
+    assert {s["name"] for s in manifest["sources"]} == {"NanumGothic", "NanumMyeongjo"}
+    first = Image.open(out / "gt" / gt[0][0])
+    assert first.height == 32 and first.width > 32
+
+
+def test_classes_one_folder_per_syllable(corpus, tmp_path):
+    out = tmp_path / "cls"
+    result = run(
+        "ocr-export",
+        f"{corpus / 'corpus'}::NanumGothic",
+        "--out",
+        str(out),
+        "--kind",
+        "syllables",
+        "--count",
+        "30",
+        "--format",
+        "classes",
+    )
+    assert result.exit_code == 0, result.output
+    # as torchvision's ImageFolder reads it: sorted class folders of images
+    classes = sorted(p.name for p in (out / "classes").iterdir())
+    assert classes and set(classes) <= set(CHARSET)
+    images = [p for c in classes for p in (out / "classes" / c).iterdir()]
+    assert len(images) == 30
+    for path in images:
+        pixels = np.asarray(Image.open(path).convert("L"))
+        assert pixels.min() < 128  # ink: never an empty glyph
+
+
+def test_no_sample_holds_an_empty_glyph(corpus, tmp_path):
+    # alone, the blanked set cannot set 하: every line with it is skipped and counted
+    text = tmp_path / "lines.txt"
+    text.write_text("가나다\n하나\n마바사\n한글 하다\n", encoding="utf-8")
+    out = tmp_path / "alone"
+    result = run(
+        "ocr-export",
+        str(corpus / "blanked"),
+        "--out",
+        str(out),
+        "--text",
+        str(text),
+        "--kind",
+        "lines",
+        "--format",
+        "gt",
+    )
+    assert result.exit_code == 1, result.output
+    assert "skipped 2 text samples" in result.output
+    assert [label for _, label in read_gt(out / "gt")] == ["가나다", "마바사"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["skipped_text"]["count"] == 2
+
+    # with a face that draws 하, those lines are set from that face only
+    sources = open_sources([str(corpus / "blanked"), f"{corpus / 'corpus'}::NanumGothic"], 32)
+    blanked = sources[0]
+    assert blanked.empty == [ord(BLANKED)] and ord(BLANKED) not in blanked.index
+    options = ExportOptions(kind="lines", count=200)
+    texts = ["가나다", "하나", "한글 하다"]
+    plans, skipped = plan_splits(sources, texts, options, np.random.default_rng(0))
+    assert not skipped
+    pairs = export_module._texts_for(plans[0], 0, 200, options, np.random.default_rng(1))
+    assert {s.name for s, _ in pairs} == {"Blanked", "NanumGothic"}
+    for source, label in pairs:
+        assert source.holds(label)
+        assert not (source is blanked and BLANKED in label)
+    # and every glyph of every sample draws ink in its advance
+    syllables = [(s, t) for s, text in pairs[:20] for t in text if t != " "]
+    for image in render_batch(syllables, None, None, None):
+        assert image.min() < 128
+
+
+def test_words_honour_each_glyphs_advance(corpus):
+    face = GlyphSet.load(corpus / "corpus" / "faces" / "NanumGothic", mmap=False)
+    geometry = dict(face.meta["geometry"])
+    geometry["advances"] = {f"{ord('가'):04X}": geometry["advance"] // 2}
+    narrow = GlyphSet(face.images, face.codepoints, "Narrow", {**face.meta, "geometry": geometry})
+    wide, half = Source.from_glyphset(face, 32), Source.from_glyphset(narrow, 32)
+    em_px = face.meta["geometry"]["em_px"]
+    step = face.meta["geometry"]["advance"] * em_px / face.meta["geometry"]["units_per_em"]
+    one = set_text(wide, "나").shape[1]
+    # 나 follows 가's advance: half of it in the narrow set, the whole in the real face
+    assert set_text(wide, "나나").shape[1] - one == pytest.approx(step, abs=1)
+    assert set_text(wide, "나 나").shape[1] - one == pytest.approx(step + SPACE_EM * em_px, abs=1)
+    _, wide_lefts, wide_end = layout(wide, "가나")
+    _, half_lefts, half_end = layout(half, "가나")
+    assert wide_lefts[1] - half_lefts[1] == pytest.approx(step / 2, abs=1)
+    assert wide_end - half_end == pytest.approx(step / 2)
+    # at another height the advance scales with it
+    assert Source.from_glyphset(face, 64).advances_px[0] == pytest.approx(2 * step)
+
+
+def test_split_by_face_gives_each_split_its_own_faces(corpus, tmp_path):
+    out = tmp_path / "split"
+    result = run(
+        "ocr-export",
+        str(corpus / "corpus"),
+        "--out",
+        str(out),
+        "--count",
+        "20",
+        "--format",
+        "gt,lmdb",
+        "--split",
+        "0.5,0.5",
+        "--by",
+        "face",
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    train, val = manifest["splits"]["train"], manifest["splits"]["val"]
+    assert not set(train["sources"]) & set(val["sources"])
+    assert set(train["per_source"]) == set(train["sources"])
+    assert len(read_lmdb(out / "train" / "lmdb")) == 10 == len(read_gt(out / "val" / "gt"))
+
+
+def test_empty_text_file_is_an_error(corpus, tmp_path):
+    text = tmp_path / "empty.txt"
+    text.write_text("\n  \n", encoding="utf-8")
+    result = run(
+        "ocr-export", str(corpus / "corpus"), "--out", str(tmp_path / "o"), "--text", str(text)
+    )
+    assert result.exit_code == 2
+    assert f"{text}: holds no text" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_text_no_source_holds_is_an_error_when_nothing_is_left(corpus, tmp_path):
+    text = tmp_path / "latin.txt"
+    text.write_text("hello\n괅\n", encoding="utf-8")
+    result = run(
+        "ocr-export", str(corpus / "corpus"), "--out", str(tmp_path / "o"), "--text", str(text)
+    )
+    assert result.exit_code == 2
+    assert "no text sample can be set" in result.output
+
+
+def test_existing_lmdb_is_refused_without_force(corpus, tmp_path):
+    out = tmp_path / "o"
+    args = [
+        "ocr-export",
+        str(corpus / "corpus"),
+        "--out",
+        str(out),
+        "--count",
+        "5",
+        "--format",
+        "lmdb",
+    ]
+    assert run(*args).exit_code == 0
+    before = read_lmdb(out / "lmdb")
+    result = run(*args, "--seed", "9")
+    assert result.exit_code == 2
+    assert f"{out / 'lmdb'}: already exists (overwrite it with --force)" in result.output
+    assert read_lmdb(out / "lmdb") == before
+    assert run(*args, "--count", "7", "--force").exit_code == 0
+    assert len(read_lmdb(out / "lmdb")) == 7
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--count", "0"],
+        ["--count", "3", "--split", "0.5,0.4"],
+        ["--count", "3", "--format", "classes"],
+    ],
+)
+def test_bad_options(corpus, tmp_path, bad):
+    result = run("ocr-export", str(corpus / "corpus"), "--out", str(tmp_path / "o"), *bad)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --")
+    assert not (tmp_path / "o").exists()
+
+
+def test_full_disk_mid_run_leaves_whole_samples_readable(corpus, tmp_path, monkeypatch):
+    files = {"n": 0}
+    real = export_module._write_file
+
+    def filling(path, data):
+        files["n"] += 1
+        if files["n"] > 25:  # the third batch of 10 fails part-way
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(export_module, "_write_file", filling)
+    sources = open_sources([str(corpus / "corpus")], 32)
+    options = ExportOptions(kind="words", count=50, formats=("lmdb", "gt"), batch=10)
+    with pytest.raises(DiskFullError, match=r"no space left on device; 20 samples were written"):
+        export(sources, tmp_path / "o", options)
+    assert len(read_lmdb(tmp_path / "o" / "lmdb")) == 20
+    assert len(read_gt(tmp_path / "o" / "gt")) == 20
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["complete"] is False and manifest["counts"] == {"all": 20}
+
+
+def test_syllables_from_text_as_jpeg_classes_with_odd_characters(corpus, tmp_path):
+    # a glyph set that draws "/" (no geometry: the canvas is its advance) beside a face
+    slash = np.zeros((1, 32, 32), dtype=np.uint8)
+    slash[0, 4:28, 14:18] = 255
+    GlyphSet(slash, np.array([ord("/")]), "Slash", {"placement": "fit"}).save(tmp_path / "slash")
+    source = open_sources([str(tmp_path / "slash")], 32)[0]
+    assert source.advances_px[0] == 32 and source.origins_px[0] == 0
+    text = tmp_path / "chars.txt"
+    text.write_text("가나 /\n가Q\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = run(
+        "ocr-export", f"{corpus / 'corpus'}::NanumMyeongjo", str(tmp_path / "slash"),
+        "--text", str(text), "--kind", "syllables", "--out", str(out), "--format",
+        "gt,classes", "--image-format", "jpg", "--augment", "--count", "12",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output  # Q: no source draws it
+    assert "skipped 1 text samples" in result.output
+    labels = [label for _, label in read_gt(out / "gt")]
+    assert len(labels) == 12 and set(labels) == {"가", "나", "/"}
+    assert sorted(p.name for p in (out / "classes").iterdir()) == ["U+002F", "가", "나"]
+    image = Image.open(next((out / "classes" / "U+002F").iterdir()))
+    assert image.format == "JPEG"
+
+
+def test_same_seed_same_samples(corpus, tmp_path):
+    def make(out: Path) -> list[bytes]:
+        args = ["ocr-export", str(corpus / "corpus"), "--out", str(out), "--kind", "lines"]
+        assert run(*args, "--count", "12", "--augment", "--seed", "5").exit_code == 0
+        return [(out / "gt" / p).read_bytes() for p, _ in read_gt(out / "gt")]
+
+    first, second = make(tmp_path / "a"), make(tmp_path / "b")
+    assert first == second
+    assert (tmp_path / "a" / "gt" / "gt.txt").read_text() == (
+        tmp_path / "b" / "gt" / "gt.txt"
+    ).read_text()
+
+
+def private_tmpfs_works() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+READER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_ocr_export import read_gt, read_lmdb
+root = Path(sys.argv[1])
+print("readable", len(read_gt(root / "gt")), len(read_lmdb(root / "lmdb")))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not private_tmpfs_works(), reason="no private mount namespace here")
+def test_a_real_full_disk_leaves_whole_batches_readable(corpus, tmp_path):
+    # LMDB says "Input/output error" when its commit finds no room: still a full disk
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    python = sys.executable
+    script = (
+        f"mount -t tmpfs -o size=8m tmpfs {mount} && "
+        f"{python} -m hangulgan ocr-export {corpus / 'corpus'} --out {mount}/o --count 5000 "
+        f"--augment --format gt,lmdb; rc=$?; "
+        f"{python} -c '{READER}' {mount}/o {Path(__file__).parent}; exit $rc"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    error = result.stderr.strip()
+    match = re.fullmatch(
+        rf"error: {mount}/o/\w+: no space left on device; (\d+) samples were written whole "
+        r"in every format and stay readable \(all: \d+\)",
+        error,
+    )
+    assert match, error
+    gt, lmdb_count = map(int, re.search(r"readable (\d+) (\d+)", result.stdout).groups())
+    assert min(gt, lmdb_count) == int(match.group(1)) > 0
+
+
+def test_a_plain_run_does_not_import_torch(corpus, tmp_path):
+    # torch is only for --augment: a plain export starts in well under a second
+    code = (
+        "import sys\n"
+        "from hangulgan.cli import main\n"
+        "try:\n"
+        f"    main(['ocr-export', {str(corpus / 'corpus')!r}, '--out', {str(tmp_path / 'o')!r},"
+        " '--count', '3'])\n"
+        "except SystemExit as end:\n"
+        "    assert end.code == 0, end.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")
+
+
+def test_text_lines_split_by_sample_never_land_in_two_splits(corpus, tmp_path):
+    lines = sorted({a + b + c for a in "가나다" for b in "라마바" for c in "사아"})  # 18
+    text = tmp_path / "lines.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = run("ocr-export", str(corpus / "corpus"), "--out", str(out), "--text", str(text),
+                 "--split", "0.5,0.25,0.25")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    parts = [[label for _, label in read_gt(out / split / "gt")] for split in SPLITS]
+    assert [len(p) for p in parts] == [9, 4, 5] or [len(p) for p in parts] == [9, 5, 4]
+    assert sorted(sum(parts, [])) == lines  # each line once, in exactly one split
