@@ -89,6 +89,17 @@ def test_gray_input_makes_a_grayscale_and_keeps_b_in_colour(tmp_path):
     assert not np.allclose(b[0], b[2])
 
 
+def test_colorize_layout_pairs_each_colour_image_with_its_grayscale_copy(tmp_path):
+    solid(tmp_path / "photo.png", (200, 30, 10))
+    data = TranslationData(TranslateDataConfig(data=str(tmp_path), layout="colorize", size=8))
+    assert data.paired and data.channels == 3 and len(data) == 1
+    batch = data.get_batch(np.arange(1))
+    a, b = batch["a"][0], batch["b"][0]
+    assert np.allclose(a[0], a[2]) and not np.allclose(b[0], b[2])
+    gray = (0.299 * 200 + 0.587 * 30 + 0.114 * 10) / 127.5 - 1
+    assert np.allclose(a, gray, atol=1e-5)
+
+
 def test_folders_with_no_images_are_a_clear_error(tmp_path):
     (tmp_path / "A").mkdir()
     (tmp_path / "B").mkdir()

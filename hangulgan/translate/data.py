@@ -7,7 +7,9 @@ Three sources, one :class:`TranslationData` (the trainer's
 
   - ``A/`` and ``B/`` with matching file names (aligned pairs),
   - side-by-side ``A|B`` images, each twice as wide as high (pix2pix's facades layout),
-  - ``trainA/`` and ``trainB/`` (unaligned domains, CycleGAN's monet2photo layout);
+  - ``trainA/`` and ``trainB/`` (unaligned domains, CycleGAN's monet2photo layout),
+  - any colour images with ``--layout colorize``: each image is its own target, its
+    grayscale copy the input (the colorisation preset);
 
 * a glyph corpus (``--corpus DIR --source-face X --target-face Y``): the glyphs of face X
   as A and of face Y as B, paired by syllable, or unpaired (``--unpaired``: the syllables
@@ -34,7 +36,7 @@ from hangulgan.errors import ConfigError
 from hangulgan.models.base import option
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-LAYOUTS = ("auto", "folders", "side-by-side", "unaligned")
+LAYOUTS = ("auto", "folders", "side-by-side", "unaligned", "colorize")
 
 
 @dataclass
@@ -195,6 +197,14 @@ class TranslationData:
             self._paths_b = list(self._paths_a)
             self._side_by_side = True
             self.paired = True
+        elif layout == "colorize":
+            paths = _images_in(root)
+            if not paths:
+                raise ConfigError(f"{root}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
+            self._paths_a, self.skipped = _readable(paths)
+            self._paths_b = list(self._paths_a)
+            self.channels = 3
+            self.paired = True
         elif layout == "unaligned":
             for name in ("trainA", "trainB"):
                 folder = root / name
@@ -321,7 +331,7 @@ class TranslationData:
             a, b = a[y : y + side, x : x + side], b[y : y + side, x : x + side]
             if self.config.flip and rng.random() < 0.5:
                 a, b = a[:, ::-1], b[:, ::-1]
-            if self.config.gray_input and self.channels == 3:
+            if (self.config.gray_input or self.layout == "colorize") and self.channels == 3:
                 a = np.repeat(a @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
             a_list.append(np.ascontiguousarray(a.transpose(2, 0, 1)))
             b_list.append(np.ascontiguousarray(b.transpose(2, 0, 1)))

@@ -51,7 +51,8 @@ def read_images(folder: Path, run: LoadedRun) -> tuple[list[str], torch.Tensor, 
             pixels = _to_array(image, info.channels)
         if info.ink:
             pixels = -pixels  # files show ink dark on paper; the model's ink is +1
-        if getattr(data, "gray_input", False) and info.channels == 3:
+        gray = data.gray_input or data.layout == "colorize"  # the inputs it was trained on
+        if gray and info.channels == 3:
             pixels = np.repeat(pixels @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
         items.append(pixels.transpose(2, 0, 1))
     images = torch.from_numpy(np.ascontiguousarray(np.stack(items))) if items else None
