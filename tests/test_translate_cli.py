@@ -108,3 +108,23 @@ def test_score_is_perfect_for_identical_images_and_worse_for_others():
     assert mse2 > 0.1 and psnr2 < 15 and ssim2 < 0.5
     # [-1, 1] images → [0, 1] units: a constant offset of 0.2 is an MSE of 0.01
     assert score(images.clamp(-0.5, 0.5) + 0.2, images.clamp(-0.5, 0.5))[0] == pytest.approx(0.01)
+
+
+def test_a_colorize_run_translates_the_grayscale_of_its_inputs(trained, tmp_path):
+    """A colorize run learnt from grayscale inputs: `test` makes them grayscale, too, so a
+    colour input and its grayscale copy translate alike."""
+    data, _ = trained
+    run = tmp_path / "colorize"
+    code, out = run_cli("translate", "train", "autoencoder", "--data", data / "B",
+                        "--layout", "colorize", "--run", run, *FAST)  # fmt: skip
+    assert code == 0, out
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    colour = Image.open(data / "A" / "0.png")
+    colour.save(inputs / "colour.png")
+    colour.convert("L").convert("RGB").save(inputs / "gray.png")
+    code, out = run_cli("translate", "test", run, "--input", inputs, "--out", tmp_path / "out")
+    assert code == 0, out
+    a = np.asarray(Image.open(tmp_path / "out" / "colour.png"), dtype=int)
+    b = np.asarray(Image.open(tmp_path / "out" / "gray.png"), dtype=int)
+    assert np.abs(a - b).max() <= 3  # PIL's and our luma weights round differently
