@@ -193,4 +193,6 @@ def test_every_model_translates_corpus_glyphs_between_two_faces(
     assert code == 0, out
     row = out.splitlines()[1].split()
     assert row[0] == model and row[1] == "2" and -1 <= float(row[4]) <= 1, out
+    # glyphs are also read by the content classifier: accuracy and Glyph-FID
+    assert 0 <= float(row[5]) <= 1 and float(row[6]) >= 0, out
     assert "U+" in (tmp_path / "p.html").read_text()

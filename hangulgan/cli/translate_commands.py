@@ -97,7 +97,9 @@ def translate_evaluate_command(
     run_dirs: tuple[Path, ...], input_dir: Path | None, target_dir: Path | None,
     html_path: Path | None, show: int, ema: bool, device: str,
 ) -> None:  # fmt: skip
-    """Score translation runs: MSE, PSNR and SSIM (gaussian window) per run, one table.
+    """Score translation runs: MSE, PSNR and SSIM (gaussian window) per run, one table;
+    glyph runs on held-out syllables also get the content classifier's accuracy on the
+    outputs and their Glyph-FID against the targets.
 
     Corpus runs are scored on the syllables their data held out (the same split for every
     run on the same corpus, charset and --holdout); image runs on --input/--target.
@@ -106,13 +108,18 @@ def translate_evaluate_command(
     Example:
       hangulgan translate evaluate runs/p2p runs/ae --html compare.html
     """
-    from hangulgan.translate.infer import evaluate_runs
+    from hangulgan.translate.infer import evaluate_runs, format_or_dash
 
     results = evaluate_runs(list(run_dirs), input_dir, target_dir, html_path, show, ema, device)
-    click.echo(f"{'model':<12} {'images':>6} {'MSE':>9} {'PSNR':>7} {'SSIM':>7}  run")
+    click.echo(
+        f"{'model':<12} {'images':>6} {'MSE':>9} {'PSNR':>7} {'SSIM':>7} {'content':>7} "
+        f"{'G-FID':>7}  run"
+    )
     for r in results:
         click.echo(
-            f"{r.model:<12} {r.images:>6} {r.mse:>9.5f} {r.psnr:>7.2f} {r.ssim:>7.4f}  {r.run}"
+            f"{r.model:<12} {r.images:>6} {r.mse:>9.5f} {r.psnr:>7.2f} {r.ssim:>7.4f} "
+            f"{format_or_dash(r.content_accuracy, '.3f'):>7} "
+            f"{format_or_dash(r.glyph_fid, '.2f'):>7}  {r.run}"
         )
     if html_path:
         click.echo(f"page: {html_path}")

@@ -118,6 +118,10 @@ class Scores:
     mse: float
     psnr: float
     ssim: float
+    # glyph runs on held-out syllables only: the shipped content classifier's reading of
+    # the outputs (all three jamo right) and the Glyph-FID of outputs against targets
+    content_accuracy: float | None = None
+    glyph_fid: float | None = None
 
 
 def _unit_planes(images: torch.Tensor) -> torch.Tensor:
@@ -183,7 +187,10 @@ def evaluate_runs(
         names, a, b = evaluation_pairs(run, input_dir, target_dir)
         out = translate_images(run, a, use_ema)
         mse, psnr, ssim = score(out, b)
-        results.append(Scores(str(run_dir), run.config.model, len(a), mse, psnr, ssim))
+        result = Scores(str(run_dir), run.config.model, len(a), mse, psnr, ssim)
+        if run.model.info.ink and all(n.startswith("U+") for n in names) and len(a) >= 2:
+            result.content_accuracy, result.glyph_fid = legibility_scores(names, out, b)
+        results.append(result)
         ink = run.model.info.ink
         if first is None:
             first = (names, a, b, ink)
@@ -197,9 +204,34 @@ def evaluate_runs(
     return results
 
 
+def legibility_scores(
+    names: list[str], outputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[float, float]:
+    """Content accuracy of ``outputs`` (glyphs of the syllables ``names``, "U+XXXX") and
+    their Glyph-FID against ``targets``, by the shipped content classifier: a model that
+    blurs strokes can win on MSE and lose here."""
+    from hangulgan.eval.classifier import load_default_content_classifier
+
+    classifier = load_default_content_classifier()
+
+    def glyphs(images: torch.Tensor) -> np.ndarray:
+        ink = ((images[:, :1].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return metrics.resize_glyphs(ink[:, 0].numpy(), tuple(classifier.size))
+
+    codepoints = np.asarray([int(n[2:], 16) for n in names])
+    read = metrics.content_accuracy(classifier, glyphs(outputs), codepoints)
+    fid = metrics.glyph_fid(classifier, glyphs(outputs), glyphs(targets))
+    return read["content_accuracy"], fid
+
+
 def _img(pixels: np.ndarray) -> str:
     data = base64.b64encode(_png(pixels)).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" width="{2 * pixels.shape[1]}">'
+
+
+def format_or_dash(value: float | None, spec: str) -> str:
+    """``value`` formatted, or "-" where the run has none."""
+    return "-" if value is None else format(value, spec)
 
 
 def write_html(
@@ -213,7 +245,9 @@ def write_html(
     """One self-contained page: the score table, then input | outputs | target rows."""
     rows = "".join(
         f"<tr><td>{html.escape(r.model)}</td><td>{html.escape(r.run)}</td><td>{r.images}</td>"
-        f"<td>{r.mse:.5f}</td><td>{r.psnr:.2f}</td><td>{r.ssim:.4f}</td></tr>"
+        f"<td>{r.mse:.5f}</td><td>{r.psnr:.2f}</td><td>{r.ssim:.4f}</td>"
+        f"<td>{format_or_dash(r.content_accuracy, '.3f')}</td>"
+        f"<td>{format_or_dash(r.glyph_fid, '.2f')}</td></tr>"
         for r in results
     )
     heads = "".join(f"<th>{html.escape(label)}</th>" for label, _ in columns)
@@ -227,7 +261,8 @@ def write_html(
     page = (
         "<!doctype html><meta charset=utf-8><title>hangulgan translate evaluate</title>"
         "<h1>Translation scores</h1><table border=1><tr><th>model</th><th>run</th>"
-        f"<th>images</th><th>MSE</th><th>PSNR (dB)</th><th>SSIM</th></tr>{rows}</table>"
+        "<th>images</th><th>MSE</th><th>PSNR (dB)</th><th>SSIM</th><th>content accuracy</th>"
+        f"<th>Glyph-FID</th></tr>{rows}</table>"
         f"<h2>Samples</h2><table><tr><th></th><th>input</th>{heads}<th>target</th></tr>"
         f"{samples}</table>"
     )
