@@ -433,3 +433,29 @@ def test_shipped_weights_draw_on_the_cpu_without_a_corpus():
     drawn = generator.draw(style, CHARSET[:32])
     assert drawn.shape == (32, 32, 32) and (drawn.max(axis=(1, 2)) > 64).all()  # ink in each
     assert placement["geometry"]["canvas"] == 32
+
+
+def test_generate_refuses_a_run_that_is_not_styled(tmp_path, corpus):
+    run = tmp_path / "dcgan"
+    args = [
+        "train",
+        "dcgan",
+        "--corpus",
+        str(corpus.folder),
+        "--run",
+        str(run),
+        "--steps",
+        "1",
+        "--batch",
+        "8",
+        "--threads",
+        "1",
+        "--amp",
+        "off",
+        "--no-progress",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    result = CliRunner().invoke(
+        main, ["generate", str(run), "--style", "NanumGothic", "--out", str(tmp_path / "g")]
+    )
+    assert result.exit_code == 2 and "not a styled one" in result.output
