@@ -195,7 +195,8 @@ class _ModelGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         from hangulgan.models import MODELS
 
-        return sorted(MODELS)
+        # the translation models are listed under `hangulgan translate train`
+        return sorted(n for n, cls in MODELS.items() if not getattr(cls, "translation", False))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         from hangulgan.models import MODELS

@@ -59,6 +59,7 @@ register_model(StyledModel)
 # The glyph classifiers live with the evaluation tools they serve; the module registers
 # its model itself (a plain import, last, so that either package may be imported first).
 import hangulgan.eval.classifier  # noqa: E402, F401
+import hangulgan.translate  # noqa: E402, F401  (the image-translation models, likewise)
 
 __all__ = [
     "DCGAN",

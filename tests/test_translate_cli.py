@@ -1,0 +1,130 @@
+"""`hangulgan translate test` and `translate evaluate` on runs trained here: outputs per
+input, U-GAT-IT heatmaps, skipped inputs, one score table over runs, the HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from hangulgan.cli import main
+from hangulgan.translate.infer import score
+
+FAST = ("--batch", "2", "--no-progress", "--sample-every", "0", "--grid", "2", "--amp", "off",
+        "--size", "32", "--width", "4", "--steps", "2")  # fmt: skip
+
+
+def run_cli(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """Pairs A/ → B/ (inverted colours), a pix2pix and an autoencoder run; a U-GAT-IT run
+    on the same folders read as unaligned domains."""
+    root = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(2)
+    for side in ("A", "B", "trainA", "trainB"):
+        (root / "data" / side).mkdir(parents=True)
+    for i in range(4):
+        pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        for side, image in (("A", pixels), ("B", 255 - pixels)):
+            Image.fromarray(image).save(root / "data" / side / f"{i}.png")
+            Image.fromarray(image).save(root / "data" / f"train{side}" / f"{i}.png")
+    runs = {}
+    for model, extra in (("pix2pix", ("--d-width", "4")), ("autoencoder", ())):
+        runs[model] = root / model
+        code, out = run_cli("translate", "train", model, "--data", root / "data",
+                            "--layout", "folders", "--run", runs[model], *FAST, *extra)  # fmt: skip
+        assert code == 0, out
+    runs["ugatit"] = root / "ugatit"
+    code, out = run_cli(
+        "translate", "train", "ugatit", "--data", root / "data", "--layout", "unaligned",
+        "--run", runs["ugatit"], *FAST, "--d-width", "4", "--blocks", "1",
+        "--global-layers", "5", "--local-layers", "4",
+    )  # fmt: skip
+    assert code == 0, out
+    return root / "data", runs
+
+
+def test_translate_test_writes_one_output_per_input_and_heatmaps(trained, tmp_path):
+    data, runs = trained
+    code, out = run_cli("translate", "test", runs["ugatit"], "--input", data / "A",
+                        "--out", tmp_path / "out", "--heatmaps")  # fmt: skip
+    assert code == 0 and "translated 4 image(s)" in out, out
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(
+        [f"{i}.png" for i in range(4)] + [f"{i}.attention.png" for i in range(4)]
+    )
+    assert Image.open(tmp_path / "out" / "0.png").size == (32, 32)
+    code, out = run_cli("translate", "test", runs["pix2pix"], "--input", data / "A",
+                        "--out", tmp_path / "p", "--heatmaps")  # fmt: skip
+    assert code == 2 and "no attention maps" in out
+
+
+def test_translate_test_skips_unreadable_inputs_with_exit_1(trained, tmp_path):
+    data, runs = trained
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.open(data / "A" / "0.png").convert("L").save(inputs / "gray.png")  # converted
+    (inputs / "bad.png").write_bytes(b"not a png")
+    code, out = run_cli("translate", "test", runs["pix2pix"], "--input", inputs,
+                        "--out", tmp_path / "out")  # fmt: skip
+    assert code == 1 and "translated 1 image(s)" in out and "bad.png" in out, out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out = run_cli(
+        "translate", "test", runs["pix2pix"], "--input", empty, "--out", tmp_path / "o"
+    )
+    assert code == 2 and "holds no image" in out
+
+
+def test_evaluate_scores_runs_in_one_table_and_writes_a_page(trained, tmp_path):
+    data, runs = trained
+    page = tmp_path / "page.html"
+    code, out = run_cli("translate", "evaluate", runs["pix2pix"], runs["autoencoder"],
+                        "--input", data / "A", "--target", data / "B", "--html", page)  # fmt: skip
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].split()[:5] == ["model", "images", "MSE", "PSNR", "SSIM"]
+    assert lines[1].startswith("pix2pix") and lines[2].startswith("autoencoder")
+    assert " 4 " in lines[1] and lines[1].split()[5:7] == ["-", "-"]  # no glyphs to read
+    text = page.read_text()
+    assert text.count("<img") == 4 * 4 and "PSNR" in text  # input, 2 outputs, target × 4
+    code, out = run_cli("translate", "evaluate", runs["pix2pix"])
+    assert code == 2 and "give --input DIR and --target DIR" in out
+
+
+def test_score_is_perfect_for_identical_images_and_worse_for_others():
+    images = torch.rand(3, 3, 16, 16) * 2 - 1
+    mse, psnr, ssim = score(images, images)
+    assert mse == 0 and ssim == pytest.approx(1.0) and psnr > 60
+    mse2, psnr2, ssim2 = score(images, -images)
+    assert mse2 > 0.1 and psnr2 < 15 and ssim2 < 0.5
+    # [-1, 1] images → [0, 1] units: a constant offset of 0.2 is an MSE of 0.01
+    assert score(images.clamp(-0.5, 0.5) + 0.2, images.clamp(-0.5, 0.5))[0] == pytest.approx(0.01)
+
+
+def test_a_colorize_run_translates_the_grayscale_of_its_inputs(trained, tmp_path):
+    """A colorize run learnt from grayscale inputs: `test` makes them grayscale, too, so a
+    colour input and its grayscale copy translate alike."""
+    data, _ = trained
+    run = tmp_path / "colorize"
+    code, out = run_cli("translate", "train", "autoencoder", "--data", data / "B",
+                        "--layout", "colorize", "--run", run, *FAST)  # fmt: skip
+    assert code == 0, out
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    colour = Image.open(data / "A" / "0.png")
+    colour.save(inputs / "colour.png")
+    colour.convert("L").convert("RGB").save(inputs / "gray.png")
+    code, out = run_cli("translate", "test", run, "--input", inputs, "--out", tmp_path / "out")
+    assert code == 0, out
+    a = np.asarray(Image.open(tmp_path / "out" / "colour.png"), dtype=int)
+    b = np.asarray(Image.open(tmp_path / "out" / "gray.png"), dtype=int)
+    assert np.abs(a - b).max() <= 3  # PIL's and our luma weights round differently
