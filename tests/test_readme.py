@@ -38,8 +38,6 @@ NOT_ON_CI = {
     "hangulgan train classifier --corpus corpus/ --run runs/content-classifier --holdout-faces "
     "default": "holds out nine faces of the 53-face default corpus; CI's corpus has one face",
     "hangulgan classifier-export runs/content-classifier": "exports the run above",
-    "hangulgan complete": "fine-tunes the shipped model for minutes on 2 cores (the command "
-    "is tested on a small run by tests/test_styled.py)",
 }
 
 # command prefix → what CI runs instead, and why (time: the suite runs on 2 cores)
