@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,9 @@ def test_generator_weights_round_trip_and_draw_the_same(trained_run, tmp_path):
     drawn = generator.draw(style, cps)
     assert drawn.shape == (40, 32, 32) and drawn.dtype == np.uint8
     path = generator.save(tmp_path / "w.safetensors")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any output, not owner-only
     again = StyledGenerator.from_weights(path)
     assert np.array_equal(again.draw(again.style_from_face("NanumMyeongjo"), cps), drawn)
     glyphs = again.glyphset(style, cps, name="x")

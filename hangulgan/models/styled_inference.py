@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.io import atomic_path
+from hangulgan.io import write_bytes_atomic
 from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
     WEIGHTS_FORMAT,
@@ -217,8 +217,9 @@ class StyledGenerator:
             "info": json.dumps(info, ensure_ascii=False),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata=metadata)
+        # safetensors' save_file makes its file owner-only; bytes written through
+        # write_bytes_atomic get the permissions of every other output
+        write_bytes_atomic(path, save(tensors, metadata=metadata))
         return path
 
     def finetune(
