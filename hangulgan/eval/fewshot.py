@@ -191,9 +191,17 @@ def format_table(results: dict[str, CellResult], keys: list[str] | None = None) 
         columns = keys or list(next(iter(result.metrics.values())))
         header = f"{cell} ({len(result.faces)} faces, {result.glyphs} glyphs per method)"
         lines.append(header)
-        lines.append("  " + f"{'method':20s}" + "".join(f"{k:>10s}" for k in columns))
+        widths = [max(10, len(k) + 2) for k in columns]
+        lines.append(
+            "  "
+            + f"{'method':20s}"
+            + "".join(f"{k:>{w}s}" for k, w in zip(columns, widths, strict=True))
+        )
         for method, values in result.metrics.items():
-            cells = "".join(f"{values.get(k, float('nan')):10.4f}" for k in columns)
+            cells = "".join(
+                f"{values.get(k, float('nan')):{w}.4f}"
+                for k, w in zip(columns, widths, strict=True)
+            )
             lines.append(f"  {method:20s}{cells}")
     return "\n".join(lines)
 

@@ -352,7 +352,7 @@ class StyledGenerator:
         self,
         style: Style,
         codepoints: Sequence[int] | np.ndarray,
-        batch: int = 1024,
+        batch: int = 256,  # measured: faster than 1024 on a 2-core CPU (activations stay cached)
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Glyphs (uint8 N×H×W, ink 255) of ``codepoints`` in ``style``."""
