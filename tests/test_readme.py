@@ -38,6 +38,10 @@ NOT_ON_CI = {
     "hangulgan train classifier --corpus corpus/ --run runs/content-classifier --holdout-faces "
     "default": "holds out nine faces of the 53-face default corpus; CI's corpus has one face",
     "hangulgan classifier-export runs/content-classifier": "exports the run above",
+    "hangulgan train styled --corpus corpus/ --run runs/styled32": "holds out ten faces of the "
+    "95-face corpus; CI's corpus has one face (`train styled` runs in tests/test_styled.py)",
+    "hangulgan styled-export runs/styled32": "exports the run above",
+    "hangulgan generate runs/styled32": "draws with the run above",
 }
 
 # command prefix → what CI runs instead, and why (time: the suite runs on 2 cores)
