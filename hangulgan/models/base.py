@@ -104,11 +104,11 @@ class TrainingData(Protocol):
     ink: bool  # True: images are glyphs, ink = +1 (grids invert them to black on white)
     loader_workers: int  # DataLoader worker processes (0: get_batch in the training process)
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """How many items the dataset holds (a protocol member: datasets implement it)."""
 
     def get_batch(self, indices: np.ndarray, seed: int | None = None) -> dict[str, torch.Tensor]:
         """The items ``indices`` as a batch: a dict of tensors keyed by ``batch_keys``."""
-        ...
 
 
 @dataclass(frozen=True)
