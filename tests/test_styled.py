@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from hangulgan import hangul
 from hangulgan.cli import main
 from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
+from hangulgan.errors import CheckpointError, ConfigError
 from hangulgan.models.base import DataInfo
 from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
@@ -143,6 +144,39 @@ def test_adversarial_variant_trains_its_discriminator(corpus):
     assert {"l1", "d", "adv", "aux"} <= set(losses)
     after = list(model.networks["disc"].parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_content_loss_alone_teaches_the_generator_and_leaves_the_critic_frozen(corpus):
+    from hangulgan.eval.classifier import default_content_classifier_path
+
+    critic = str(default_content_classifier_path())
+    config = StyledConfig(
+        **MODEL.to_dict() | {"l1_weight": 0.0, "content_weight": 1.0, "content_critic": critic}
+    )
+    dataset = StyledDataset(corpus, _data(corpus))
+    model = StyledModel(config, DataInfo(num_faces=dataset.num_faces))
+    frozen = [p.detach().clone() for p in model.critic.parameters()]
+    batch = dataset.get_batch(np.arange(16))
+    torch.manual_seed(0)
+    first = model.training_step(batch, 0)["content"].item()
+    for step in range(1, 40):
+        last = model.training_step(batch, step)["content"].item()
+    assert last < 0.5 * first  # the critic's gradients reach the generator
+    after = list(model.critic.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(frozen, after, strict=True))
+    assert "critic" not in model.networks  # not optimised, not checkpointed
+
+
+def test_content_loss_needs_a_content_critic(corpus, tmp_path):
+    with pytest.raises(ConfigError, match="--content-critic"):
+        StyledConfig(**MODEL.to_dict() | {"content_weight": 0.1}).validate()
+    dataset = StyledDataset(corpus, _data(corpus))
+    config = StyledConfig(
+        **MODEL.to_dict()
+        | {"content_weight": 0.1, "content_critic": str(tmp_path / "none.safetensors")}
+    )
+    with pytest.raises(CheckpointError, match="none"):
+        StyledModel(config, DataInfo(num_faces=dataset.num_faces))
 
 
 TRAIN_ARGS = [

@@ -26,8 +26,14 @@ with a generator seeded by the indices themselves — so a resumed or distribute
 the same batches. A target is never among its own references, and held-out syllables are
 never drawn, as target or reference.
 
-Losses: L1 to the real glyph, and optionally (``adv_weight > 0``) a hinge loss from a patch
-discriminator whose pooled features also classify the face and the jamo (AC-GAN style).
+Losses: L1 to the real glyph; optionally (``content_weight > 0``) a content loss, the
+cross-entropy of a frozen jamo classifier reading the generated glyph (L1 alone averages
+plausible drawings into a blur that loses thin strokes, and a stroke lost is a different
+syllable); and optionally (``adv_weight > 0``) a hinge loss from a patch discriminator
+whose pooled features also classify the face and the jamo (AC-GAN style). The content
+critic must be trained on the run's training faces and syllables only, and is a different
+network from the classifier `hangulgan evaluate` reads with, so the two do not agree by
+construction.
 """
 
 from __future__ import annotations
@@ -127,6 +133,16 @@ class StyledConfig(ModelConfig):
     lr: float = option(2e-4, "Adam learning rate.")
     beta1: float = option(0.5, "Adam β1.")
     beta2: float = option(0.999, "Adam β2.")
+    content_weight: float = option(
+        0.0,
+        "Weight of the content loss: a frozen jamo classifier (--content-critic) reads the "
+        "generated glyph, and its cross-entropy against the target's jamo keeps drawings legible.",
+    )
+    content_critic: str = option(
+        "",
+        "Content classifier for --content-weight (NAME.safetensors from `hangulgan "
+        "classifier-export`), trained on this run's training faces and syllables only.",
+    )
     init_from: str = option(
         "", "Start from these weights: a styled run folder, a checkpoint or a weights file."
     )
@@ -140,8 +156,12 @@ class StyledConfig(ModelConfig):
             raise ConfigError(f"res_blocks {self.res_blocks}: must be 0 or more")
         if self.style_pool not in STYLE_POOLS:
             raise ConfigError(f"style_pool {self.style_pool!r}: choose {', '.join(STYLE_POOLS)}")
-        if self.l1_weight < 0 or self.adv_weight < 0 or self.aux_weight < 0:
+        if min(self.l1_weight, self.adv_weight, self.aux_weight, self.content_weight) < 0:
             raise ConfigError("loss weights must be 0 or more")
+        if self.content_weight > 0 and not self.content_critic:
+            raise ConfigError(
+                "--content-weight needs --content-critic (a content classifier's weights)"
+            )
         if not self.lr > 0:
             raise ConfigError(f"learning rate {self.lr}: must be positive")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
@@ -408,6 +428,28 @@ class StyledNet(nn.Module):
         return self.generator(source, jamo, style)
 
 
+def load_content_critic(path: str | Path, size: tuple[int, int]) -> nn.Module:
+    """The frozen jamo classifier of the content loss (eval mode, no gradients to its weights).
+
+    CheckpointError when ``path`` is not a content classifier of glyphs of ``size``.
+    """
+    # The classifier is trained by the same trainer and exported by the eval stage; only
+    # its network is borrowed here, as a fixed judge of legibility.
+    from hangulgan.eval.classifier import load_classifier
+
+    classifier = load_classifier(path)
+    if classifier.task != "content":
+        raise CheckpointError(f"{path}: a {classifier.task} classifier, not a content one")
+    if tuple(classifier.size) != tuple(size):
+        raise CheckpointError(
+            f"{path}: reads {classifier.size[0]}×{classifier.size[1]} glyphs, this corpus has "
+            f"{size[0]}×{size[1]}"
+        )
+    net = classifier.net.eval()
+    net.requires_grad_(False)
+    return net
+
+
 def load_net_state(source: str | Path) -> dict[str, torch.Tensor]:
     """The generator-side weights (``StyledNet`` state dict) of a run, checkpoint or weights file.
 
@@ -649,6 +691,10 @@ class StyledModel(Model):
                 ) from None
         if config.adv_weight > 0:
             self.networks["disc"] = Discriminator(config.width, info.num_faces)
+        # Frozen, so it is neither optimised nor checkpointed: the run's config names it.
+        self.critic: nn.Module | None = None
+        if config.content_weight > 0:
+            self.critic = load_content_critic(config.content_critic, (info.height, info.width))
 
     @classmethod
     def make_dataset(cls, data: StyledDataConfig, config: ModelConfig) -> StyledDataset:
@@ -675,7 +721,8 @@ class StyledModel(Model):
         return net(batch["source"], batch["jamo"], codes, batch["ref_jamo"], batch["group"])
 
     def training_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        """L1 to the real glyph (plus the hinge/AC-GAN terms when ``adv_weight > 0``)."""
+        """L1 to the real glyph, plus the content loss when ``content_weight > 0`` and the
+        hinge/AC-GAN terms when ``adv_weight > 0``."""
         cfg = self.config
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         net = self.networks["net"]
@@ -684,6 +731,18 @@ class StyledModel(Model):
         l1 = (fake - real).abs().mean()
         losses = {"l1": l1.detach()}
         loss_g = cfg.l1_weight * l1
+        if self.critic is not None:
+            self.critic.to(self.device)
+            logits = self.critic(fake)
+            content = (
+                sum(
+                    F.cross_entropy(logits[name].float(), batch["jamo"][:, k])
+                    for k, name in enumerate(("initial", "medial", "final"))
+                )
+                / 3
+            )
+            loss_g = loss_g + cfg.content_weight * content
+            losses["content"] = content.detach()
         if cfg.adv_weight > 0:
             disc = self.networks["disc"]
             self.zero_grad([self.optimizers["disc"]])
