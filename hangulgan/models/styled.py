@@ -299,8 +299,9 @@ class StylePool(nn.Module):
 class AdaIN(nn.Module):
     """Instance norm whose per-sample scale and shift come from the style vector.
 
-    Written as one ``addcmul`` over the input (statistics from one ``var_mean`` pass), which
-    costs half of InstanceNorm2d followed by a multiply and an add on CPU.
+    ``F.instance_norm`` then one ``addcmul``: measured on one CPU core, 2–3× faster than
+    statistics from ``torch.var_mean`` over the spatial dimensions (which took 39% of
+    drawing time) and 1.4–1.9× faster forward and backward in training, to within 2e-6.
     """
 
     eps = 1e-5
@@ -314,9 +315,7 @@ class AdaIN(nn.Module):
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         scale, shift = self.affine(style)[:, :, None, None].chunk(2, dim=1)
-        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
-        gain = scale * torch.rsqrt(var + self.eps)
-        return torch.addcmul(shift - mean * gain, x, gain)
+        return torch.addcmul(shift, F.instance_norm(x, eps=self.eps), scale)
 
 
 class ResBlock(nn.Module):
