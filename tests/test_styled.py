@@ -29,6 +29,7 @@ from hangulgan.models.styled_inference import (
     StyledGenerator,
     references_from_folder,
     references_from_font,
+    tone_curve,
 )
 
 from conftest import NANUM, debian_font
@@ -255,6 +256,34 @@ def test_generator_weights_round_trip_and_draw_the_same(trained_run, tmp_path):
     assert np.array_equal(
         again.draw(again.random_style(5), cps), again.draw(again.random_style(5), cps)
     )
+
+
+def test_tone_curve_restores_the_weight_of_faint_drawings():
+    rng = np.random.default_rng(0)
+    real = np.where(rng.random((8, 32, 32)) < 0.2, 255, 0).astype(np.uint8)
+    faint = (real // 3).astype(np.uint8)  # the same strokes at a third of the ink
+    curve = tone_curve(faint, real)
+    assert curve[0] == 0 and np.all(np.diff(curve.astype(int)) >= 0)
+    assert np.array_equal(curve[faint], real)
+    same = tone_curve(real, real)  # already right: nothing to change where there is ink
+    assert same[255] == 255 and same[0] == 0
+
+
+def test_calibrated_style_draws_through_its_tone_curve(trained_run, corpus):
+    generator = StyledGenerator.from_run(trained_run)
+    face = corpus.face("NanumPen", augmented=False)
+    refs = [ord(c) for c in DEFAULT_REFERENCES]
+    index = {int(c): i for i, c in enumerate(face.codepoints)}
+    images = np.stack([face.images[index[c]] for c in refs])
+    plain = generator.style_from_images(images, refs, calibrate=False)
+    calibrated = generator.style_from_images(images, refs)
+    assert plain.tone is None and calibrated.tone is not None
+    cps = CHARSET[:30]
+    assert np.array_equal(
+        generator.draw(calibrated, cps), calibrated.tone[generator.draw(plain, cps)]
+    )
+    # one reference leaves none to compare against: drawn as it comes
+    assert generator.style_from_images(images[:1], refs[:1]).tone is None
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,8 @@ class Style:
 
     parts: list[tuple[float, torch.Tensor, torch.Tensor]] = field(default_factory=list)
     label: str = ""
+    # uint8 lookup table applied to drawn pixels (see :func:`tone_curve`); None: as drawn
+    tone: np.ndarray | None = None
 
     @property
     def reference_count(self) -> int:
@@ -297,9 +299,18 @@ class StyledGenerator:
         return self.net.encode(refs.unsqueeze(1).unsqueeze(0))[0]
 
     def style_from_images(
-        self, images: np.ndarray, codepoints: Sequence[int], label: str = "references"
+        self,
+        images: np.ndarray,
+        codepoints: Sequence[int],
+        label: str = "references",
+        calibrate: bool = True,
     ) -> Style:
-        """A style from K reference glyphs (uint8 K×H×W in this generator's geometry)."""
+        """A style from K reference glyphs (uint8 K×H×W in this generator's geometry).
+
+        ``calibrate`` (K ≥ 2): draw each reference from the other K-1 and fit the tone
+        curve that maps those drawings' grey levels onto the real references' (see
+        :func:`tone_curve`); :meth:`draw` applies it to everything drawn in this style.
+        """
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != self.size or images.dtype != np.uint8:
             raise ConfigError(
@@ -308,8 +319,26 @@ class StyledGenerator:
             )
         if len(images) == 0 or len(images) != len(codepoints):
             raise ConfigError(f"{label}: {len(images)} images for {len(codepoints)} syllables")
-        jamo = torch.from_numpy(hangul.jamo_table(np.asarray(codepoints, dtype=np.int64)))
-        return Style([(1.0, self._encode(images), jamo)], label)
+        cps = np.asarray(codepoints, dtype=np.int64)
+        jamo = torch.from_numpy(hangul.jamo_table(cps))
+        codes = self._encode(images)
+        tone = None
+        if calibrate and len(images) >= 2:
+            tone = tone_curve(self._draw_left_out(codes, jamo, cps), images)
+        return Style([(1.0, codes, jamo)], label, tone)
+
+    @torch.inference_mode()
+    def _draw_left_out(
+        self, codes: torch.Tensor, jamo: torch.Tensor, cps: np.ndarray
+    ) -> np.ndarray:
+        """Each reference drawn from the other K-1 (uint8 K×H×W): what the generator makes
+        of this face where the truth is known, without showing it its own answer."""
+        k = len(cps)
+        others = torch.tensor([[j for j in range(k) if j != i] for i in range(k)])
+        pooled = self.net.pool(codes[others], jamo[others], jamo, torch.arange(k))
+        source = torch.from_numpy(self.content[cps - hangul.FIRST]).unsqueeze(1)
+        images = self.net.generator(source.float().div_(127.5).sub_(1), jamo, pooled)
+        return images[:, 0].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()
 
     def style_from_face(self, name: str) -> Style:
         """The style of a face seen in training, from the style bank."""
@@ -376,9 +405,8 @@ class StyledGenerator:
                 weight * net.pool(codes, ref_jamo, jamo, group) for weight, codes, ref_jamo in parts
             )
             images = net.generator(source, jamo, pooled)
-            out[begin : begin + len(chunk)] = (
-                images[:, 0].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()
-            )
+            drawn = images[:, 0].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+            out[begin : begin + len(chunk)] = drawn if style.tone is None else style.tone[drawn]
             if progress:
                 progress(len(chunk))
         return out
@@ -403,6 +431,28 @@ class StyledGenerator:
         meta = dict(placement if placement is not None else self.meta.get("placement", {}))
         meta |= {"generator": "styled", "style": style.label}
         return GlyphSet(images=images, codepoints=cps.astype(np.int32), name=name, meta=meta)
+
+
+def tone_curve(drawn: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """The monotone grey-level map (uint8 lookup table of 256) that gives ``drawn``'s pixels
+    the distribution of ``real``'s: quantile matching.
+
+    Trained with L1, the generator hedges where it is unsure, so on a face unlike its
+    training faces it draws strokes fainter and softer than the face's own (thin
+    handwriting most of all), and tracing at a fixed ink threshold then breaks them. The
+    references show how far off it is for this face; the map is monotone, so it changes
+    contrast and weight but cannot add or move a stroke.
+    """
+    drawn_sorted = np.sort(np.asarray(drawn, dtype=np.float64).ravel())
+    real_sorted = np.sort(np.asarray(real, dtype=np.float64).ravel())
+    levels = np.arange(256, dtype=np.float64)
+    # the share of drawn pixels at or below each level, then the real level at that share
+    share = np.searchsorted(drawn_sorted, levels, side="right") / len(drawn_sorted)
+    real_share = (np.arange(len(real_sorted)) + 1) / len(real_sorted)
+    mapped = np.interp(share, real_share, real_sorted)
+    mapped = np.maximum.accumulate(np.clip(np.round(mapped), 0, 255))
+    mapped[0] = 0  # background stays background
+    return mapped.astype(np.uint8)
 
 
 def default_references() -> list[int]:
