@@ -24,6 +24,7 @@ from hangulgan.models.styled import (
     StyledModel,
     greedy_reference_cover,
     holdout_syllables,
+    training_syllables,
 )
 from hangulgan.models.styled_inference import (
     StyledGenerator,
@@ -76,6 +77,14 @@ def test_holdout_syllables_are_reproducible_and_spare_the_references():
     assert np.array_equal(held, holdout_syllables(0.1, seed=3))
     assert not np.array_equal(held, holdout_syllables(0.1, seed=4))
     assert not set(held.tolist()) & {ord(c) for c in DEFAULT_REFERENCES}
+
+
+def test_training_syllables_are_the_complement_of_the_held_out_ones():
+    text = training_syllables(0.1, 0)
+    held = holdout_syllables(0.1, 0)
+    assert len(text) + len(held) == hangul.N_SYLLABLES
+    assert not {ord(c) for c in text} & set(held.tolist())
+    assert text == "".join(sorted(text))
 
 
 def test_adain_is_instance_norm_with_per_sample_scale_and_shift():

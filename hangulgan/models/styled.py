@@ -226,6 +226,16 @@ def holdout_syllables(fraction: float, seed: int, keep: str = DEFAULT_REFERENCES
     return np.sort(rng.choice(eligible, size=count, replace=False))
 
 
+def training_syllables(fraction: float, seed: int) -> str:
+    """The syllables a styled run with this split may train on, as text (for ``--charset``).
+
+    What a content critic for ``--content-weight`` should be trained on, so that it never
+    sees a held-out syllable either.
+    """
+    held = set(holdout_syllables(fraction, seed).tolist())
+    return "".join(chr(c) for c in range(hangul.FIRST, hangul.LAST + 1) if c not in held)
+
+
 # ----------------------------------------------------------------------------- networks
 
 
