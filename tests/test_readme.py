@@ -38,8 +38,15 @@ NOT_ON_CI = {
     "hangulgan train classifier --corpus corpus/ --run runs/content-classifier --holdout-faces "
     "default": "holds out nine faces of the 53-face default corpus; CI's corpus has one face",
     "hangulgan classifier-export runs/content-classifier": "exports the run above",
-    "hangulgan train styled --corpus corpus/ --run runs/styled32": "holds out ten faces of the "
-    "95-face corpus; CI's corpus has one face (`train styled` runs in tests/test_styled.py)",
+    "hangulgan train styled --corpus corpus/ --run runs/styled32 ": "holds out ten faces of "
+    "the 95-face corpus; CI's corpus has one face (`train styled` runs in tests/test_styled.py)",
+    'python -c "from hangulgan.models.styled import training_syllables': "writes the split "
+    "for the critic below, which CI does not train (tests/test_styled.py checks the split)",
+    "hangulgan train styled --corpus corpus/ --run runs/styled32-content": "continues the run "
+    "above with the content critic trained before it",
+    "hangulgan train classifier --corpus corpus/ --run runs/critic": "holds out ten faces "
+    "of the 95-face corpus (the styled run's content critic); CI's corpus has one face",
+    "hangulgan classifier-export runs/critic": "exports the critic above",
     "hangulgan styled-export runs/styled32": "exports the run above",
     "hangulgan generate runs/styled32": "draws with the run above",
 }
