@@ -37,9 +37,8 @@ def main() -> None:
         if name not in corpus.face_names:
             continue
         face = corpus.face(name, augmented=False)
-        index = {int(c): i for i, c in enumerate(face.codepoints)}
-        rows.append(np.stack([face.images[index[c]] for c in cps]))
-        style = generator.style_from_images(np.stack([face.images[index[c]] for c in refs]), refs)
+        rows.append(np.stack([face.image(c) for c in cps]))
+        style = generator.style_from_images(np.stack([face.image(c) for c in refs]), refs)
         rows.append(generator.draw(style, cps))
     rows.append(generator.draw(generator.mix({"NanumMyeongjo": 0.5, "NanumPen": 0.5}), cps))
     rows.append(generator.draw(generator.random_style(7), cps))

@@ -233,7 +233,7 @@ def training_syllables(fraction: float, seed: int) -> str:
     sees a held-out syllable either.
     """
     held = set(holdout_syllables(fraction, seed).tolist())
-    return "".join(chr(c) for c in range(hangul.FIRST, hangul.LAST + 1) if c not in held)
+    return "".join(chr(c) for c in hangul.all_syllables() if c not in held)
 
 
 # ----------------------------------------------------------------------------- networks
