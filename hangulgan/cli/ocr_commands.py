@@ -20,7 +20,7 @@ def _split(text: str) -> tuple[float, ...]:
 
 
 @click.command("ocr-export")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option(
     "--kind",
@@ -46,10 +46,21 @@ def _split(text: str) -> tuple[float, ...]:
 @click.option("--split", default="1", show_default=True, help="Fractions of train,val,test.")
 @click.option(
     "--by",
-    type=click.Choice(["sample", "face"]),
+    type=click.Choice(["sample", "face", "style"]),
     default="sample",
     show_default=True,
-    help="Split samples at random, or give each split its own source faces.",
+    help="Split samples at random, give each split its own sources (face), or its own "
+    "designs (style: a font family's weights together; each drawn style is one).",
+)
+@click.option(
+    "--styles",
+    help="Styles drawn on the fly by the styled model, comma-separated: random:N (N "
+    "blends no one drew), FACE (a face it saw), FACE:W+FACE:W (a blend).",
+)
+@click.option(
+    "--styles-model",
+    type=click.Path(path_type=Path),
+    help="Weights file or styled run that draws --styles (default: the shipped weights).",
 )
 @click.option("--height", default=32, show_default=True, help="Image height in pixels.")
 @click.option("--augment", is_flag=True, help="Distort glyphs and lines (see the README).")
@@ -72,6 +83,8 @@ def ocr_export_command(
     formats,
     split,
     by,
+    styles,
+    styles_model,
     height,
     augment,
     image_format,
@@ -81,9 +94,17 @@ def ocr_export_command(
 ) -> None:
     """Write labelled images of Hangul set from SOURCES for OCR training.
 
-    SOURCES are corpus folders (all their faces), corpus faces (CORPUS::FACE) and
-    glyph-set folders. A text is set only from a source that draws every one of its
-    characters; text no source holds is skipped and counted (exit code 1).
+    SOURCES are corpus folders (all their faces), corpus faces (CORPUS::FACE),
+    glyph-set folders, and fonts (a font file, or a folder of font files such as a web
+    font's subsets), rendered as `render` would. --styles adds styles the styled model
+    draws for this run (the syllables of --text, or KS X 1001's 2,350). A text is set only
+    from a source that draws every one of its characters; text no source holds is
+    skipped and counted (exit code 1).
+
+    \b
+    hangulgan ocr-export corpus/ --out ocr/ --count 100000 --split 0.9,0.1 --by style
+    hangulgan ocr-export MyFont.ttf corpus/::NanumPen --text lines.txt --out ocr-lines/
+    hangulgan ocr-export --styles random:50 --kind syllables --count 9000 --out ocr-s/
     """
     from hangulgan.ocr.compose import open_sources
     from hangulgan.ocr.export import ExportOptions, export, read_text
@@ -103,13 +124,27 @@ def ocr_export_command(
     texts = read_text(text_file, kind) if text_file is not None else None
     if texts is None and count is None:
         raise ConfigError("--count: how many samples to make (or give --text FILE)")
+    if not sources and not styles:
+        raise ConfigError("no source: name corpora, faces, glyph sets or fonts, or --styles")
+    loaded = open_sources(list(sources), height)
     from tqdm import tqdm
 
-    loaded = open_sources(list(sources), height)
+    if styles:
+        from hangulgan.ocr.styles import parse_style_spec, style_syllables, styled_sources
+
+        wanted = sum(r.count for r in parse_style_spec(styles))
+        with tqdm(
+            total=wanted * len(style_syllables(texts)),
+            unit="glyph",
+            desc="drawing styles",
+            disable=True if quiet else None,
+        ) as bar:
+            loaded += styled_sources(styles, height, seed, texts, styles_model, bar.update)
     # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
     with tqdm(total=count, unit="img", disable=True if quiet else None) as bar:
         summary = export(
-            loaded, out, options, texts, force=force, source_refs=list(sources),
+            loaded, out, options, texts, force=force,
+            source_refs=[*sources, *([f"--styles {styles}"] if styles else [])],
             progress=bar.update,
         )  # fmt: skip
     counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())

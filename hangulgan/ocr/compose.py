@@ -54,10 +54,14 @@ class Source:
     rows: np.ndarray  # M: their tile rows
     space_px: float
     empty: list[int] = field(default_factory=list)  # held by the set but inkless: never used
+    # The design it belongs to (a font family, a styled model's style): ``--by style``
+    # keeps a design's weights in one split. Empty: the source is its own design.
+    group: str = ""
     index: dict[int, int] = field(default_factory=dict)  # code point → tile row (inked only)
 
     def __post_init__(self) -> None:
         self.index = dict(zip(self.codepoints.tolist(), self.rows.tolist(), strict=True))
+        self.group = self.group or self.name
 
     @property
     def height(self) -> int:
@@ -105,6 +109,7 @@ class Source:
             rows=np.flatnonzero(inked),
             space_px=SPACE_EM * geometry.em_px * scale,
             empty=cps[~inked].tolist(),
+            group=str(glyphs.meta.get("family") or glyphs.meta.get("style") or name),
         )
 
 
@@ -118,7 +123,9 @@ def _resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def open_sources(refs: Sequence[str], height: int) -> list[Source]:
-    """Sources from ``CORPUS::FACE``, a corpus folder (all its faces) or a glyph-set folder.
+    """Sources from ``CORPUS::FACE``, a corpus folder (all its faces), a glyph-set folder,
+    or a font: a font file (every face of a collection) or a folder of font files (a
+    web font's subset files are one face), rendered by the render stage at ``height``.
 
     Names are made unique (a glyph set named like a corpus face gets its folder path)."""
     sources: list[Source] = []
@@ -136,6 +143,8 @@ def open_sources(refs: Sequence[str], height: int) -> list[Source]:
             sets = [
                 (f"{ref}::{name}", corpus.face(name, augmented=False)) for name in corpus.face_names
             ]
+        elif "::" not in ref and _is_font_ref(path):
+            sets = [(f"{ref}::{g.name}", g) for g in render_font_glyphsets(path, height)]
         else:
             sets = [(ref, open_glyphset(ref))]
         for label, glyphs in sets:
@@ -143,6 +152,52 @@ def open_sources(refs: Sequence[str], height: int) -> list[Source]:
             seen.add(name)
             sources.append(Source.from_glyphset(glyphs, height, name=name))
     return sources
+
+
+def _is_font_ref(path: Path) -> bool:
+    from hangulgan.data.fonts import FONT_SUFFIXES
+
+    if path.is_file():
+        return path.suffix.lower() in FONT_SUFFIXES
+    if path.is_dir() and not (path / "glyphset.json").is_file():
+        return any(p.suffix.lower() in FONT_SUFFIXES for p in path.rglob("*") if p.is_file())
+    return False
+
+
+def render_font_glyphsets(path: str | Path, height: int) -> list[GlyphSet]:
+    """Every face of the font file or folder ``path`` rendered as the render stage renders
+    a corpus (``em`` placement, ``height`` pixels): the Hangul syllables it maps, with its
+    advances and placement geometry. GlyphSetError when it holds no usable face."""
+    from hangulgan.data.fonts import collect_faces
+    from hangulgan.data.webfonts import open_renderer
+
+    faces, skipped = collect_faces([path])
+    if not faces:
+        reasons = "; ".join(str(s) for s in skipped if not s.duplicate)[:300]
+        raise GlyphSetError(
+            f"{path}: no font face with Hangul syllables ({reasons or 'none found'})"
+        )
+    sets = []
+    for info in faces:
+        renderer = open_renderer(info, height, "em")
+        results = [
+            renderer.render(info.covered[at : at + 2048])
+            for at in range(0, len(info.covered), 2048)
+        ]
+        images = np.concatenate([r.images for r in results])
+        codepoints = np.concatenate([r.codepoints for r in results]).astype(np.int32)
+        if not len(codepoints):
+            raise GlyphSetError(f"{info.path}: {info.display_name} draws no Hangul syllable")
+        merged = results[0]
+        merged.codepoints = codepoints
+        merged.advances = np.concatenate([r.advances for r in results])
+        meta = merged.placement_meta() | {
+            "family": info.family,
+            "style": info.style,
+            "source_file": info.path.name,
+        }
+        sets.append(GlyphSet(images, codepoints, info.face_id, meta))
+    return sets
 
 
 # --------------------------------------------------------------------------- setting text

@@ -54,7 +54,7 @@ from hangulgan.ocr.compose import (
 KINDS = ("syllables", "words", "lines")
 FORMATS = ("gt", "lmdb", "easyocr", "classes")
 SPLIT_NAMES = ("train", "val", "test")
-BY = ("sample", "face")
+BY = ("sample", "face", "style")
 MANIFEST_FORMAT = "hangulgan.ocr-export"
 MANIFEST_VERSION = 1
 # create_lmdb_dataset.py's map size: 1 TiB of address space; the file grows as written.
@@ -92,7 +92,7 @@ class ExportOptions:
         if abs(sum(self.split) - 1.0) > 1e-6:
             raise ConfigError(f"--split {','.join(map(str, self.split))}: fractions must sum to 1")
         if self.by not in BY:
-            raise ConfigError(f"--by {self.by}: choose sample or face")
+            raise ConfigError(f"--by {self.by}: choose sample, face or style")
         if not 8 <= self.height <= 256:
             raise ConfigError(f"--height {self.height}: must be 8 to 256 pixels")
         if self.image_format not in ("png", "jpg"):
@@ -332,24 +332,37 @@ def plan_splits(
     sources: list[Source], texts: list[str] | None, options: ExportOptions, rng
 ) -> tuple[list[SplitPlan], list[str]]:
     """Splits with their sources and counts, and the text samples that no source holds
-    (skipped). ``--by face`` gives each split its own sources."""
+    (skipped). ``--by face`` gives each split its own sources; ``--by style`` its own
+    designs (:attr:`Source.group`: a font family's weights, or one drawn style)."""
     names = options.split_names
     fractions = options.split
-    if options.by == "face" and len(names) > 1:
-        wanted = sum(1 for f in fractions if f > 0)
-        if len(sources) < wanted:
-            raise ConfigError(
-                f"--by face: {wanted} splits need at least {wanted} sources, got {len(sources)}"
+    if options.by in ("face", "style") and len(names) > 1:
+        # the unit given to one split: a source (face), or every source of one design
+        units: dict[str, list[Source]] = {}
+        for source in sources:
+            units.setdefault(source.name if options.by == "face" else source.group, []).append(
+                source
             )
-        order = [sources[i] for i in rng.permutation(len(sources))]
-        per_split = _shares(len(sources), fractions)
-        # every split with a share gets a face, taken from the largest
+        groups = list(units.values())
+        wanted = sum(1 for f in fractions if f > 0)
+        if len(groups) < wanted:
+            noun = "sources" if options.by == "face" else "designs (font families or styles)"
+            raise ConfigError(
+                f"--by {options.by}: {wanted} splits need at least {wanted} {noun}, "
+                f"got {len(groups)}"
+            )
+        order = [groups[i] for i in rng.permutation(len(groups))]
+        per_split = _shares(len(groups), fractions)
+        # every split with a share gets a unit, taken from the largest
         for i, f in enumerate(fractions):
             if f > 0 and per_split[i] == 0:
                 per_split[int(np.argmax(per_split))] -= 1
                 per_split[i] = 1
         bounds = np.cumsum([0, *per_split]).tolist()
-        split_sources = [order[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        split_sources = [
+            [s for group in order[a:b] for s in group]
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        ]
     else:
         split_sources = [list(sources)] * len(names)
     skipped: list[str] = []
@@ -490,7 +503,12 @@ def export(
         "version": MANIFEST_VERSION,
         "complete": False,
         "sources": [
-            {"name": s.name, "glyphs": len(s.codepoints), "inkless_skipped": len(s.empty)}
+            {
+                "name": s.name,
+                "design": s.group,
+                "glyphs": len(s.codepoints),
+                "inkless_skipped": len(s.empty),
+            }
             for s in sources
         ],
         "source_refs": list(source_refs),

@@ -1,0 +1,168 @@
+"""``ocr-export`` sources beyond corpora: fonts rendered on the fly, styles drawn by the
+styled model (``--styles``), and splits that keep a design together (``--by style``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from hangulgan.cli import main
+from hangulgan.data.glyphset import GlyphSet
+from hangulgan.errors import ConfigError
+from hangulgan.ocr.compose import open_sources, render_font_glyphsets
+from hangulgan.ocr.styles import parse_style_spec, random_style_seed, styled_sources
+
+NANUM = Path("/usr/share/fonts/truetype/nanum")
+GOTHIC = NANUM / "NanumGothic.ttf"
+BOLD = NANUM / "NanumGothicBold.ttf"
+MYEONGJO = NANUM / "NanumMyeongjo.ttf"
+TEXT = "다람쥐 헌 쳇바퀴에 타고파\n한글 글꼴\n"
+
+
+def need(*fonts: Path) -> None:
+    for font in fonts:
+        if not font.exists():
+            pytest.skip(f"{font} not installed (run make fonts)")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def read_gt(folder: Path) -> list[tuple[str, str]]:
+    pairs = []
+    for line in (folder / "gt.txt").read_text(encoding="utf-8").splitlines():
+        path, label = line.split("\t")
+        Image.open(folder / path).convert("L").load()
+        pairs.append((path, label))
+    return pairs
+
+
+def test_a_font_file_renders_as_the_render_stage_does(tmp_path):
+    need(GOTHIC)
+    charset = tmp_path / "charset.txt"
+    charset.write_text("가나다한글", encoding="utf-8")
+    result = run(
+        "render", str(GOTHIC), str(tmp_path / "corpus"), "--charset", str(charset), "--quiet"
+    )
+    assert result.exit_code == 0, result.output
+    rendered = GlyphSet.load(tmp_path / "corpus" / "faces" / "NanumGothic", mmap=False)
+    (font_set,) = render_font_glyphsets(GOTHIC, 32)
+    assert font_set.meta["family"] == "NanumGothic"
+    assert len(font_set.codepoints) == 11172
+    for ch in "가나다한글":
+        np.testing.assert_array_equal(font_set.image(ch), rendered.image(ch))
+    (source,) = open_sources([str(GOTHIC)], 32)
+    corpus_source = open_sources([str(tmp_path / "corpus")], 32)[0]
+    assert source.advances_px[source.index[ord("가")]] == pytest.approx(
+        corpus_source.advances_px[corpus_source.index[ord("가")]]
+    )
+
+
+def test_a_font_that_lacks_a_syllable_is_never_used_for_it(tmp_path):
+    """A Gaegu web-font subset maps KS X 1001 only: text with a syllable outside it comes
+    only from the source that holds it."""
+    gaegu = Path("fonts/web/gaegu/400")
+    need(GOTHIC)
+    if not gaegu.is_dir():
+        pytest.skip("fonts/web/gaegu/400 not fetched (run make fonts)")
+    rare = "똠"  # not in KS X 1001
+    sources = open_sources([str(gaegu), str(GOTHIC)], 32)
+    assert not sources[0].holds(rare) and sources[1].holds(rare)
+    text = tmp_path / "lines.txt"
+    text.write_text(f"{rare}방\n한글\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(
+        "ocr-export", str(gaegu), str(GOTHIC), "--text", str(text), "--count", "40",
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {s["design"] for s in manifest["sources"]} == {"Gaegu", "NanumGothic"}
+    labels = [label for _, label in read_gt(out / "gt")]
+    assert labels.count(f"{rare}방") == 20
+    assert manifest["splits"]["all"]["per_source"]["NanumGothic"] >= 20
+
+
+def test_style_spec_parsing():
+    assert [r.kind for r in parse_style_spec("random:3, NanumPen ,A:0.5+B:0.5")] == [
+        "random",
+        "face",
+        "mix",
+    ]
+    assert parse_style_spec("random:3")[0].count == 3
+    for bad in ("random:x", "random:0", "A:half", ","):
+        with pytest.raises(ConfigError):
+            parse_style_spec(bad)
+    assert random_style_seed(0, 1) != random_style_seed(0, 2) != random_style_seed(1, 1)
+
+
+def test_styles_are_drawn_for_the_text_and_differ_by_seed():
+    texts = ["한글 글꼴", "다람쥐"]
+    first = styled_sources("random:2,NanumPen", 32, seed=0, texts=texts)
+    again = styled_sources("random:2", 32, seed=0, texts=texts)
+    other = styled_sources("random:2", 32, seed=1, texts=texts)
+    assert [s.name for s in first] == ["style-random-0001", "style-random-0002", "style-NanumPen"]
+    assert sorted(chr(c) for c in first[0].codepoints) == sorted(set("한글꼴다람쥐"))
+    np.testing.assert_array_equal(first[0].tiles, again[0].tiles)  # same seed, same style
+    assert not np.array_equal(first[0].tiles, other[0].tiles)
+    assert not np.array_equal(first[0].tiles, first[1].tiles)
+    # every drawn glyph has ink, and the styles are distinct designs
+    assert all((s.tiles > 64).reshape(len(s.tiles), -1).sum(1).min() > 10 for s in first)
+    assert len({s.group for s in first}) == 3
+
+
+def test_styles_only_export_with_unknown_face_refused(tmp_path):
+    text = tmp_path / "lines.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "styles"
+    result = run(
+        "ocr-export", "--styles", "random:3", "--text", str(text), "--kind", "lines",
+        "--count", "12", "--out", str(out), "--quiet", "--format", "gt,lmdb",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in manifest["sources"]] == [f"style-random-000{i}" for i in (1, 2, 3)]
+    assert sum(manifest["splits"]["all"]["per_source"].values()) == 12
+    assert {label for _, label in read_gt(out / "gt")} <= set(TEXT.strip().splitlines())
+    result = run("ocr-export", "--styles", "NoSuchFace", "--count", "2", "--out", str(out))
+    assert result.exit_code == 2 and "NoSuchFace" in result.output
+    result = run("ocr-export", "--count", "2", "--out", str(tmp_path / "none"))
+    assert result.exit_code == 2 and "no source" in result.output
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_split_by_style_keeps_a_family_together(tmp_path, seed):
+    """NanumGothic and its Bold are one design: --by style never puts them in two splits
+    (--by face does, for some seeds: checked below over the same seeds)."""
+    need(GOTHIC, BOLD, MYEONGJO)
+    sources = [str(GOTHIC), str(BOLD), str(MYEONGJO)]
+    out = tmp_path / "by-style"
+    args = ["--count", "8", "--split", "0.5,0.5", "--seed", str(seed), "--quiet", "--force"]
+    result = run("ocr-export", *sources, "--out", str(out), "--by", "style", *args)
+    assert result.exit_code == 0, result.output
+    splits = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["splits"]
+    gothic = [name for name, split in splits.items() if "NanumGothic" in split["sources"]]
+    bold = [name for name, split in splits.items() if "NanumGothicBold" in split["sources"]]
+    assert gothic == bold
+    assert splits["train"]["sources"] and splits["val"]["sources"]
+
+
+def test_split_by_face_can_separate_a_family(tmp_path):
+    need(GOTHIC, BOLD, MYEONGJO)
+    sources = [str(GOTHIC), str(BOLD), str(MYEONGJO)]
+    apart = 0
+    for seed in range(6):
+        out = tmp_path / f"by-face-{seed}"
+        args = ["--count", "8", "--split", "0.5,0.5", "--seed", str(seed), "--quiet"]
+        result = run("ocr-export", *sources, "--out", str(out), "--by", "face", *args)
+        assert result.exit_code == 0, result.output
+        splits = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["splits"]
+        train = splits["train"]["sources"]
+        apart += ("NanumGothic" in train) != ("NanumGothicBold" in train)
+    assert apart > 0
