@@ -33,7 +33,8 @@ def _split(text: str) -> tuple[float, ...]:
     "--text",
     "text_file",
     type=click.Path(path_type=Path),
-    help="UTF-8 file, one sample per line (NFC); default: the built-in syllable sampler.",
+    help="UTF-8 file, one sample per line (NFC); default: words and lines of syllables drawn "
+    "by their frequency in Korean text (--kind syllables: every held syllable alike).",
 )
 @click.option("--count", type=int, help="Samples in all (default with --text: one per line).")
 @click.option(
