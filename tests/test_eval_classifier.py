@@ -213,3 +213,42 @@ def test_the_shipped_classifier_reads_a_face_it_never_saw():
     classifier = load_default_content_classifier()
     score = metrics.content_accuracy(classifier, drawn.images, drawn.codepoints)
     assert score["content_accuracy"] >= 0.99
+
+
+def test_glyph_sets_join_the_training_faces(tmp_path, small_corpus):
+    """--glyph-sets: a model's drawings train beside the corpus faces, each as one more
+    face, restricted to the run's charset; another size is refused naming the folder."""
+    from hangulgan.data.glyphset import GlyphSet
+
+    pen = Corpus.open(small_corpus).face("NanumPen")
+    drawn = tmp_path / "drawn"
+    # named like a corpus face: it must join as a face of its own, not replace it
+    GlyphSet(np.asarray(pen.images)[::-1].copy(), pen.codepoints, "NanumGothic", {}).save(drawn)
+    data = ClassifierDataConfig(
+        corpus=str(small_corpus),
+        holdout_faces=["NanumPen"],
+        glyph_sets=[str(drawn)],
+        charset=str(tmp_path / "charset.txt"),
+    )
+    (tmp_path / "charset.txt").write_text("가나다라마", encoding="utf-8")
+    dataset = GlyphClassifier.make_dataset(data)
+    assert dataset.face_names == ["NanumGothic", "NanumMyeongjo", f"NanumGothic@{drawn}"]
+    assert len(dataset) == 3 * 5
+    extra = dataset.glyphs.faces == 2
+    assert set(dataset.codepoints[extra].tolist()) == {ord(c) for c in "가나다라마"}
+    row = int(np.flatnonzero(extra & (dataset.codepoints == ord("가")))[0])
+    expected = np.asarray(pen.images)[::-1][pen.index_of("가")]
+    np.testing.assert_array_equal(dataset.glyphs.raw_images(np.array([row]))[0], expected)
+
+    big = tmp_path / "big"
+    GlyphSet(np.zeros((2, 48, 48), np.uint8), pen.codepoints[:2], "Big", {}).save(big)
+    code, out = run_cli(
+        "train", "classifier", "--corpus", small_corpus, "--holdout-faces", "NanumPen",
+        "--glyph-sets", big, "--steps", "1", "--run", tmp_path / "run", *FAST,
+    )  # fmt: skip
+    assert code == 2 and f"{big}: 48×48 glyphs" in out
+    code, out = run_cli(
+        "train", "classifier", "--corpus", small_corpus, "--holdout-faces", "NanumPen",
+        "--glyph-sets", drawn, "--steps", "2", "--run", tmp_path / "run2", *FAST,
+    )  # fmt: skip
+    assert code == 0, out

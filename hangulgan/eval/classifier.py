@@ -104,6 +104,12 @@ class ClassifierDataConfig:
         None, "Use these faces only (repeat, or comma-separate). Default: all.", multiple=True
     )
     charset: str = option("all", "Syllables to use: all, ksx1001, seed16, or a text file.")
+    glyph_sets: list[str] | None = option(
+        None,
+        "Glyph-set folders trained on beside the corpus faces, each as one more face: a "
+        "model's drawings (`hangulgan generate`), say (repeat, or comma-separate).",
+        multiple=True,
+    )
     holdout_faces: list[str] | None = option(
         None,
         "Faces never trained on, for the content classifier's held-out accuracy (repeat, "
@@ -212,7 +218,28 @@ class ClassifierDataset:
         if wanted is None:
             wanted = np.arange(hangul.FIRST, hangul.LAST + 1, dtype=np.int64)
         wanted = wanted[~np.isin(wanted, self.split.holdout_syllables)]
-        self.glyphs = GlyphDataset(corpus, faces=self.split.train_faces, charset=wanted.tolist())
+        extra = [p.strip() for entry in data.glyph_sets or [] for p in entry.split(",")]
+        if extra:
+            from hangulgan.data.corpus import open_glyphset
+
+            sets = [corpus.face(name) for name in self.split.train_faces]
+            taken = set(self.split.train_faces) | set(self.split.holdout_faces)
+            for path in filter(None, extra):
+                glyphs = open_glyphset(path)
+                if glyphs.size != corpus.size:
+                    raise ConfigError(
+                        f"{path}: {glyphs.size[0]}×{glyphs.size[1]} glyphs, the corpus' are "
+                        f"{corpus.size[0]}×{corpus.size[1]}"
+                    )
+                if glyphs.name in taken:  # face names must stay unique (the style head)
+                    glyphs.name = f"{glyphs.name}@{path}"
+                taken.add(glyphs.name)
+                sets.append(glyphs)
+            self.glyphs = GlyphDataset.from_glyphsets(sets, charset=wanted.tolist())
+        else:
+            self.glyphs = GlyphDataset(
+                corpus, faces=self.split.train_faces, charset=wanted.tolist()
+            )
         self.size = self.glyphs.size
         self.face_names = self.glyphs.face_names
         self.codepoints = self.glyphs.codepoints
