@@ -18,6 +18,11 @@ Samples are made and written in batches, so memory stays flat however many there
 After every batch each format holds whole samples only: gt.txt and labels.csv name
 images already written, and the LMDB's ``num-samples`` is committed with the batch. A full
 disk stops the run with one line saying how many samples are readable.
+
+With ``ExportOptions.shard = (i, n)`` the run makes part i of n: its slice of every split
+(:func:`shard_slices`) from its own random stream (:meth:`ExportOptions.random_seed`),
+the splits planned from ``--seed`` as in every other shard. :mod:`hangulgan.ocr.merge`
+joins the parts.
 """
 
 from __future__ import annotations
