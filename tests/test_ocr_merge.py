@@ -218,6 +218,9 @@ def test_what_is_not_an_export_is_refused(corpus, tmp_path):
     result = merge(str(part), str(tmp_path / "plain"), "--out", out)
     assert result.exit_code == 2
     assert f"{tmp_path / 'plain'}: not an ocr-export output (no manifest.json)" in result.output
+    result = merge(str(part), str(corpus / "corpus"), "--out", out)
+    assert result.exit_code == 2
+    assert f"{corpus / 'corpus' / 'manifest.json'}: not a hangulgan OCR export" in result.output
     result = merge(str(part), str(part), "--out", out)
     assert result.exit_code == 2 and f"{part}: named twice" in result.output
     copy = tmp_path / "copy"
