@@ -53,6 +53,7 @@ COMMANDS = {
     "complete": "hangulgan.cli.styled_commands:complete_command",
     "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
     "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
+    "ocr-merge": "hangulgan.cli.ocr_commands:ocr_merge_command",
     "translate": "hangulgan.cli.translate_commands:translate_group",
 }
 

@@ -1,7 +1,9 @@
-"""``ocr-export``: labelled images of syllables, words and lines for OCR training."""
+"""``ocr-export``: labelled images of syllables, words and lines for OCR training;
+``ocr-merge``: one dataset from the parts that ``ocr-export --shard`` made."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +19,15 @@ def _split(text: str) -> tuple[float, ...]:
         raise ConfigError(
             f"--split {text}: comma-separated fractions, e.g. 0.9,0.05,0.05"
         ) from None
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ConfigError(f"--shard {text}: I/N, this run's part I of N (from 1), e.g. 2/8")
+    return int(match.group(1)), int(match.group(2))
 
 
 @click.command("ocr-export")
@@ -73,6 +84,12 @@ def _split(text: str) -> tuple[float, ...]:
     help="jpg with --augment draws each image's JPEG quality from 40..95.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the sampling and distortions.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Make part I of N of the run (its share of --count or of the --text lines, its "
+    "own random stream); join the parts with ocr-merge.",
+)
 @click.option("--force", is_flag=True, help="Replace outputs that already exist in OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar (none is drawn off a terminal).")
 def ocr_export_command(
@@ -90,6 +107,7 @@ def ocr_export_command(
     augment,
     image_format,
     seed,
+    shard,
     force,
     quiet,
 ) -> None:
@@ -108,7 +126,7 @@ def ocr_export_command(
     hangulgan ocr-export --styles random:50 --kind syllables --count 9000 --out ocr-s/
     """
     from hangulgan.ocr.compose import open_sources
-    from hangulgan.ocr.export import ExportOptions, export, read_text
+    from hangulgan.ocr.export import ExportOptions, export, read_text, shard_slices
 
     options = ExportOptions(
         kind=kind,
@@ -120,6 +138,7 @@ def ocr_export_command(
         height=height,
         augment=augment,
         image_format=image_format,
+        shard=_shard(shard),
     )
     options.validate()
     texts = read_text(text_file, kind) if text_file is not None else None
@@ -141,15 +160,19 @@ def ocr_export_command(
             disable=True if quiet else None,
         ) as bar:
             loaded += styled_sources(styles, height, seed, texts, styles_model, bar.update)
+    total = count
+    if count is not None and options.shard is not None:
+        total = sum(n for _, n in shard_slices(count, options.split, options.shard))
     # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
-    with tqdm(total=count, unit="img", disable=True if quiet else None) as bar:
+    with tqdm(total=total, unit="img", disable=True if quiet else None) as bar:
         summary = export(
             loaded, out, options, texts, force=force,
             source_refs=[*sources, *([f"--styles {styles}"] if styles else [])],
             progress=bar.update,
         )  # fmt: skip
     counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
-    click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({counts})")
+    part = f"shard {options.shard[0]}/{options.shard[1]}, " if options.shard else ""
+    click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({part}{counts})")
     if summary.skipped:
         examples = ", ".join(repr(t) for t in summary.skipped[:3])
         click.echo(
@@ -158,3 +181,38 @@ def ocr_export_command(
             err=True,
         )
         sys.exit(1)
+
+
+@click.command("ocr-merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Merged dataset.")
+@click.option("--force", is_flag=True, help="Replace OUT if it holds an earlier OCR dataset.")
+@click.option("--quiet", is_flag=True, help="No progress bar (none is drawn off a terminal).")
+def ocr_merge_command(parts, out, force, quiet) -> None:
+    """Join ocr-export outputs (PARTS) into one dataset in OUT.
+
+    The parts must be made with the same --kind, --format, --split (and --by), --height
+    and --image-format: typically the shards of one run (ocr-export --shard I/N). Every
+    format's samples are renumbered from 1 per split without gaps (LMDB keys from 1,
+    num-samples the total); images are hard-linked where the file system allows.
+    OUT appears only when whole: an interrupted merge leaves it as it was.
+    """
+    from tqdm import tqdm
+
+    from hangulgan.ocr.merge import merge_exports, read_part
+
+    total = 0
+    for path in parts:
+        part = read_part(path)
+        total += sum(part.counts.values()) * len(part.options["formats"])
+    with tqdm(total=total, unit="img", disable=True if quiet else None) as bar:
+        summary = merge_exports(list(parts), out, force=force, progress=bar.update)
+    counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
+    click.echo(
+        f"merged {sum(summary.written.values())} samples from {len(summary.parts)} parts "
+        f"into {out} ({counts})"
+    )
+    for run in summary.missing_shards:
+        missing = ", ".join(f"{i}/{run['of']}" for i in run["missing"])
+        click.echo(f"note: shards {missing} of seed {run['seed']} were not among the parts",
+                   err=True)  # fmt: skip

@@ -18,6 +18,11 @@ Samples are made and written in batches, so memory stays flat however many there
 After every batch each format holds whole samples only: gt.txt and labels.csv name
 images already written, and the LMDB's ``num-samples`` is committed with the batch. A full
 disk stops the run with one line saying how many samples are readable.
+
+With ``ExportOptions.shard = (i, n)`` the run makes part i of n: its slice of every split
+(:func:`shard_slices`) from its own random stream (:meth:`ExportOptions.random_seed`),
+the splits planned from ``--seed`` as in every other shard. :mod:`hangulgan.ocr.merge`
+joins the parts.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class ExportOptions:
     augment: bool = False
     image_format: str = "png"
     batch: int = 512
+    shard: tuple[int, int] | None = None  # (i, n): this run makes part i of n (from 1)
 
     def validate(self) -> None:
         """ConfigError naming the option that is out of range."""
@@ -99,6 +105,19 @@ class ExportOptions:
             raise ConfigError(f"--image-format {self.image_format}: png or jpg")
         if self.batch < 1:
             raise ConfigError("batch must be at least 1")
+        if self.shard is not None:
+            index, of = self.shard
+            if not 1 <= index <= of:
+                raise ConfigError(f"--shard {index}/{of}: I/N with 1 <= I <= N, e.g. 2/8")
+
+    def random_seed(self) -> np.random.SeedSequence:
+        """The seed of the sampling and distortions. Each shard's is spawned from
+        ``(seed, i, n)``, so shards never repeat each other's (or an unsharded run's)
+        random stream; an unsharded run's is the plain ``seed``."""
+        if self.shard is None:
+            return np.random.SeedSequence(self.seed)
+        index, of = self.shard
+        return np.random.SeedSequence(self.seed, spawn_key=(of, index))
 
     @property
     def split_names(self) -> list[str]:
@@ -316,6 +335,7 @@ class SplitPlan:
     unset: int = 0  # text samples no source of this split holds
     samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
     offset: int = 0  # where in ``items`` this split's samples start
+    first: int = 0  # the index of this run's first sample among the split's (--shard)
 
 
 def _shares(total: int, fractions: Sequence[float]) -> list[int]:
@@ -328,12 +348,36 @@ def _shares(total: int, fractions: Sequence[float]) -> list[int]:
     return counts
 
 
+def shard_slices(
+    total: int, fractions: Sequence[float], shard: tuple[int, int] | None
+) -> list[tuple[int, int]]:
+    """``(first, count)`` per split of shard ``(i, n)``: the split's samples of a run of
+    ``total`` (whole, as unsharded), cut into n runs of consecutive indices, so the n
+    shards together make exactly the unsharded counts. Where a split does not divide
+    evenly, its spare samples go to the shards after the last split's, so shard totals
+    differ by at most one."""
+    counts = _shares(total, fractions)
+    if shard is None:
+        return [(0, count) for count in counts]
+    index, of = shard
+    out = []
+    rotate = 0
+    for count in counts:
+        base, spare = divmod(count, of)
+        sizes = [base + ((j - rotate) % of < spare) for j in range(of)]
+        out.append((sum(sizes[: index - 1]), sizes[index - 1]))
+        rotate = (rotate + spare) % of
+    return out
+
+
 def plan_splits(
     sources: list[Source], texts: list[str] | None, options: ExportOptions, rng
 ) -> tuple[list[SplitPlan], list[str]]:
     """Splits with their sources and counts, and the text samples that no source holds
     (skipped). ``--by face`` gives each split its own sources; ``--by style`` its own
-    designs (:attr:`Source.group`: a font family's weights, or one drawn style)."""
+    designs (:attr:`Source.group`: a font family's weights, or one drawn style). ``rng``
+    must be seeded with the run's ``--seed`` (never a shard's), so every shard plans the
+    same splits and takes its own slice of them."""
     names = options.split_names
     fractions = options.split
     if options.by in ("face", "style") and len(names) > 1:
@@ -385,9 +429,14 @@ def plan_splits(
         settable = [settable[i] for i in rng.permutation(len(settable))]
     plans = []
     offset = 0
-    for name, count, chosen in zip(names, _shares(total, fractions), split_sources, strict=True):
-        plan = SplitPlan(name, chosen, count, offset=offset if by_sample else 0)
-        offset += count
+    slices = shard_slices(total, fractions, options.shard)
+    for name, (first, count), split_total, chosen in zip(
+        names, slices, _shares(total, fractions), split_sources, strict=True
+    ):
+        # a shard's text samples are its slice of the split's: disjoint from other shards'
+        plan = SplitPlan(name, chosen, count, offset=first + (offset if by_sample else 0))
+        plan.first = first
+        offset += split_total
         if settable is not None:
             plan.items = [t for t in settable if any(s.holds(t) for s in chosen)]
             plan.unset = len(settable) - len(plan.items)
@@ -487,6 +536,9 @@ def export(
         raise ConfigError(f"{existing[0]}: already exists (overwrite it with --force)")
     rng = np.random.default_rng(options.seed)
     plans, skipped = plan_splits(sources, texts, options, rng)
+    if options.shard is not None:
+        # the plan above is every shard's; the samples are drawn from this shard's stream
+        rng = np.random.default_rng(options.random_seed())
     for path in existing:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     augment = LineAugment() if options.augment else None
@@ -494,7 +546,7 @@ def export(
     if augment is not None:  # torch only distorts glyphs: plain runs skip its import
         import torch
 
-        generator = torch.Generator().manual_seed(int(options.seed))
+        generator = torch.Generator().manual_seed(_torch_seed(options))
     charset: set[str] = set()
     per_source: dict[str, Counter] = {}
     written: dict[str, int] = {}
@@ -513,6 +565,7 @@ def export(
         ],
         "source_refs": list(source_refs),
         "seed": options.seed,
+        "shard": list(options.shard) if options.shard is not None else None,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()},
         "text_sampler": "text file"
         if texts is not None
@@ -549,6 +602,7 @@ def export(
                 "sources": [s.name for s in plan.sources],
                 "per_source": dict(counts),
                 "text_unset_in_split": plan.unset,
+                "first": plan.first,  # where this shard's samples start in the split
             }
     except HangulganError:
         raise
@@ -569,6 +623,16 @@ def export(
     manifest["charset_size"] = len(charset)
     write_json_atomic(out / "manifest.json", manifest)
     return ExportSummary(written, skipped, manifest)
+
+
+def _torch_seed(options: ExportOptions) -> int:
+    """The glyph distortions' torch seed: ``--seed`` unsharded (as before shards), else
+    drawn from a child of the shard's seed sequence (a spawn key no shard uses)."""
+    if options.shard is None:
+        return int(options.seed)
+    seq = options.random_seed()
+    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 0))
+    return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def _try_manifest(out: Path, manifest: dict, charset: set[str], written: dict) -> None:
