@@ -291,3 +291,14 @@ def test_existing_out_needs_force_and_an_interrupted_merge_leaves_it(corpus, tmp
     result = merge(*map(str, parts), "--out", str(other), "--force")
     assert result.exit_code == 2 and "--force replaces only" in result.output
     assert os.listdir(other) == ["todo.txt"]
+
+
+def test_an_empty_out_folder_is_merged_into_without_force(corpus, tmp_path):
+    """Regression: an existing empty OUT (made beforehand) passed the checks, then the
+    atomic rename refused it: an internal error (exit 70) instead of a merge."""
+    export(corpus, tmp_path / "p1", "--count", "6", "--format", "lmdb", "--shard", "1/2")
+    out = tmp_path / "made-first"
+    out.mkdir()
+    result = merge(str(tmp_path / "p1"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(read_lmdb(out / "lmdb")) == 3

@@ -401,7 +401,9 @@ def merge_exports(
     splits = list(first.counts)
     written: dict[str, int] = {}
     place = _Placer()
-    with atomic_dir(out, replace=force) as tmp:
+    # an empty folder at OUT (made for the merge, say) is taken over without --force
+    empty = out.is_dir() and not any(out.iterdir())
+    with atomic_dir(out, replace=force or empty) as tmp:
         for split in splits:
             folder = tmp if split == "all" else tmp / split
             offsets = []
