@@ -166,3 +166,45 @@ def test_split_by_face_can_separate_a_family(tmp_path):
         train = splits["train"]["sources"]
         apart += ("NanumGothic" in train) != ("NanumGothicBold" in train)
     assert apart > 0
+
+
+def test_workers_write_what_the_merged_shards_would(tmp_path):
+    """--workers 2 is shard 1/2 and 2/2 made side by side and merged: the same labels and
+    the same image bytes, styles drawn once and read by both workers."""
+    need(GOTHIC)
+    common = [str(GOTHIC), "--styles", "random:1", "--count", "30", "--augment"]
+    common += ["--format", "gt,lmdb", "--split", "0.5,0.5", "--quiet"]
+    result = run("ocr-export", *common, "--workers", "2", "--out", str(tmp_path / "w"))
+    assert result.exit_code == 0, result.output
+    for i in (1, 2):
+        result = run("ocr-export", *common, "--shard", f"{i}/2", "--out", str(tmp_path / f"s{i}"))
+        assert result.exit_code == 0, result.output
+    result = run(
+        "ocr-merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "m")
+    )
+    assert result.exit_code == 0, result.output
+    for split in ("train", "val"):
+        made = read_gt(tmp_path / "w" / split / "gt")
+        merged = read_gt(tmp_path / "m" / split / "gt")
+        assert made == merged and len(made) == 15
+        for path, _ in made:
+            assert (tmp_path / "w" / split / "gt" / path).read_bytes() == (
+                tmp_path / "m" / split / "gt" / path
+            ).read_bytes()
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["workers"] == 2 and manifest["source_refs"][-1] == "--styles random:1"
+    assert {s["name"] for s in manifest["sources"]} == {"NanumGothic", "style-random-0001"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # scratch removed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers 0"),
+        (["--workers", "2", "--shard", "1/2"], "--workers with --shard"),
+    ],
+)
+def test_bad_worker_options(tmp_path, args, message):
+    need(GOTHIC)
+    result = run("ocr-export", str(GOTHIC), "--count", "4", "--out", str(tmp_path / "o"), *args)
+    assert result.exit_code == 2 and message in result.output

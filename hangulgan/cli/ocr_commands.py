@@ -74,6 +74,13 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     type=click.Path(path_type=Path),
     help="Weights file or styled run that draws --styles (default: the shipped weights).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="Processes: worker I makes shard I/N and the shards are merged into OUT (so the "
+    "samples depend on N; --force then replaces OUT whole, if it holds an OCR dataset).",
+)
 @click.option("--height", default=32, show_default=True, help="Image height in pixels.")
 @click.option("--augment", is_flag=True, help="Distort glyphs and lines (see the README).")
 @click.option(
@@ -103,6 +110,7 @@ def ocr_export_command(
     by,
     styles,
     styles_model,
+    workers,
     height,
     augment,
     image_format,
@@ -146,11 +154,11 @@ def ocr_export_command(
         raise ConfigError("--count: how many samples to make (or give --text FILE)")
     if not sources and not styles:
         raise ConfigError("no source: name corpora, faces, glyph sets or fonts, or --styles")
-    loaded = open_sources(list(sources), height)
     from tqdm import tqdm
 
+    styled = []
     if styles:
-        from hangulgan.ocr.styles import parse_style_spec, style_syllables, styled_sources
+        from hangulgan.ocr.styles import parse_style_spec, style_syllables, styled_glyphsets
 
         wanted = sum(r.count for r in parse_style_spec(styles))
         with tqdm(
@@ -159,17 +167,27 @@ def ocr_export_command(
             desc="drawing styles",
             disable=True if quiet else None,
         ) as bar:
-            loaded += styled_sources(styles, height, seed, texts, styles_model, bar.update)
+            styled = styled_glyphsets(styles, seed, texts, styles_model, bar.update)
+    refs = [*sources, *([f"--styles {styles}"] if styles else [])]
     total = count
     if count is not None and options.shard is not None:
         total = sum(n for _, n in shard_slices(count, options.split, options.shard))
     # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
     with tqdm(total=total, unit="img", disable=True if quiet else None) as bar:
-        summary = export(
-            loaded, out, options, texts, force=force,
-            source_refs=[*sources, *([f"--styles {styles}"] if styles else [])],
-            progress=bar.update,
-        )  # fmt: skip
+        if workers != 1:
+            from hangulgan.ocr.parallel import export_parallel
+
+            summary = export_parallel(
+                list(sources), styled, out, options, workers, texts, force, bar.update, refs
+            )
+        else:
+            from hangulgan.ocr.compose import Source
+
+            loaded = open_sources(list(sources), height)
+            loaded += [Source.from_glyphset(g, height, name=g.name) for g in styled]
+            summary = export(
+                loaded, out, options, texts, force=force, source_refs=refs, progress=bar.update
+            )
     counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
     part = f"shard {options.shard[0]}/{options.shard[1]}, " if options.shard else ""
     click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({part}{counts})")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from hangulgan import hangul
+from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
 from hangulgan.ocr.compose import Source
 
@@ -84,16 +85,16 @@ def random_style_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(number), 0x5717E]).generate_state(1)[0])
 
 
-def styled_sources(
+def styled_glyphsets(
     spec: str,
-    height: int,
     seed: int = 0,
     texts: Sequence[str] | None = None,
     model: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[Source]:
-    """The sources ``spec`` names, drawn by the styled generator (shipped weights when
-    ``model`` is None; else a weights file or a styled run folder)."""
+) -> list[GlyphSet]:
+    """The styles ``spec`` names as glyph sets, drawn by the styled generator (shipped
+    weights when ``model`` is None; else a weights file or a styled run folder). Each
+    records its design as ``meta["family"]`` (its own name: every style is one design)."""
     from hangulgan.models.styled_inference import StyledGenerator
 
     requests = parse_style_spec(spec)
@@ -116,14 +117,28 @@ def styled_sources(
             mix = generator.mix(dict(request.weights))
             label = "+".join(f"{n}-{w:g}" for n, w in request.weights)
             styles.append((f"style-{label}", mix))
-    sources = []
+    sets = []
     seen: set[str] = set()
     for name, style in styles:
         if name in seen:  # the same face or blend named twice is drawn once
             continue
         seen.add(name)
         glyphs = generator.glyphset(style, syllables, name=name, progress=progress)
-        source = Source.from_glyphset(glyphs, height, name=name)
-        source.group = name
-        sources.append(source)
-    return sources
+        glyphs.meta["family"] = name
+        sets.append(glyphs)
+    return sets
+
+
+def styled_sources(
+    spec: str,
+    height: int,
+    seed: int = 0,
+    texts: Sequence[str] | None = None,
+    model: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Source]:
+    """The styles of :func:`styled_glyphsets` as sources at ``height`` pixels."""
+    return [
+        Source.from_glyphset(glyphs, height, name=glyphs.name)
+        for glyphs in styled_glyphsets(spec, seed, texts, model, progress)
+    ]
