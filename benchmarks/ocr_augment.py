@@ -15,12 +15,16 @@ and batch each, on KS X 1001's 2,350 syllables:
    draws with `hangulgan generate`: random blends of the faces it saw (``--style random``),
    fixed blends (``--mix``), and few-shot styles of other faces from 8 of their glyphs
    (``--refs FONT``);
-4. **real + styles + augmentation**.
+4. **real + styles + augmentation**;
+
+and, for scale, 5. **every face the styled model saw, real, + augmentation**: what the
+generator learnt from, had the recognizer all those fonts itself.
 
 Each is tested on all 2,350 syllables of the ten faces held out of the shipped styled
 weights' training (:data:`TEST`), which no run trains on. Targets: the styles raise
 accuracy over the real glyphs alone, and over plain augmentation (4 > 2); exits 1 on a
-miss. On 2 cores about 10 minutes at the default steps.
+miss. With ``--seeds N`` every run is repeated with N seeds and the means are compared
+(the spread is shown). On 2 cores about 12 minutes a seed at the default steps.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from report import Report
 
 FEW = ("NanumGothic", "NanumMyeongjo", "NanumPen", "NanumBarunGothic")
@@ -78,7 +84,14 @@ def draw_styles(out: Path, random_styles: int) -> list[str]:
 
 
 def train_and_test(
-    corpus: str, run: Path, steps: int, threads: int, augment: bool, glyph_sets: list[str]
+    corpus: str,
+    run: Path,
+    faces: Sequence[str],
+    steps: int,
+    threads: int,
+    augment: bool,
+    glyph_sets: list[str],
+    seed: int,
 ) -> tuple[dict, float]:
     """Train one classifier and measure it on :data:`TEST`: its held-out record, seconds."""
     result = run.with_suffix(".json")
@@ -86,9 +99,9 @@ def train_and_test(
         start = time.perf_counter()
         args = [
             "train", "classifier", "--run", str(run), "--corpus", corpus,
-            "--faces", ",".join(FEW), "--holdout-faces", ",".join(TEST),
+            "--faces", ",".join(faces), "--holdout-faces", ",".join(TEST),
             "--charset", "ksx1001", "--steps", str(steps), "--lr-decay-steps", str(steps),
-            "--augment-share", "0.75" if augment else "0", "--seed", "1",
+            "--augment-share", "0.75" if augment else "0", "--seed", str(seed),
             "--threads", str(threads), "--amp", "off", "--sample-every", "0",
             "--checkpoint-every", "0", "--force",
         ]  # fmt: skip
@@ -110,6 +123,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600, help="training steps of every run")
     parser.add_argument("--random-styles", type=int, default=16, help="random blends drawn")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of every run (means)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,23 +131,39 @@ def main() -> None:
     start = time.perf_counter()
     styles = draw_styles(out / "styles", args.random_styles)
     draw_seconds = time.perf_counter() - start
+    from hangulgan.data.corpus import Corpus
+
+    seen = [name for name in Corpus.open(args.corpus).face_names if name not in TEST]
     arms = {
-        "real": (False, []),
-        "real + augmentation": (True, []),
-        "real + styles": (False, styles),
-        "real + styles + augmentation": (True, styles),
+        "real": (FEW, False, []),
+        "real + augmentation": (FEW, True, []),
+        "real + styles": (FEW, False, styles),
+        "real + styles + augmentation": (FEW, True, styles),
+        f"for scale: all {len(seen)} faces the styled model saw, real, + augmentation": (
+            seen,
+            True,
+            [],
+        ),
     }
     scores = {}
-    for number, (label, (augment, sets)) in enumerate(arms.items(), 1):
-        heldout, seconds = train_and_test(
-            args.corpus, out / f"run-{number}", args.steps, args.threads, augment, sets
-        )
-        scores[label] = heldout["content_accuracy"]
-        worst = min(heldout["per_face"], key=heldout["per_face"].get)
+    for number, (label, (faces, augment, sets)) in enumerate(arms.items(), 1):
+        runs = []
+        for seed in range(1, args.seeds + 1):
+            run = out / f"run-s{seed}-{number}"
+            runs.append(
+                train_and_test(
+                    args.corpus, run, faces, args.steps, args.threads, augment, sets, seed
+                )
+            )
+        accuracies = [heldout["content_accuracy"] for heldout, _ in runs]
+        scores[label] = float(np.mean(accuracies))
+        per_face = {name: float(np.mean([h["per_face"][name] for h, _ in runs])) for name in TEST}
+        worst = min(per_face, key=per_face.get)
+        spread = f" ± {np.std(accuracies):.3f}" if len(runs) > 1 else ""
         report.add(
             f"{label}: held-out accuracy",
-            f"{scores[label]:.3f} (worst {worst} {heldout['per_face'][worst]:.3f}; "
-            f"{heldout['glyphs']:,} glyphs; {seconds:.0f} s)",
+            f"{scores[label]:.3f}{spread} (worst {worst} {per_face[worst]:.3f}; "
+            f"{runs[0][0]['glyphs']:,} glyphs; {np.mean([t for _, t in runs]):.0f} s a run)",
         )
     gain_real = scores["real + styles"] - scores["real"]
     gain_aug = scores["real + styles + augmentation"] - scores["real + augmentation"]
@@ -142,7 +172,8 @@ def main() -> None:
     report.add(
         "setting",
         f"{len(FEW)} real faces, {len(styles)} generated styles ({draw_seconds:.0f} s to "
-        f"draw), {args.steps} steps × 256, {args.threads} threads, tested on {len(TEST)} faces",
+        f"draw), {args.steps} steps × 256, {args.threads} threads, {args.seeds} seed(s), "
+        f"tested on {len(TEST)} faces",
     )
     sys.exit(report.finish())
 
