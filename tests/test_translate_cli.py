@@ -86,16 +86,27 @@ def test_translate_test_skips_unreadable_inputs_with_exit_1(trained, tmp_path):
 
 def test_evaluate_scores_runs_in_one_table_and_writes_a_page(trained, tmp_path):
     data, runs = trained
-    page = tmp_path / "page.html"
+    page, sheet = tmp_path / "page.html", tmp_path / "sheet.png"
     code, out = run_cli("translate", "evaluate", runs["pix2pix"], runs["autoencoder"],
-                        "--input", data / "A", "--target", data / "B", "--html", page)  # fmt: skip
+                        "--input", data / "A", "--target", data / "B", "--html", page,
+                        "--sheet", sheet, "--show", "3")  # fmt: skip
     assert code == 0, out
+    # the sheet: rows input, pix2pix, autoencoder, target; 3 samples of 2×-scaled 32 px tiles
+    pixels = np.asarray(Image.open(sheet).convert("RGB"), dtype=int)
+    assert pixels.shape[0] == 4 * (2 * 32 + 2)
+    inputs = [np.asarray(Image.open(data / "A" / f"{i}.png"), dtype=int) for i in range(3)]
+    targets = [np.asarray(Image.open(data / "B" / f"{i}.png"), dtype=int) for i in range(3)]
+    left = pixels.shape[1] - 3 * (2 * 32 + 2)
+    for i in range(3):
+        x = left + i * 66 + 1
+        assert np.abs(pixels[1 : 1 + 64 : 2, x : x + 64 : 2] - inputs[i]).max() <= 1
+        assert np.abs(pixels[3 * 66 + 1 : 3 * 66 + 65 : 2, x : x + 64 : 2] - targets[i]).max() <= 1
     lines = out.splitlines()
     assert lines[0].split()[:5] == ["model", "images", "MSE", "PSNR", "SSIM"]
     assert lines[1].startswith("pix2pix") and lines[2].startswith("autoencoder")
     assert " 4 " in lines[1] and lines[1].split()[5:7] == ["-", "-"]  # no glyphs to read
     text = page.read_text()
-    assert text.count("<img") == 4 * 4 and "PSNR" in text  # input, 2 outputs, target × 4
+    assert text.count("<img") == 4 * 3 and "PSNR" in text  # input, 2 outputs, target × 3
     code, out = run_cli("translate", "evaluate", runs["pix2pix"])
     assert code == 2 and "give --input DIR and --target DIR" in out
 

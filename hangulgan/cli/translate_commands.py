@@ -89,13 +89,16 @@ def translate_test_command(
               help="Targets with the inputs' file names.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(path_type=Path),
               help="Write a page: the table, then input | each output | target.")  # fmt: skip
-@click.option("--show", default=16, show_default=True, help="Rows of images on the page.")
+@click.option("--sheet", "sheet_path", type=click.Path(path_type=Path),
+              help="Write a PNG: rows input, each run's output, target.")  # fmt: skip
+@click.option("--show", default=16, show_default=True,
+              help="Samples on the page and the sheet.")  # fmt: skip
 @click.option("--ema/--no-ema", default=True, show_default=True,
               help="Use the EMA generator when the run kept one.")  # fmt: skip
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 def translate_evaluate_command(
     run_dirs: tuple[Path, ...], input_dir: Path | None, target_dir: Path | None,
-    html_path: Path | None, show: int, ema: bool, device: str,
+    html_path: Path | None, sheet_path: Path | None, show: int, ema: bool, device: str,
 ) -> None:  # fmt: skip
     """Score translation runs: MSE, PSNR and SSIM (gaussian window) per run, one table;
     glyph runs on held-out syllables also get the content classifier's accuracy on the
@@ -106,11 +109,13 @@ def translate_evaluate_command(
 
     \b
     Example:
-      hangulgan translate evaluate runs/p2p runs/ae --html compare.html
+      hangulgan translate evaluate runs/p2p runs/ae --html compare.html --sheet compare.png
     """
     from hangulgan.translate.infer import evaluate_runs, format_or_dash
 
-    results = evaluate_runs(list(run_dirs), input_dir, target_dir, html_path, show, ema, device)
+    results = evaluate_runs(
+        list(run_dirs), input_dir, target_dir, html_path, show, ema, device, sheet_path
+    )
     click.echo(
         f"{'model':<12} {'images':>6} {'MSE':>9} {'PSNR':>7} {'SSIM':>7} {'content':>7} "
         f"{'G-FID':>7}  run"
@@ -123,3 +128,5 @@ def translate_evaluate_command(
         )
     if html_path:
         click.echo(f"page: {html_path}")
+    if sheet_path:
+        click.echo(f"sheet: {sheet_path}")

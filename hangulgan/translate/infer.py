@@ -176,9 +176,11 @@ def evaluate_runs(
     show: int = 16,
     use_ema: bool = True,
     device: str = "cpu",
+    sheet_path: Path | None = None,
 ) -> list[Scores]:
     """Score each run on its evaluation pairs; with ``html_path``, write a page with the
-    table and ``show`` rows of input | each run's output | target."""
+    table and ``show`` rows of input | each run's output | target; with ``sheet_path``, a
+    PNG of the same ``show`` samples, one row each for input, every run, target."""
     results: list[Scores] = []
     columns: list[tuple[str, np.ndarray]] = []
     first: tuple[list[str], torch.Tensor, torch.Tensor, bool] | None = None
@@ -201,7 +203,42 @@ def evaluate_runs(
             html_path, results, names[:show], to_display(a[:show], ink), columns,
             to_display(b[:show], ink),
         )  # fmt: skip
+    if sheet_path is not None and first is not None:
+        names, a, b, ink = first
+        rows = [
+            ("input", to_display(a[:show], ink)),
+            *columns,
+            ("target", to_display(b[:show], ink)),
+        ]
+        write_sheet(sheet_path, rows)
     return results
+
+
+def write_sheet(path: Path, rows: list[tuple[str, np.ndarray]], scale: int = 2) -> Path:
+    """A PNG with one labelled row per entry of ``rows`` (label, N×H×W×C uint8 display
+    images), the same samples in every column, written atomically."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    label_width = 8 + max(int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(t, font))
+                          for t, _ in rows)  # fmt: skip
+    n, h, w, c = rows[0][1].shape
+    mode = "RGB" if c == 3 else "L"
+    cell = (w * scale + 2, h * scale + 2)
+    sheet = Image.new(
+        mode, (label_width + n * cell[0], len(rows) * cell[1]), 255 if c == 1 else (255, 255, 255)
+    )
+    draw = ImageDraw.Draw(sheet)
+    for r, (label, images) in enumerate(rows):
+        y = r * cell[1]
+        draw.text((4, y + cell[1] // 2 - 6), label, fill=0 if c == 1 else (0, 0, 0), font=font)
+        for i, pixels in enumerate(images):
+            tile = Image.fromarray(pixels[..., 0] if c == 1 else pixels, mode)
+            tile = tile.resize((w * scale, h * scale), Image.NEAREST)
+            sheet.paste(tile, (label_width + i * cell[0] + 1, y + 1))
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG", optimize=True)
+    return path
 
 
 def legibility_scores(
