@@ -18,6 +18,11 @@ second on one core" is measured as CPU seconds of the process (time.process_time
 shared 2-core machine a wall clock counts the time other work holds the core. The wall
 rate is reported beside it for information, and the ratio of the two sides, measured in
 one run, is the steadiest figure. Exits 1 when the target is missed.
+
+``--scaling N`` also times the whole command (``hangulgan ocr-export`` of N augmented words
+into an LMDB, disk writes and start-up included) with ``--workers 1`` and with one worker
+per core, and reports the wall-clock ratio: how ``--workers`` scales on this machine
+(for information: a shared machine's other work takes cores from it).
 """
 
 from __future__ import annotations
@@ -89,12 +94,25 @@ def reference(words: list[str], seed: int = 0) -> tuple[float, float]:
     return len(words) / cpu, len(words) / wall
 
 
+def command_seconds(words: int, workers: int, out: str) -> float:
+    """Wall seconds of one ``ocr-export`` command of ``words`` augmented words."""
+    import subprocess
+
+    hangulgan = os.path.join(os.path.dirname(sys.executable), "hangulgan")
+    command = [hangulgan, "ocr-export", NANUM_GOTHIC, "--count", str(words), "--augment"]
+    command += ["--format", "lmdb", "--out", out, "--workers", str(workers), "--quiet"]
+    started = time.perf_counter()
+    subprocess.run([*command, "--force"], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def main(argv: list[str]) -> int:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=8000)
     parser.add_argument("--reference-words", type=int, default=800)
+    parser.add_argument("--scaling", type=int, default=20000, help="0: skip the --workers run")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     report = Report("bench_ocr")
@@ -122,6 +140,18 @@ def main(argv: list[str]) -> int:
     report.add("ours / trdg-like (CPU time)", f"{rate / ref_rate:.1f}x")
     report.add("ours, per wall s (shared machine)", f"{rate_wall:,.0f}/s")
     report.add("trdg-like, per wall s (shared machine)", f"{ref_wall:,.0f}/s")
+    if args.scaling:
+        import tempfile
+
+        cores = os.cpu_count() or 1
+        with tempfile.TemporaryDirectory() as scratch:
+            one = command_seconds(args.scaling, 1, os.path.join(scratch, "one"))
+            many = command_seconds(args.scaling, cores, os.path.join(scratch, "many"))
+        report.add(
+            f"ocr-export of {args.scaling:,} words, whole command, --workers {cores} / 1",
+            f"{one / many:.2f}x ({args.scaling / one:,.0f} → {args.scaling / many:,.0f} words/s "
+            "wall)",
+        )
     return report.finish()
 
 
