@@ -215,6 +215,26 @@ def test_the_shipped_classifier_reads_a_face_it_never_saw():
     assert score["content_accuracy"] >= 0.99
 
 
+def test_the_32px_classifier_reads_64px_glyphs_resized_and_refuses_another_aspect():
+    """Regression: `evaluate` of a 64×64 styled run stopped with "reads 32×32 glyphs, given
+    64×64". Square glyphs of another size are now resized to the classifier's size."""
+    from hangulgan import hangul
+    from hangulgan.data.render import render_face
+    from hangulgan.eval.classifier import load_default_content_classifier
+
+    font = debian_font(Path("/usr/share/fonts/truetype/unfonts-core/UnDotum.ttf"))
+    syllables = hangul.ksx1001_syllables()[::5]
+    drawn = render_face(str(font), syllables, size=64)
+    classifier = load_default_content_classifier()
+    score = metrics.content_accuracy(classifier, drawn.images, drawn.codepoints)
+    assert score["content_accuracy"] >= 0.98
+    small = metrics.resize_glyphs(drawn.images, (32, 32))
+    np.testing.assert_allclose(classifier.features(drawn.images[:64]),
+                               classifier.features(small[:64]), atol=0.15)  # fmt: skip
+    with pytest.raises(CheckpointError, match="another aspect"):
+        classifier.features(np.zeros((2, 32, 48), np.uint8))
+
+
 def test_glyph_sets_join_the_training_faces(tmp_path, small_corpus):
     """--glyph-sets: a model's drawings train beside the corpus faces, each as one more
     face, restricted to the run's charset; another size is refused naming the folder."""

@@ -479,26 +479,36 @@ class Classifier:
         """The faces a style classifier tells apart (and any classifier trained on)."""
         return list(self.meta.get("faces", []))
 
-    def _check(self, images: np.ndarray | torch.Tensor) -> None:
+    def _check(self, images: np.ndarray | torch.Tensor) -> bool:
+        """Whether ``images`` must be resized to :attr:`size` (same aspect, other size);
+        CheckpointError for another aspect, which resizing would distort."""
         shape = tuple(images.shape[-2:])
-        if shape != tuple(self.size):
-            where = self.path or "classifier"
-            raise CheckpointError(
-                f"{where}: reads {self.size[0]}×{self.size[1]} glyphs, given "
-                f"{shape[0]}×{shape[1]} (resize the glyphs or train a classifier at that size)"
-            )
+        if shape == tuple(self.size):
+            return False
+        if shape[0] * self.size[1] == shape[1] * self.size[0]:
+            return True
+        where = self.path or "classifier"
+        raise CheckpointError(
+            f"{where}: reads {self.size[0]}×{self.size[1]} glyphs, given "
+            f"{shape[0]}×{shape[1]} (another aspect: train a classifier at that size)"
+        )
 
     @torch.no_grad()
     def analyze(
         self, images: np.ndarray | torch.Tensor, batch: int = 1024
     ) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
-        """Penultimate features (N×256, float64) and logits per head, in one pass."""
-        self._check(images)
+        """Penultimate features (N×256, float64) and logits per head, in one pass.
+
+        Glyphs of another size (64×64 for a 32×32 classifier, say) are resized to the
+        classifier's, bilinear with antialiasing, as a corpus of that size would be read."""
+        resize = self._check(images)
         body = self.inference_body()
         feats: list[torch.Tensor] = []
         logits: dict[str, list[torch.Tensor]] = {name: [] for name in self.net.heads}
         for start in range(0, len(images), batch):
             x = images_to_input(images[start : start + batch])
+            if resize:
+                x = F.interpolate(x, size=tuple(self.size), mode="bilinear", antialias=True)
             x = x.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU
             f = body(x)
             feats.append(f.double())
