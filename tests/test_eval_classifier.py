@@ -215,9 +215,10 @@ def test_the_shipped_classifier_reads_a_face_it_never_saw():
     assert score["content_accuracy"] >= 0.99
 
 
-def test_the_32px_classifier_reads_64px_glyphs_resized_and_refuses_another_aspect():
+def test_the_32px_classifier_reads_64px_glyphs_scaled_down_and_refuses_the_rest():
     """Regression: `evaluate` of a 64×64 styled run stopped with "reads 32×32 glyphs, given
-    64×64". Square glyphs of another size are now resized to the classifier's size."""
+    64×64". Larger glyphs of the same aspect are now scaled down to the classifier's size;
+    smaller ones and another aspect are still refused."""
     from hangulgan import hangul
     from hangulgan.data.render import render_face
     from hangulgan.eval.classifier import load_default_content_classifier
@@ -232,7 +233,9 @@ def test_the_32px_classifier_reads_64px_glyphs_resized_and_refuses_another_aspec
     np.testing.assert_allclose(classifier.features(drawn.images[:64]),
                                classifier.features(small[:64]), atol=0.15)  # fmt: skip
     with pytest.raises(CheckpointError, match="another aspect"):
-        classifier.features(np.zeros((2, 32, 48), np.uint8))
+        classifier.features(np.zeros((2, 64, 96), np.uint8))
+    with pytest.raises(CheckpointError, match="given 16×16 .smaller glyphs"):
+        classifier.features(np.zeros((2, 16, 16), np.uint8))
 
 
 def test_glyph_sets_join_the_training_faces(tmp_path, small_corpus):

@@ -480,17 +480,20 @@ class Classifier:
         return list(self.meta.get("faces", []))
 
     def _check(self, images: np.ndarray | torch.Tensor) -> bool:
-        """Whether ``images`` must be resized to :attr:`size` (same aspect, other size);
-        CheckpointError for another aspect, which resizing would distort."""
+        """Whether ``images`` must be scaled down to :attr:`size` (larger, same aspect).
+        CheckpointError for smaller glyphs (read scaled up, they would measure the scaling)
+        and for another aspect, which resizing would distort."""
         shape = tuple(images.shape[-2:])
         if shape == tuple(self.size):
             return False
-        if shape[0] * self.size[1] == shape[1] * self.size[0]:
+        same_aspect = shape[0] * self.size[1] == shape[1] * self.size[0]
+        if same_aspect and shape[0] > self.size[0]:
             return True
         where = self.path or "classifier"
+        why = "smaller glyphs" if same_aspect else "another aspect"
         raise CheckpointError(
             f"{where}: reads {self.size[0]}×{self.size[1]} glyphs, given "
-            f"{shape[0]}×{shape[1]} (another aspect: train a classifier at that size)"
+            f"{shape[0]}×{shape[1]} ({why}: train a classifier at that size)"
         )
 
     @torch.no_grad()
@@ -499,8 +502,8 @@ class Classifier:
     ) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
         """Penultimate features (N×256, float64) and logits per head, in one pass.
 
-        Glyphs of another size (64×64 for a 32×32 classifier, say) are resized to the
-        classifier's, bilinear with antialiasing, as a corpus of that size would be read."""
+        Larger glyphs of the same aspect (64×64 for a 32×32 classifier, say) are scaled
+        down to the classifier's size, bilinear with antialiasing."""
         resize = self._check(images)
         body = self.inference_body()
         feats: list[torch.Tensor] = []
