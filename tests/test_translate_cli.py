@@ -91,16 +91,18 @@ def test_evaluate_scores_runs_in_one_table_and_writes_a_page(trained, tmp_path):
                         "--input", data / "A", "--target", data / "B", "--html", page,
                         "--sheet", sheet, "--show", "3")  # fmt: skip
     assert code == 0, out
-    # the sheet: rows input, pix2pix, autoencoder, target; 3 samples of 2×-scaled 32 px tiles
+    # the sheet (the trainer's labelled sheet): columns input, pix2pix, autoencoder,
+    # target; 3 samples of 32 px tiles, 2 px apart below a 12 px label row, scaled 2×
     pixels = np.asarray(Image.open(sheet).convert("RGB"), dtype=int)
-    assert pixels.shape[0] == 4 * (2 * 32 + 2)
+    assert pixels.shape[:2] == (2 * (12 + 3 * 34 + 2), 2 * (4 * 34 + 2))
     inputs = [np.asarray(Image.open(data / "A" / f"{i}.png"), dtype=int) for i in range(3)]
     targets = [np.asarray(Image.open(data / "B" / f"{i}.png"), dtype=int) for i in range(3)]
-    left = pixels.shape[1] - 3 * (2 * 32 + 2)
     for i in range(3):
-        x = left + i * 66 + 1
-        assert np.abs(pixels[1 : 1 + 64 : 2, x : x + 64 : 2] - inputs[i]).max() <= 1
-        assert np.abs(pixels[3 * 66 + 1 : 3 * 66 + 65 : 2, x : x + 64 : 2] - targets[i]).max() <= 1
+        y = 2 * (12 + 2 + i * 34)
+        tile = pixels[y : y + 64 : 2]
+        assert np.abs(tile[:, 2 * 2 : 2 * 2 + 64 : 2] - inputs[i]).max() <= 1
+        x = 2 * (2 + 3 * 34)
+        assert np.abs(tile[:, x : x + 64 : 2] - targets[i]).max() <= 1
     lines = out.splitlines()
     assert lines[0].split()[:5] == ["model", "images", "MSE", "PSNR", "SSIM"]
     assert lines[1].startswith("pix2pix") and lines[2].startswith("autoencoder")

@@ -90,7 +90,7 @@ def translate_test_command(
 @click.option("--html", "html_path", type=click.Path(path_type=Path),
               help="Write a page: the table, then input | each output | target.")  # fmt: skip
 @click.option("--sheet", "sheet_path", type=click.Path(path_type=Path),
-              help="Write a PNG: rows input, each run's output, target.")  # fmt: skip
+              help="Write a PNG: columns input, each run's output, target.")  # fmt: skip
 @click.option("--show", default=16, show_default=True,
               help="Samples on the page and the sheet.")  # fmt: skip
 @click.option("--ema/--no-ema", default=True, show_default=True,

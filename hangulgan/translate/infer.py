@@ -17,7 +17,7 @@ from PIL import Image
 from hangulgan.errors import ConfigError
 from hangulgan.eval import metrics
 from hangulgan.io import atomic_path, write_bytes_atomic
-from hangulgan.train.grid import to_display
+from hangulgan.train.grid import save_panels, to_display
 from hangulgan.train.runs import LoadedRun, open_run
 from hangulgan.translate.data import IMAGE_SUFFIXES, _readable, _to_array
 from hangulgan.translate.models import Translator
@@ -180,9 +180,11 @@ def evaluate_runs(
 ) -> list[Scores]:
     """Score each run on its evaluation pairs; with ``html_path``, write a page with the
     table and ``show`` rows of input | each run's output | target; with ``sheet_path``, a
-    PNG of the same ``show`` samples, one row each for input, every run, target."""
+    PNG of the same samples (the trainer's labelled sheet: a column each for input, every
+    run, target)."""
     results: list[Scores] = []
     columns: list[tuple[str, np.ndarray]] = []
+    outputs: dict[str, torch.Tensor] = {}  # the sheet's panels, by run folder name
     first: tuple[list[str], torch.Tensor, torch.Tensor, bool] | None = None
     for run_dir in run_dirs:
         run = open_translator(run_dir, device)
@@ -197,6 +199,8 @@ def evaluate_runs(
         if first is None:
             first = (names, a, b, ink)
         columns.append((f"{run.config.model} ({run_dir.name})", to_display(out[:show], ink)))
+        label = run_dir.name if run_dir.name not in outputs else str(run_dir)
+        outputs[label] = out[:show]
     if html_path is not None and first is not None:
         names, a, b, ink = first
         write_html(
@@ -205,40 +209,8 @@ def evaluate_runs(
         )  # fmt: skip
     if sheet_path is not None and first is not None:
         names, a, b, ink = first
-        rows = [
-            ("input", to_display(a[:show], ink)),
-            *columns,
-            ("target", to_display(b[:show], ink)),
-        ]
-        write_sheet(sheet_path, rows)
+        save_panels({"input": a[:show], **outputs, "target": b[:show]}, sheet_path, ink=ink)
     return results
-
-
-def write_sheet(path: Path, rows: list[tuple[str, np.ndarray]], scale: int = 2) -> Path:
-    """A PNG with one labelled row per entry of ``rows`` (label, N×H×W×C uint8 display
-    images), the same samples in every column, written atomically."""
-    from PIL import ImageDraw, ImageFont
-
-    font = ImageFont.load_default()
-    label_width = 8 + max(int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(t, font))
-                          for t, _ in rows)  # fmt: skip
-    n, h, w, c = rows[0][1].shape
-    mode = "RGB" if c == 3 else "L"
-    cell = (w * scale + 2, h * scale + 2)
-    sheet = Image.new(
-        mode, (label_width + n * cell[0], len(rows) * cell[1]), 255 if c == 1 else (255, 255, 255)
-    )
-    draw = ImageDraw.Draw(sheet)
-    for r, (label, images) in enumerate(rows):
-        y = r * cell[1]
-        draw.text((4, y + cell[1] // 2 - 6), label, fill=0 if c == 1 else (0, 0, 0), font=font)
-        for i, pixels in enumerate(images):
-            tile = Image.fromarray(pixels[..., 0] if c == 1 else pixels, mode)
-            tile = tile.resize((w * scale, h * scale), Image.NEAREST)
-            sheet.paste(tile, (label_width + i * cell[0] + 1, y + 1))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG", optimize=True)
-    return path
 
 
 def legibility_scores(
