@@ -504,14 +504,16 @@ class Classifier:
 
         Larger glyphs of the same aspect (64×64 for a 32×32 classifier, say) are scaled
         down to the classifier's size, bilinear with antialiasing."""
-        resize = self._check(images)
+        if self._check(images):
+            from hangulgan.eval.metrics import resize_glyphs
+
+            array = images.numpy() if torch.is_tensor(images) else np.asarray(images)
+            images = resize_glyphs(array, tuple(self.size))
         body = self.inference_body()
         feats: list[torch.Tensor] = []
         logits: dict[str, list[torch.Tensor]] = {name: [] for name in self.net.heads}
         for start in range(0, len(images), batch):
             x = images_to_input(images[start : start + batch])
-            if resize:
-                x = F.interpolate(x, size=tuple(self.size), mode="bilinear", antialias=True)
             x = x.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU
             f = body(x)
             feats.append(f.double())
