@@ -8,14 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from PIL import Image
+from test_ocr_export import read_gt, run
 
-from hangulgan.cli import main
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
-from hangulgan.ocr.compose import open_sources, render_font_glyphsets
-from hangulgan.ocr.styles import parse_style_spec, random_style_seed, styled_sources
+from hangulgan.ocr.compose import Source, open_sources, render_font_glyphsets
+from hangulgan.ocr.styles import parse_style_spec, random_style_seed, styled_glyphsets
 
 NANUM = Path("/usr/share/fonts/truetype/nanum")
 GOTHIC = NANUM / "NanumGothic.ttf"
@@ -28,19 +26,6 @@ def need(*fonts: Path) -> None:
     for font in fonts:
         if not font.exists():
             pytest.skip(f"{font} not installed (run make fonts)")
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def read_gt(folder: Path) -> list[tuple[str, str]]:
-    pairs = []
-    for line in (folder / "gt.txt").read_text(encoding="utf-8").splitlines():
-        path, label = line.split("\t")
-        Image.open(folder / path).convert("L").load()
-        pairs.append((path, label))
-    return pairs
 
 
 def test_a_font_file_renders_as_the_render_stage_does(tmp_path):
@@ -102,11 +87,16 @@ def test_style_spec_parsing():
     assert random_style_seed(0, 1) != random_style_seed(0, 2) != random_style_seed(1, 1)
 
 
+def styled_sources(spec: str, seed: int, texts: list[str]) -> list[Source]:
+    """The styles of ``spec`` as 32 px sources, as ocr-export sets text from them."""
+    return [Source.from_glyphset(g, 32, name=g.name) for g in styled_glyphsets(spec, seed, texts)]
+
+
 def test_styles_are_drawn_for_the_text_and_differ_by_seed():
     texts = ["한글 글꼴", "다람쥐"]
-    first = styled_sources("random:2,NanumPen", 32, seed=0, texts=texts)
-    again = styled_sources("random:2", 32, seed=0, texts=texts)
-    other = styled_sources("random:2", 32, seed=1, texts=texts)
+    first = styled_sources("random:2,NanumPen", 0, texts)
+    again = styled_sources("random:2", 0, texts)
+    other = styled_sources("random:2", 1, texts)
     assert [s.name for s in first] == ["style-random-0001", "style-random-0002", "style-NanumPen"]
     assert sorted(chr(c) for c in first[0].codepoints) == sorted(set("한글꼴다람쥐"))
     np.testing.assert_array_equal(first[0].tiles, again[0].tiles)  # same seed, same style

@@ -184,24 +184,15 @@ def render_font_glyphsets(path: str | Path, height: int) -> list[GlyphSet]:
         )
     sets = []
     for info in faces:
-        renderer = open_renderer(info, height, "em")
-        results = [
-            renderer.render(info.covered[at : at + 2048])
-            for at in range(0, len(info.covered), 2048)
-        ]
-        images = np.concatenate([r.images for r in results])
-        codepoints = np.concatenate([r.codepoints for r in results]).astype(np.int32)
-        if not len(codepoints):
+        result = open_renderer(info, height, "em").render(info.covered)
+        if not len(result.codepoints):
             raise GlyphSetError(f"{info.path}: {info.display_name} draws no Hangul syllable")
-        merged = results[0]
-        merged.codepoints = codepoints
-        merged.advances = np.concatenate([r.advances for r in results])
-        meta = merged.placement_meta() | {
+        meta = result.placement_meta() | {
             "family": info.family,
             "style": info.style,
             "source_file": info.path.name,
         }
-        sets.append(GlyphSet(images, codepoints, info.face_id, meta))
+        sets.append(GlyphSet(result.images, result.codepoints.astype(np.int32), info.face_id, meta))
     return sets
 
 

@@ -106,7 +106,6 @@ def export_parallel(
         manifest = dict(merged.manifest)
         manifest["workers"] = workers
         manifest["source_refs"] = list(source_refs if source_refs is not None else refs)
-        manifest["seed"] = options.seed
         manifest["skipped_text"] = {"count": len(skipped), "examples": skipped[:10]}
         write_json_atomic(out / "manifest.json", manifest)
         return ExportSummary(merged.written, skipped, manifest)

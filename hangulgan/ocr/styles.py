@@ -8,9 +8,9 @@ A style spec is a comma-separated list of
 - ``FACE``: a face of the model's style bank, as the model draws it;
 - ``FACE:W+FACE:W``: a blend of bank faces, weights summing to 1 (``generate --mix``).
 
-Each style becomes one :class:`~hangulgan.ocr.compose.Source` of the syllables the run can
-use: the Hangul of ``--text`` when given, otherwise the 2,350 of KS X 1001 (the syllables
-of everyday text). A style is its own design for ``--by style``.
+Each style becomes one glyph set (then a :class:`~hangulgan.ocr.compose.Source`) of the
+syllables the run can use: the Hangul of ``--text`` when given, otherwise the 2,350 of
+KS X 1001 (the syllables of everyday text). A style is its own design for ``--by style``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
-from hangulgan.ocr.compose import Source
 
 MAX_RANDOM_STYLES = 10_000
 
@@ -127,18 +126,3 @@ def styled_glyphsets(
         glyphs.meta["family"] = name
         sets.append(glyphs)
     return sets
-
-
-def styled_sources(
-    spec: str,
-    height: int,
-    seed: int = 0,
-    texts: Sequence[str] | None = None,
-    model: str | Path | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> list[Source]:
-    """The styles of :func:`styled_glyphsets` as sources at ``height`` pixels."""
-    return [
-        Source.from_glyphset(glyphs, height, name=glyphs.name)
-        for glyphs in styled_glyphsets(spec, seed, texts, model, progress)
-    ]
