@@ -302,3 +302,13 @@ def test_an_empty_out_folder_is_merged_into_without_force(corpus, tmp_path):
     result = merge(str(tmp_path / "p1"), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert len(read_lmdb(out / "lmdb")) == 3
+
+
+def test_a_part_whose_list_names_a_missing_image_is_refused(corpus, tmp_path):
+    for i in (1, 2):
+        export(corpus, tmp_path / f"p{i}", "--count", "6", "--format", "gt", "--shard", f"{i}/2")
+    (tmp_path / "p2" / "gt" / "images" / "000000002.png").unlink()
+    result = merge(str(tmp_path / "p1"), str(tmp_path / "p2"), "--out", str(tmp_path / "m"))
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'p2' / 'gt' / 'gt.txt'}: names images/000000002.png" in result.output
+    assert not (tmp_path / "m").exists()

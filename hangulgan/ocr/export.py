@@ -190,7 +190,11 @@ class _ListWriter(_Writer):
         self.handle.flush()
 
     def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        _write_file(self.images / name, data)
+        self.add_file(name, label, lambda path: _write_file(path, data))
+
+    def add_file(self, name: str, label: str, put: Callable[[Path], None]) -> None:
+        """Stage a sample whose image ``put`` writes to its path (``ocr-merge`` links it)."""
+        put(self.images / name)
         self.pending.append(f"{self.prefix}{name}{self.sep}{label}\n")
 
     def commit(self) -> None:

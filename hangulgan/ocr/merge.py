@@ -38,6 +38,7 @@ from hangulgan.ocr.export import (
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
     _LmdbWriter,
+    _open_writer,
 )
 
 # An LMDB transaction of the merge holds at most this many samples or bytes: large
@@ -243,35 +244,33 @@ def _list_rows(part: Part, split: str, fmt: str) -> Iterator[tuple[str, str]]:
 def _merge_list(
     parts: Sequence[Part], split: str, fmt: str, out: Path, place: _Placer, progress
 ) -> int:
-    images = out / "images" if fmt == "gt" else out
-    images.mkdir(parents=True, exist_ok=True)
-    prefix = "images/" if fmt == "gt" else ""
-    sep = "\t" if fmt == "gt" else ","
-    list_name = "gt.txt" if fmt == "gt" else "labels.csv"
+    writer = _open_writer(fmt, out)  # the export's own layout of gt.txt or labels.csv
     number = 0
-    with open(out / list_name, "w", encoding="utf-8") as handle:
-        if fmt == "easyocr":
-            handle.write("filename,words\n")
+    try:
         for part in parts:
             folder = part.folder(split, fmt)
             had = 0
             for image, label in _list_rows(part, split, fmt):
                 number += 1
                 had += 1
-                name = f"{number:09d}{Path(image).suffix}"
                 try:
-                    place(folder / image, images / name)
+                    writer.add_file(
+                        f"{number:09d}{Path(image).suffix}",
+                        label,
+                        lambda target, source=folder / image: place(source, target),
+                    )
                 except FileNotFoundError:
                     raise ConfigError(
-                        f"{folder / list_name}: names {image}, which is missing"
+                        f"{folder / writer.list_path.name}: names {image}, which is missing"
                     ) from None
-                handle.write(f"{prefix}{name}{sep}{label}\n")
                 if had % MERGE_BATCH == 0:
+                    writer.commit()
                     progress(MERGE_BATCH)
+            writer.commit()
             progress(had % MERGE_BATCH)
             _check_count(part, split, fmt, had)
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        writer.close()
     return number
 
 
