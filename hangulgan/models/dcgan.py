@@ -39,7 +39,12 @@ from torch.nn.utils.parametrizations import spectral_norm
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
 from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
-from hangulgan.models.layers import FastDropout, scale_grad
+from hangulgan.models.layers import (
+    FastDropout,
+    FoldConvTranspose2d,
+    OneChannelConv2d,
+    scale_grad,
+)
 
 LOSSES = ("bce", "hinge")
 # Below this logit σ(l) nears float32's smallest normal numbers (σ(−87) ≈ 1.6e−38): the
@@ -136,7 +141,7 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False),
             nn.BatchNorm2d(64, **bn),
             nn.LeakyReLU(0.3),
-            nn.ConvTranspose2d(64, info.channels, 5, 2, 2, output_padding=1),
+            FoldConvTranspose2d(64, info.channels, 5, 2, 2, output_padding=1),
             nn.Tanh(),
         )
         _glorot(self)
@@ -157,7 +162,7 @@ class Discriminator(nn.Module):
     def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
         super().__init__()
         wrap = spectral_norm if config.spectral_norm else (lambda module: module)
-        self.conv1 = nn.Conv2d(info.channels, 64, 5, 2, 2)
+        self.conv1 = OneChannelConv2d(info.channels, 64, 5, 2, 2)
         self.conv2 = nn.Conv2d(64, 128, 5, 2, 2)
         self.fc = nn.Linear(128 * (info.height // 4) * (info.width // 4), 256)
         self.out = nn.Linear(256, 1)
