@@ -23,8 +23,12 @@ overhead of the trainer around the step.
    differ from each other by more than the overhead being measured.
 3. ``--profile``: where the float32 step spends its time (torch.profiler, top ops).
 
+Everything runs under the malloc setting ``train`` makes on CPU
+(:func:`~hangulgan.train.trainer.reuse_freed_memory`), both sides of each pair alike;
+``--stock-malloc`` leaves glibc's defaults.
+
     .venv/bin/python benchmarks/bench_dcgan.py [--threads 2] [--rounds 4] [--steps 5]
-        [--window 1000] [--profile]
+        [--window 1000] [--profile] [--stock-malloc]
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from hangulgan.train.trainer import (
     Trainer,
     bf16_is_native,
     data_info,
+    reuse_freed_memory,
     seed_everything,
 )
 
@@ -331,9 +336,19 @@ def main() -> int:
     parser.add_argument("--skip-pairs", action="store_true")
     parser.add_argument("--skip-trainer", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile the float32 step only")
+    parser.add_argument(
+        "--stock-malloc",
+        action="store_true",
+        help="leave glibc's malloc as it is (train tunes it on CPU: reuse_freed_memory)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {BATCH}")
+    # the process-wide malloc setting `train` makes on CPU; TensorFlow runs under it too
+    tuned = False if args.stock_malloc else reuse_freed_memory()
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, batch {BATCH}, "
+        f"malloc reuses freed memory: {tuned}"
+    )
     dataset = synthetic_glyphs()
     if args.profile:
         profile(dataset)
