@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -490,6 +491,31 @@ def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
         assert set(result.metrics) == set(METHODS) and result.glyphs == 6
     table = format_table(results, ["ink_iou", "l1"])
     assert "copy nearest face" in table and "unseen face, unseen syllables" in table
+
+
+def test_seen_face_cell_meets_the_same_faces_whatever_the_bank_order():
+    from hangulgan.eval.fewshot import seen_face_sample
+
+    names = [f"Face{i:02d}" for i in range(30)] + ["NanumGothic"]
+    picked = seen_face_sample(names, "NanumGothic", 12)
+    assert picked == seen_face_sample(list(reversed(names)), "NanumGothic", 12)
+    assert len(picked) == 12 and picked[0] == "Face00" and picked[-1] == "Face29"
+    assert seen_face_sample(names[::-1], "NanumGothic", 0) == sorted(names[:-1])  # 0: all
+    assert seen_face_sample(names, "NanumGothic", 99) == sorted(names[:-1])
+
+
+def test_evaluate_styled_run_from_the_command_line_with_all_seen_faces(trained_run, tmp_path):
+    out = tmp_path / "fewshot.json"
+    result = CliRunner().invoke(
+        main,
+        ["evaluate", str(trained_run), "--per-face", "4", "--seen-faces", "0", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["seen face, unseen syllables"]["faces"] == ["NanumMyeongjo"]
+    assert report["unseen face, unseen syllables"]["glyphs"] == 4
+    bad = CliRunner().invoke(main, ["evaluate", str(trained_run), "--seen-faces", "-1"])
+    assert bad.exit_code == 2
 
 
 def test_shipped_weights_draw_on_the_cpu_without_a_corpus():

@@ -30,6 +30,7 @@ def _fewshot(
     corpus: Path | None,
     classifier,
     per_face: int,
+    seen_faces: int,
     seed: int,
     json_out: Path | None,
 ) -> None:
@@ -45,7 +46,12 @@ def _fewshot(
     if not folder:
         raise ConfigError(f"{run_dir}: names no corpus; give --corpus")
     results = evaluate_fewshot(
-        generator, Corpus.open(folder), per_face=per_face, seed=seed, classifier=classifier
+        generator,
+        Corpus.open(folder),
+        per_face=per_face,
+        seen_faces=seen_faces,
+        seed=seed,
+        classifier=classifier,
     )
     keys = ["ink_iou", "l1", "rmse", "ssim", "ms_ssim", "content_accuracy", "glyph_fid"]
     click.echo(format_table(results, keys))
@@ -103,6 +109,14 @@ def _run_draws_syllables(run_dir: str) -> bool:
     help="A styled run: target syllables per face in each cell of the few-shot protocol.",
 )
 @click.option(
+    "--seen-faces",
+    default=12,
+    show_default=True,
+    type=click.IntRange(0),
+    help="A styled run: training faces judged in the seen-face cell, spread over their "
+    "sorted names; 0 judges them all.",
+)
+@click.option(
     "--ocr",
     "ocr_font",
     type=click.Path(path_type=Path),
@@ -125,6 +139,7 @@ def evaluate_command(
     seed: int,
     no_baselines: bool,
     per_face: int,
+    seen_faces: int,
     ocr_font: Path | None,
     reference: Path | None,
 ) -> None:
@@ -155,7 +170,7 @@ def evaluate_command(
     from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
 
     if _is_run(target) and _run_model(target) == "styled":
-        _fewshot(target, corpus, _classifier(classifier), per_face, seed, json_out)
+        _fewshot(target, corpus, _classifier(classifier), per_face, seen_faces, seed, json_out)
         return
 
     # Inputs first: a wrong path is reported before the classifier is read.

@@ -78,6 +78,17 @@ def choose_references(glyphs: GlyphSet, k: int, exclude: set[int]) -> list[int]:
     return picks
 
 
+def seen_face_sample(trained: list[str], content_face: str, count: int) -> list[str]:
+    """The training faces of the seen-face cell: ``count`` of them (0: all) spread evenly
+    over their sorted names, the content face left out (it is the model's input, so drawing
+    it tells nothing). Sorted, so that two runs on one corpus meet the same faces whatever
+    order their banks list them in."""
+    pool = sorted(name for name in trained if name != content_face)
+    count = len(pool) if count == 0 else min(count, len(pool))
+    spread = np.linspace(0, len(pool) - 1, count).round().astype(int) if count else []
+    return [pool[i] for i in sorted(set(np.asarray(spread).tolist()))]
+
+
 def evaluate_fewshot(
     generator: StyledGenerator,
     corpus: Corpus,
@@ -94,7 +105,8 @@ def evaluate_fewshot(
     content accuracy (all three jamo read right) and Glyph-FID against the real glyphs.
 
     ``per_face`` caps the target syllables drawn per face and ``seen_faces`` the training
-    faces sampled for the first cell (spread evenly over the bank), to bound the time.
+    faces sampled for the first cell (spread evenly over their names in sorted order, so
+    two runs on one corpus are judged on the same faces), to bound the time; 0 takes all.
     """
     config = generator.data
     held_faces = [name for name in config.holdout_face_list if name in corpus.face_names]
@@ -103,13 +115,10 @@ def evaluate_fewshot(
     held_syllables = set(holdout_syllables(config.holdout_fraction, config.split_seed).tolist())
     trained = [name for name in generator.bank_names if name in corpus.face_names]
     # the content face is the model's input: drawing it again tells nothing
-    seen_pool = [name for name in trained if name != config.content_face]
+    seen = seen_face_sample(trained, config.content_face, seen_faces)
     faces = {name: corpus.face(name, augmented=False) for name in trained + held_faces}
     candidates = {name: faces[name] for name in trained}
     excluded = set(corpus.face_names) - set(trained)  # held-out faces are no baseline
-    count = min(seen_faces, len(seen_pool))
-    spread = np.linspace(0, len(seen_pool) - 1, count).round().astype(int) if count else []
-    seen = [seen_pool[i] for i in sorted(set(np.asarray(spread).tolist()))]
     rng = np.random.default_rng(seed)
     results: dict[str, CellResult] = {}
     plan = (
