@@ -516,6 +516,15 @@ def test_evaluate_styled_run_from_the_command_line_with_all_seen_faces(trained_r
     assert report["unseen face, unseen syllables"]["glyphs"] == 4
     bad = CliRunner().invoke(main, ["evaluate", str(trained_run), "--seen-faces", "-1"])
     assert bad.exit_code == 2
+    # a weights file is judged the same way as the run it came from
+    weights = StyledGenerator.from_run(trained_run).save(tmp_path / "w.safetensors")
+    again = tmp_path / "weights.json"
+    args = ["--per-face", "4", "--seen-faces", "0", "--json", str(again)]
+    result = CliRunner().invoke(main, ["evaluate", str(weights), *args])
+    assert result.exit_code == 0, result.output
+    assert json.loads(again.read_text()) == report
+    missing = CliRunner().invoke(main, ["evaluate", str(tmp_path / "none.safetensors")])
+    assert missing.exit_code == 2 and "none.safetensors" in missing.output
 
 
 def test_shipped_weights_draw_on_the_cpu_without_a_corpus():

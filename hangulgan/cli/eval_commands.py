@@ -34,14 +34,15 @@ def _fewshot(
     seed: int,
     json_out: Path | None,
 ) -> None:
-    """A styled run by the few-shot protocol: three cells beside the copy baselines."""
+    """A styled run or weights file by the few-shot protocol: three cells beside the copy
+    baselines."""
 
     from hangulgan.data.corpus import Corpus
     from hangulgan.eval.fewshot import evaluate_fewshot, format_table, to_json
     from hangulgan.io import write_json_atomic
     from hangulgan.models.styled_inference import StyledGenerator
 
-    generator = StyledGenerator.from_run(run_dir)
+    generator = StyledGenerator.load(run_dir)
     folder = corpus or generator.data.corpus
     if not folder:
         raise ConfigError(f"{run_dir}: names no corpus; give --corpus")
@@ -151,6 +152,7 @@ def evaluate_command(
       hangulgan evaluate runs/demo                # conditional: content accuracy, Glyph-FID
       hangulgan evaluate runs/dcgan --n 1000      # unconditional: legibility, diversity
       hangulgan evaluate runs/styled              # few-shot: the three cells, baselines
+      hangulgan evaluate my-styled.safetensors --corpus corpus/   # styled weights, the same
       hangulgan evaluate --ocr Draft.ttf --reference NanumGothic.ttf
 
     Glyph sets are compared on the syllables both hold (the table says when they differ
@@ -165,11 +167,13 @@ def evaluate_command(
     if reference is not None:
         raise ConfigError("--reference goes with --ocr FONT")
     if not target:
-        raise ConfigError("give TARGET (a glyph set, CORPUS::FACE or a run folder), or --ocr FONT")
+        raise ConfigError(
+            "give TARGET (a glyph set, CORPUS::FACE, a run folder or styled weights), or --ocr FONT"
+        )
     from hangulgan.data.corpus import Corpus, open_glyphset
     from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
 
-    if _is_run(target) and _run_model(target) == "styled":
+    if target.endswith(".safetensors") or (_is_run(target) and _run_model(target) == "styled"):
         _fewshot(target, corpus, _classifier(classifier), per_face, seen_faces, seed, json_out)
         return
 
