@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +160,42 @@ def test_a_real_font_cut_into_woff_subsets_renders_as_itself(tmp_path):
     direct = render_face(str(source), ksx)
     np.testing.assert_array_equal(split.codepoints, direct.codepoints)
     np.testing.assert_array_equal(split.images, direct.images)
+
+
+# --------------------------------------------------------------------------- join script
+
+JOIN = Path(__file__).resolve().parents[1] / "scripts" / "join_web_subsets.py"
+
+
+def _join(folder: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(JOIN), str(folder), str(out)], capture_output=True, text=True
+    )
+
+
+def test_joined_subsets_draw_like_the_whole_font(tmp_path):
+    """Interleaved WOFF slices of NanumGothic joined into one TTF: every syllable mapped,
+    and each renders pixel for pixel as in the original file."""
+    source = debian_font(NANUM / "NanumGothic.ttf")
+    chosen = hangul.ksx1001_syllables()[::10]
+    folder = write_subsets(source, [chosen[k::3] for k in range(3)], tmp_path / "web", "n")
+    done = _join(folder[0].parent, tmp_path / "joined" / "Nanum.ttf")
+    assert done.returncode == 0, done.stderr
+    joined = render_face(str(tmp_path / "joined" / "Nanum.ttf"), chosen)
+    direct = render_face(str(source), chosen)
+    np.testing.assert_array_equal(joined.codepoints, direct.codepoints)
+    np.testing.assert_array_equal(joined.images, direct.images)
+
+
+def test_join_refuses_what_is_not_a_truetype_font(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "x-0-400-normal.woff").write_bytes(b"not a font")
+    done = _join(folder, tmp_path / "out.ttf")
+    assert done.returncode == 2 and "x-0-400-normal.woff: cannot read it" in done.stderr
+    assert not (tmp_path / "out.ttf").exists()
+    done = _join(tmp_path / "missing", tmp_path / "out.ttf")
+    assert done.returncode == 2 and "no .woff" in done.stderr
 
 
 # --------------------------------------------------------------------------- fetch script
