@@ -90,9 +90,27 @@ def test_fast_layers_take_torchs_path_where_theirs_does_not_apply():
         )
         fast.load_state_dict(reference.state_dict())
         x = torch.randn(shape)
+        # the image gradient too: OneChannelConv2d differs from torch only in its backward
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            assert torch.equal(fast(x), reference(x))
-        assert torch.equal(fast.double()(x.double()), reference.double()(x.double()))
+            for got, want in zip(_run(fast, x), _run(reference, x), strict=True):
+                assert torch.equal(got, want)
+        for got, want in zip(
+            _run(fast.double(), x.double()), _run(reference.double(), x.double()), strict=True
+        ):
+            assert torch.equal(got, want)
+
+    # several input channels: torch's own kernel in float32 too
+    _run(OneChannelConv2d(3, 8, 5, 2, 2), torch.randn(2, 3, 12, 12))
+
+
+def _run(layer: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layer's output and the gradient of its sum with respect to the input."""
+    x = x.clone().requires_grad_()
+    y = layer(x)
+    if isinstance(layer, (FoldConvTranspose2d, OneChannelConv2d)):
+        assert type(y.grad_fn).__name__ == "ConvolutionBackward0"  # torch's own kernel ran
+    (grad,) = torch.autograd.grad(y.float().sum(), x)
+    return y, grad
 
 
 def test_dcgan_uses_the_fast_layers_with_torchs_state_dict_keys():

@@ -192,11 +192,8 @@ class FoldConvTranspose2d(nn.ConvTranspose2d):
     by matrix product and fold: the fast kernel for a last layer to one or a few channels."""
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        if (
-            output_size is not None
-            or not _fast_path(x, self)
-            or self.output_padding[0] != (self.output_padding[1])
-        ):
+        square = self.output_padding[0] == self.output_padding[1]
+        if output_size is not None or not square or not _fast_path(x, self):
             return super().forward(x, output_size)
         return _FoldConvTranspose.apply(
             x, self.weight, self.bias, self.stride[0], self.padding[0], self.output_padding[0]
