@@ -114,7 +114,6 @@ def evaluate_fewshot(
         raise ConfigError(f"{corpus.folder}: holds none of the run's held-out faces")
     held_syllables = set(holdout_syllables(config.holdout_fraction, config.split_seed).tolist())
     trained = [name for name in generator.bank_names if name in corpus.face_names]
-    # the content face is the model's input: drawing it again tells nothing
     seen = seen_face_sample(trained, config.content_face, seen_faces)
     faces = {name: corpus.face(name, augmented=False) for name in trained + held_faces}
     candidates = {name: faces[name] for name in trained}
