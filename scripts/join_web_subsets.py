@@ -3,11 +3,12 @@
     python scripts/join_web_subsets.py fonts/web/gaegu/400 Gaegu-Regular.ttf
 
 Web-font packages cut each weight into unicode-range subsets. The render stage reads such a
-folder as one face; tools that want a single font file (Tesseract through
-`hangulgan evaluate --ocr`, `hangulgan complete`) get one from this script. The first file
-(in sorted order) is the base: its tables, names and metrics are kept, and every code point
-another file maps and the base lacks is added with that file's outline and advance, as
-drawn. CFF subsets are refused. Used for the README's Tesseract reading of the original
+folder as one face (`collect_faces`); tools that want a single font file (Tesseract through
+`hangulgan evaluate --ocr`, `hangulgan complete`) get that same face from this script. Its
+first part is the base: its tables, names and metrics are kept, and every code point a later
+part maps and the earlier ones lack is added with that part's outline and advance, as drawn
+(the render stage's rule: the first part that maps a code point draws it). CFF subsets are
+refused. Used for the README's Tesseract reading of the original
 held-out web fonts.
 """
 
@@ -78,11 +79,21 @@ def main() -> int:
     parser.add_argument("folder", type=Path, help="the subset files of one face")
     parser.add_argument("out", type=Path, help="the TTF to write")
     args = parser.parse_args()
-    suffixes = (".woff", ".woff2", ".ttf")
-    files = sorted(p for p in args.folder.glob("*") if p.suffix.lower() in suffixes)
-    if not files:
-        print(f"{args.folder}: no .woff, .woff2 or .ttf files", file=sys.stderr)
+    from hangulgan.data.fonts import collect_faces
+    from hangulgan.data.webfonts import SplitFaceInfo
+
+    faces, skipped = collect_faces([args.folder])
+    for skip in skipped:
+        print(f"{skip.path}: cannot read it as a font face ({skip.reason})", file=sys.stderr)
+    split = [face for face in faces if isinstance(face, SplitFaceInfo)]
+    if len(faces) != 1 or len(split) != 1:
+        print(
+            f"{args.folder}: holds {len(faces)} faces, {len(split)} of them split over subset "
+            "files; give the folder of one split face",
+            file=sys.stderr,
+        )
         return 2
+    files = [part.path for part in split[0].parts]
     try:
         mapped = join(files, args.out)
     except ValueError as err:
