@@ -36,8 +36,10 @@ def _training_rate(generator: StyledGenerator, steps: int = 6) -> float:
     from hangulgan.eval.classifier import default_content_classifier_path
     from hangulgan.models.base import DataInfo
     from hangulgan.models.styled import StyledConfig, StyledModel
+    from hangulgan.train.trainer import reuse_freed_memory
 
     torch.set_num_threads(1)
+    reuse_freed_memory()  # the malloc setting `train` makes on CPU (generate was timed before)
     # The shipped weights record their run's content critic, a file of the machine that
     # trained them; the shipped content classifier (the same network) stands in for it, so
     # the step is timed with the content loss, as the shipped run trained.
