@@ -22,6 +22,7 @@ import numpy as np
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import FontError, VectorError
+from hangulgan.vector.geometry import export_geometry
 
 if TYPE_CHECKING:
     from hangulgan.data.render import FaceRenderer
@@ -189,8 +190,6 @@ def round_trip(font: str | Path, reference: GlyphSet, worst: int = 5) -> RoundTr
 
     Code points with ink in the reference that the font does not draw count as IoU 0 and
     are listed as missing."""
-    from hangulgan.vector.fontbuild import export_geometry
-
     size = reference.size[0]
     geometry = export_geometry(reference)[0]
     renderer = _renderer(font, size, baseline_row=geometry.baseline_row)

@@ -49,13 +49,13 @@ from fontTools.ttLib.tables._g_l_y_f import Glyph
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.data.placement import Geometry, VerticalMetrics, geometry_of
+from hangulgan.data.placement import Geometry, VerticalMetrics
 from hangulgan.errors import VectorError
 from hangulgan.io import atomic_path
+from hangulgan.vector.check import sanitize
+from hangulgan.vector.geometry import ADVANCE, UPM, export_geometry, font_units
 from hangulgan.vector.trace import TraceParams, binarize, draw_curves, trace_bitmap
 
-UPM = 1000
-ADVANCE = 1000  # the advance of a glyph set that records no source geometry
 SPACE_ADVANCE = 250
 CU2QU_MAX_ERR = 1.0
 FORMATS = ("ttf", "otf")
@@ -846,48 +846,6 @@ def check_output_path(out: str | Path) -> Path:
     return out
 
 
-def font_units(source_units: int, geometry: Geometry) -> int:
-    """A length in the glyph set's source units, in the built font's (1000 per em)."""
-    return round(source_units * UPM / geometry.units_per_em)
-
-
-def export_geometry(glyphset: GlyphSet) -> tuple[Geometry, VerticalMetrics | None, str]:
-    """How to place ``glyphset``'s pixels in the font: its geometry, the vertical metrics to
-    write (UPM 1000; None: the CJK convention) and a note for the user ('' when none).
-
-    A glyph set without a recorded geometry is read as such sets always were
-    (:meth:`Geometry.legacy`), with a note saying its glyphs may not sit on the source's
-    baseline."""
-    where = glyphset.meta.get("source") or glyphset.name
-    try:
-        geometry = geometry_of(glyphset)
-    except ValueError as err:
-        raise VectorError(f"glyph set {where}: unreadable placement geometry ({err})") from None
-    height = glyphset.size[0]
-    if geometry is not None and geometry.canvas != height:
-        raise VectorError(
-            f"glyph set {where}: its geometry is for {geometry.canvas} px canvases, its "
-            f"images are {height} px"
-        )
-    if geometry is not None:
-        return geometry, geometry.metrics.scaled(UPM), ""
-    placement = glyphset.meta.get("placement", "em")
-    if placement != "em":
-        note = (
-            f"glyph set {where} was rendered with the {placement!r} placement: the font takes "
-            "each canvas as the em square, so sizes and baselines follow the canvas, not the "
-            "source fonts"
-        )
-    else:
-        note = (
-            f"glyph set {where} records no placement geometry (written by an older "
-            "hangulgan): each canvas is read as the em with the baseline 880/1000 below its "
-            "top, so glyphs may sit off the source font's baseline; render the corpus (or "
-            "sample the glyph set) again to place them exactly"
-        )
-    return Geometry.legacy(height), None, note
-
-
 def make_folder(folder: Path, context: str) -> None:
     """Create ``folder`` and its missing parents; VectorError starting with ``context``."""
     if folder.is_dir():
@@ -918,8 +876,6 @@ def build_font(
     code points stay unmapped (never a blank or .notdef in their place). With ``fallback``,
     the Hangul compatibility jamo and basic Latin the glyph set lacks are borrowed from it.
     """
-    from hangulgan.vector.check import sanitize
-
     started = time.perf_counter()
     info = info or FontInfo()
     params = params or TraceParams()
