@@ -52,7 +52,7 @@ from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.placement import Geometry, VerticalMetrics
 from hangulgan.errors import VectorError
 from hangulgan.io import atomic_path
-from hangulgan.vector.check import sanitize
+from hangulgan.vector import check
 from hangulgan.vector.geometry import ADVANCE, UPM, export_geometry, font_units
 from hangulgan.vector.trace import TraceParams, binarize, draw_curves, trace_bitmap
 
@@ -952,7 +952,7 @@ def build_font(
         with atomic_path(out) as tmp:
             font.save(str(tmp))
             readable_by_all(tmp)
-            ots = sanitize(tmp, label=str(out))
+            ots = check.sanitize(tmp, label=str(out))
     except OSError as err:
         raise VectorError(f"{out}: cannot write font ({err.strerror or err})") from None
     finished = time.perf_counter()
