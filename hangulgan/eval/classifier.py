@@ -34,6 +34,7 @@ from torch import nn
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig, augment_batch
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
+from hangulgan.eval.metrics import content_accuracy, resize_glyphs, style_accuracy
 from hangulgan.io import write_bytes_atomic, write_json_atomic
 from hangulgan.models.base import DataInfo, Model, ModelConfig, option
 
@@ -505,8 +506,6 @@ class Classifier:
         Larger glyphs of the same aspect (64×64 for a 32×32 classifier, say) are scaled
         down to the classifier's size, bilinear with antialiasing."""
         if self._check(images):
-            from hangulgan.eval.metrics import resize_glyphs
-
             array = images.numpy() if torch.is_tensor(images) else np.asarray(images)
             images = resize_glyphs(array, tuple(self.size))
         body = self.inference_body()
@@ -669,7 +668,6 @@ def load_default_content_classifier() -> Classifier:
 def heldout_accuracy(classifier: Classifier, data: ClassifierDataConfig) -> dict[str, Any]:
     """Accuracy on the split's held-out real glyphs: faces (content) or syllables (style)."""
     from hangulgan.data.corpus import Corpus
-    from hangulgan.eval.metrics import content_accuracy, style_accuracy
 
     corpus = Corpus.open(data.corpus)
     split = make_split(data, corpus.face_names, str(corpus.folder))

@@ -29,7 +29,7 @@ device the tensors are on) and processed in chunks, so 11,172 glyphs fit in memo
 :func:`compare_glyphsets` intersects two glyph sets on their shared code points and returns
 the mean of every metric.
 
-From a classifier (:mod:`hangulgan.eval.classifier`):
+From a classifier (:mod:`hangulgan.eval.classifier`, taken as a :class:`GlyphReader`):
 
 - :func:`content_accuracy`: share of glyphs whose initial, medial and final are all read
   right by the content classifier, and the accuracy of each jamo head.
@@ -46,10 +46,10 @@ From a classifier (:mod:`hangulgan.eval.classifier`):
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -58,12 +58,8 @@ import torch.nn.functional as F
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError, GlyphSetError
-from hangulgan.eval.classifier import Classifier
+from hangulgan.eval.ssim import check_window, ms_ssim_batch, ssim_terms
 
-WINDOW_SIZE = 11
-WINDOW_SIGMA = 1.5
-MS_SSIM_WEIGHTS = (0.25, 0.3, 0.3, 0.15)
-MS_SSIM_SIZE = 128
 PSNR_CAP_DB = 100.0
 INK_THRESHOLD = 0.5
 CHUNK = 512  # glyphs per batch of the cheap metrics
@@ -73,6 +69,44 @@ SSIM_CHUNK = 64
 
 PIXEL_METRICS = ("l1", "rmse", "psnr", "ssim", "ms_ssim", "ink_iou")
 LEGIBLE_CONFIDENCE = 0.9
+
+
+class GlyphReader(Protocol):
+    """What the classifier-based scores need of a classifier.
+
+    :class:`hangulgan.eval.classifier.Classifier` is one; the scores take it through this
+    protocol so that the metrics stay below the classifiers that use them (a classifier
+    resizes glyphs with :func:`resize_glyphs`; its export measures with
+    :func:`content_accuracy`).
+    """
+
+    task: str  # "content" (three jamo heads) or "style" (one face head)
+    path: Path | None  # where it was read from, for messages
+
+    @property
+    def face_names(self) -> list[str]:
+        """The faces it was trained on (a style classifier's classes, in order)."""
+        ...
+
+    def analyze(
+        self, images: np.ndarray | torch.Tensor
+    ) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
+        """Penultimate features (N×D) and logits per head of uint8 N×H×W glyphs."""
+        ...
+
+    def logits(self, images: np.ndarray | torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits per head."""
+        ...
+
+    def features(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Penultimate features (N×D)."""
+        ...
+
+    def read(
+        self, images: np.ndarray | torch.Tensor, logits: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, np.ndarray]:
+        """A content classifier's reading: ``codepoint``, ``confidence`` and ``jamo``."""
+        ...
 
 
 def to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -91,92 +125,6 @@ def to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     if tensor.dtype == torch.uint8:
         return tensor.float().div_(255.0)
     return tensor.float()
-
-
-def _gaussian_1d(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> torch.Tensor:
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
-# Every linear step (bicubic resize, 2×2 average pooling, the gaussian window without
-# padding) is separable, so each is one small matrix per axis and an image is filtered as
-# A·X·Aᵀ with two batched matrix products. On CPUs that runs about 8× faster than
-# conv2d with 1×11 kernels (measured here), and the means μ come straight from the
-# 32×32 glyphs through the composed matrix (window · pooling · bicubic).
-@functools.lru_cache(maxsize=16)
-def _window_matrix(size: int) -> torch.Tensor:
-    """(size − 10) × size matrix: the gaussian window applied without padding."""
-    taps = _gaussian_1d()
-    out = torch.zeros(size - WINDOW_SIZE + 1, size, dtype=torch.float64)
-    for row in range(out.shape[0]):
-        out[row, row : row + WINDOW_SIZE] = taps
-    return out
-
-
-@functools.lru_cache(maxsize=16)
-def _ms_ssim_resamplers(size: int) -> tuple[torch.Tensor, ...]:
-    """Per MS-SSIM level, the matrix taking a glyph row of ``size`` to that level's row."""
-    basis = torch.eye(size, dtype=torch.float64).view(size, 1, size, 1)
-    # Bicubic with align_corners=True, as DM-Font's evaluator resizes; read off torch itself.
-    upsample = F.interpolate(basis, size=(MS_SSIM_SIZE, 1), mode="bicubic", align_corners=True)
-    level = upsample[:, 0, :, 0].t().contiguous()  # 128 × size
-    levels = [level]
-    for _ in range(len(MS_SSIM_WEIGHTS) - 1):
-        level = 0.5 * (level[0::2] + level[1::2])  # 2×2 average pooling, one axis
-        levels.append(level)
-    return tuple(levels)
-
-
-def _filter(images: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """``M·Xᵀ·Mᵀ`` for every N×h×w image X (the transpose saves a copy; see callers).
-
-    Both products run as one folded matrix product (N·h rows), which BLAS does far faster
-    than a batch of small ones.
-    """
-    half = torch.matmul(images, matrix.t()).transpose(1, 2).contiguous()
-    return torch.matmul(half, matrix.t())
-
-
-def _ssim_terms(
-    x: torch.Tensor, y: torch.Tensor, data_range: float, resample: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image mean SSIM and mean contrast-structure term (N×h×w inputs, no padding).
-
-    With ``resample`` (a matrix R), the images compared are R·X·Rᵀ and R·Y·Rᵀ. The maps
-    are updated in place to keep the passes over memory few.
-    """
-    n = x.shape[0]
-    c1 = (0.01 * data_range) ** 2
-    c2 = (0.03 * data_range) ** 2
-    if resample is None:
-        big_x, big_y = x, y
-        size = x.shape[-1]
-        mean_matrix = _window_matrix(size).float()
-        # Without resampling the means and the filtered products both come out transposed.
-        mu_x, mu_y = _filter(torch.cat([x, y]), mean_matrix).split(n)
-    else:
-        # _filter transposes: big_x is (R·X·Rᵀ)ᵀ, and filtering its products transposes
-        # back, so the means are taken from Xᵀ to land in the same frame.
-        both = _filter(torch.cat([x, y]), resample)
-        big_x, big_y = both[:n], both[n:]
-        size = resample.shape[0]
-        mean_matrix = (_window_matrix(size) @ resample.double()).float()
-        mu_x, mu_y = _filter(torch.cat([x, y]).transpose(1, 2), mean_matrix).split(n)
-    window = _window_matrix(size).float()
-    # σx² + σy² and σxy are all SSIM needs: two filtered product maps, not three.
-    products = torch.empty((2 * n, *big_x.shape[1:]), dtype=big_x.dtype, device=big_x.device)
-    torch.mul(big_x, big_x, out=products[:n]).addcmul_(big_y, big_y)
-    torch.mul(big_x, big_y, out=products[n:])
-    sum_sq, cross = _filter(products, window).split(n)
-    mu_xy = mu_x * mu_y
-    mu_sq = torch.mul(mu_x, mu_x).addcmul_(mu_y, mu_y)
-    cs_map = cross.sub_(mu_xy).mul_(2).add_(c2).div_(sum_sq.sub_(mu_sq).add_(c2))
-    luminance = mu_xy.mul_(2).add_(c1).div_(mu_sq.add_(c1))
-    pixels = cs_map.shape[1] * cs_map.shape[2]
-    flat_cs = cs_map.reshape(n, 1, pixels)
-    ssim_mean = torch.bmm(flat_cs, luminance.reshape(n, pixels, 1)).view(n) / pixels
-    return ssim_mean, flat_cs.mean(dim=(1, 2))
 
 
 def _chunked(
@@ -202,14 +150,9 @@ def _chunked(
     return torch.cat(out).numpy()
 
 
-def _check_window(x: torch.Tensor) -> None:
-    if min(x.shape[-2:]) < WINDOW_SIZE:
-        raise ValueError(f"glyphs of {tuple(x.shape[-2:])} are smaller than the SSIM window")
-
-
 def _ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    _check_window(x)
-    return _ssim_terms(x, y, 1.0)[0]
+    check_window(x)
+    return ssim_terms(x, y, 1.0)[0]
 
 
 def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -217,29 +160,9 @@ def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarr
     return _chunked(_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
-def _ms_ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
-    resamplers = _ms_ssim_resamplers(x.shape[-1])
-    if x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"MS-SSIM takes square glyphs, not {tuple(x.shape[-2:])}")
-    # DM-Font's protocol: glyphs in [-1, 1] (their range L = 2), bicubic to 128×128,
-    # then 2×2 average pooling per level; the resamplers fold all of that in.
-    x, y = x * 2 - 1, y * 2 - 1
-    sims, css = [], []
-    for resample in resamplers:
-        sim, cs = _ssim_terms(x, y, 2.0, resample.float())
-        sims.append(sim.double())
-        css.append(cs.double())
-    cs_pow = torch.stack(css, dim=1) ** weights  # N × levels
-    last_pow = sims[-1] ** weights[-1]  # N
-    # prod(mcs[:-1] ** w[:-1] * ssim[-1] ** w[-1]) exactly as their ssim.py writes it.
-    value = torch.prod(cs_pow[:, :-1] * last_pow[:, None], dim=1)
-    return torch.nan_to_num(value, nan=0.0)
-
-
 def ms_ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-glyph MS-SSIM by the DM-Font / LF-Font evaluator's protocol (module docstring)."""
-    return _chunked(_ms_ssim_batch, a, b, chunk=SSIM_CHUNK)
+    return _chunked(ms_ssim_batch, a, b, chunk=SSIM_CHUNK)
 
 
 def l1(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -282,14 +205,14 @@ def ink_iou(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.nd
 
 
 def _all_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    _check_window(x)
+    check_window(x)
     diff = x - y
     return torch.stack(
         [
             diff.abs().mean(dim=(1, 2)).double(),
             diff.square().mean(dim=(1, 2)).double(),
-            _ssim_terms(x, y, 1.0)[0].double(),
-            _ms_ssim_batch(x, y),
+            ssim_terms(x, y, 1.0)[0].double(),
+            ms_ssim_batch(x, y),
             _iou_batch(x, y),
         ],
         dim=1,
@@ -371,8 +294,8 @@ def resize_glyphs(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def compare_glyphsets(
     generated: GlyphSet,
     real: GlyphSet,
-    classifier: Classifier | None = None,
-    style_classifier: Classifier | None = None,
+    classifier: GlyphReader | None = None,
+    style_classifier: GlyphReader | None = None,
     face: str | None = None,
 ) -> dict[str, Any]:
     """Means of the metrics over the code points both sets hold.
@@ -416,7 +339,7 @@ def compare_glyphsets(
 
 
 def content_accuracy(
-    classifier: Classifier,
+    classifier: GlyphReader,
     images: np.ndarray,
     codepoints: np.ndarray,
     logits: dict[str, torch.Tensor] | None = None,
@@ -442,7 +365,7 @@ def content_accuracy(
     }
 
 
-def style_accuracy(classifier: Classifier, images: np.ndarray, face: str) -> float:
+def style_accuracy(classifier: GlyphReader, images: np.ndarray, face: str) -> float:
     """Share of glyphs a style classifier assigns to ``face`` (one it was trained on)."""
     where = classifier.path or "classifier"
     if classifier.task != "style":
@@ -477,7 +400,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return max(distance, 0.0)  # rounding can leave identical sets a hair below zero
 
 
-def glyph_fid(classifier: Classifier, images_a: np.ndarray, images_b: np.ndarray) -> float:
+def glyph_fid(classifier: GlyphReader, images_a: np.ndarray, images_b: np.ndarray) -> float:
     """Glyph-FID: the Fréchet distance of the content classifier's features of two sets."""
     if classifier.task != "content":
         raise ConfigError(
@@ -486,7 +409,7 @@ def glyph_fid(classifier: Classifier, images_a: np.ndarray, images_b: np.ndarray
     return frechet_distance(classifier.features(images_a), classifier.features(images_b))
 
 
-def legibility(classifier: Classifier, images: np.ndarray) -> dict[str, float]:
+def legibility(classifier: GlyphReader, images: np.ndarray) -> dict[str, float]:
     """``legibility``: share read with confidence ≥ 0.9; ``diversity``: distinct syllables
     among those legible reads (``distinct_share``: that count over the samples)."""
     if not len(images):
