@@ -1,4 +1,5 @@
-"""Shared fixtures: small fonts built with fontTools, and the Debian fonts when present."""
+"""Shared test helpers: small fonts built with fontTools, the Debian fonts when present, and
+the command line run in-process."""
 
 from __future__ import annotations
 
@@ -23,3 +24,15 @@ def debian_font(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not installed (run make fonts)")
     return path
+
+
+def run_cli(*args: object) -> tuple[int, str]:
+    """Run ``hangulgan ARGS...`` in-process with click's runner: (exit code, output)."""
+    # imported here, not at the top: conftest loads for every test, and a test that
+    # never calls the CLI should not import it (nor torch, which it pulls in)
+    from click.testing import CliRunner
+
+    from hangulgan.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output

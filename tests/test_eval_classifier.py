@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from hangulgan.cli import main
 from hangulgan.data.corpus import Corpus
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
 from hangulgan.eval import metrics
@@ -22,12 +20,7 @@ from hangulgan.eval.classifier import (
 )
 from hangulgan.models import MODELS
 
-from conftest import NANUM, debian_font
-
-
-def run_cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
+from conftest import NANUM, debian_font, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from hangulgan.cli import main
 from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
 
-from conftest import NANUM, debian_font
+from conftest import NANUM, debian_font, run_cli
 
 TEXT = "가나다라마바아사자차타파하전미정한글꼴각난닫"
-
-
-def run_cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 def one_error_line(code: int, out: str, words: str) -> None:

@@ -6,24 +6,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hangulgan.cli import main
 from hangulgan.errors import FontError
 from hangulgan.eval import tesseract
 from hangulgan.eval.tesseract import PARAGRAPH, TesseractError, edit_distance, ocr_font
 
 import fontfactory
-from conftest import NANUM, debian_font
+from conftest import NANUM, debian_font, run_cli
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="tesseract not installed (make system-deps)"
 )
-
-
-def run_cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 def test_edit_distance():

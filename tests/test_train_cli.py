@@ -6,15 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hangulgan.cli import main
 from hangulgan.data.glyphset import GlyphSet
 
-
-def run_cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
+from conftest import run_cli
 
 
 @pytest.fixture

@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file
 from toy_translator import FolderDataConfig, ToyConfig, ToyTranslator, make_image_folder
 
-from hangulgan.cli import main
 from hangulgan.models import MODELS
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.trainer import train
+
+from conftest import run_cli
 
 FAST = ("--batch", "4", "--no-progress", "--log-every", "1", "--sample-every", "0", "--grid", "3")
 
@@ -37,11 +37,6 @@ def toy(monkeypatch):
 @pytest.fixture
 def images(tmp_path) -> Path:
     return make_image_folder(tmp_path / "photos")
-
-
-def run_cli(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 def tensors(run: Path) -> dict[str, torch.Tensor]:

@@ -8,19 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
-from hangulgan.cli import main
 from hangulgan.translate.infer import score
+
+from conftest import run_cli
 
 FAST = ("--batch", "2", "--no-progress", "--sample-every", "0", "--grid", "2", "--amp", "off",
         "--size", "32", "--width", "4", "--steps", "2")  # fmt: skip
-
-
-def run_cli(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
-from hangulgan.cli import main
 from hangulgan.models.base import DataInfo
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.translate.models import (
@@ -23,14 +21,11 @@ from hangulgan.translate.models import (
 )
 from hangulgan.translate.networks import PatchDiscriminator, UNetGenerator
 
+from conftest import run_cli
+
 FAST = ("--batch", "2", "--no-progress", "--log-every", "1", "--sample-every", "0",
         "--grid", "2", "--amp", "off", "--size", "32", "--width", "4")  # fmt: skip
 SMALL_D = ("--d-width", "4")
-
-
-def run_cli(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 def tensors(run: Path) -> dict[str, torch.Tensor]:

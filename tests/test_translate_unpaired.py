@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
 from hangulgan import hangul
-from hangulgan.cli import main
 from hangulgan.data.corpus import RenderSettings, render_corpus
 from hangulgan.errors import ConfigError
 from hangulgan.models.base import DataInfo
@@ -27,7 +25,7 @@ from hangulgan.translate.unpaired import (
     UGATITGenerator,
 )
 
-from conftest import NANUM, debian_font
+from conftest import NANUM, debian_font, run_cli
 
 FAST = ("--batch", "2", "--no-progress", "--log-every", "1", "--sample-every", "0",
         "--grid", "2", "--amp", "off", "--width", "4", "--d-width", "4",
@@ -36,11 +34,6 @@ MODEL_OPTIONS = {
     "cyclegan": ("--pool-size", "3", "--d-layers", "2"),
     "ugatit": ("--global-layers", "5", "--local-layers", "4"),
 }
-
-
-def run_cli(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 def tensors(run: Path) -> dict[str, torch.Tensor]:
