@@ -1,7 +1,7 @@
 """The seeds' DCGAN for 1-channel glyphs, with the options a user expects.
 
-The default network is exactly the seed projects' tf.keras DCGAN (32×32×1, see
-``DESIGN.md``): G = Dense 100→1024 → BN → LeakyReLU → Dense 8192 → BN → LeakyReLU →
+The default network is exactly the seed projects' tf.keras DCGAN (32×32×1),
+layer by layer: G = Dense 100→1024 → BN → LeakyReLU → Dense 8192 → BN → LeakyReLU →
 reshape 8×8×128 → ConvT 128 5×5 s1 → BN → LeakyReLU → ConvT 64 5×5 s2 → BN → LeakyReLU →
 ConvT 1 5×5 s2 tanh (no biases before BN); D = Conv 64 5×5 s2 → LeakyReLU 0.2 →
 Dropout 0.3 → Conv 128 5×5 s2 → LeakyReLU 0.2 → Flatten → Dense 256 → LeakyReLU 0.2 →
