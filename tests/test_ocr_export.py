@@ -295,6 +295,50 @@ def test_existing_lmdb_is_refused_without_force(corpus, tmp_path):
     assert len(read_lmdb(out / "lmdb")) == 7
 
 
+def test_force_replaces_only_an_earlier_export(corpus, tmp_path):
+    """--force replaces the outputs of an earlier ocr-export, never a folder of the user's
+    that merely holds files of the same names (ocr-merge refuses it alike)."""
+    out = tmp_path / "mine"
+    (out / "gt").mkdir(parents=True)
+    (out / "gt" / "gt.txt").write_text("my labels\n", encoding="utf-8")
+    (out / "manifest.json").write_text('{"my": "project"}\n', encoding="utf-8")
+    (out / "charset.txt").write_text("my charset\n", encoding="utf-8")
+    args = ["ocr-export", str(corpus / "corpus"), "--out", str(out), "--count", "5", "--force"]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert f"{out / 'manifest.json'}: not a hangulgan OCR export" in result.output
+    assert (out / "gt" / "gt.txt").read_text(encoding="utf-8") == "my labels\n"
+    assert (out / "manifest.json").read_text(encoding="utf-8") == '{"my": "project"}\n'
+    assert (out / "charset.txt").read_text(encoding="utf-8") == "my charset\n"
+    (out / "manifest.json").unlink()
+    result = run(*args)
+    assert result.exit_code == 2 and "--force replaces only" in result.output, result.output
+    assert (out / "gt" / "gt.txt").is_file() and (out / "charset.txt").is_file()
+
+
+def test_an_export_stopped_part_way_is_still_replaced_by_force(corpus, tmp_path, monkeypatch):
+    """The manifest (complete: false) is written before the first sample, so a run that
+    stops part-way leaves a folder that --force recognises as its own."""
+    calls = {"n": 0}
+    real = export_module._write_split
+
+    def stopping(*args, **kwargs):
+        calls["n"] += 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "_write_split", stopping)
+    sources = open_sources([str(corpus / "corpus")], 32)
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        export(sources, out, ExportOptions(kind="words", count=5))
+    assert calls["n"] == 1 and (out / "gt").is_dir()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["complete"] is False
+    monkeypatch.setattr(export_module, "_write_split", real)
+    summary = export(sources, out, ExportOptions(kind="words", count=5), force=True)
+    assert summary.written == {"all": 5} and len(read_gt(out / "gt")) == 5
+
+
 @pytest.mark.parametrize(
     "bad",
     [

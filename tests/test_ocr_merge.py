@@ -273,7 +273,7 @@ def test_existing_out_needs_force_and_an_interrupted_merge_leaves_it(corpus, tmp
 
     monkeypatch.setattr(merge_module._Placer, "__call__", interrupted)
     result = merge(*map(str, parts), "--out", str(out), "--force")
-    assert result.exit_code == 130
+    assert result.exit_code == 130, (result.output, result.exception)
     assert read_lmdb(out / "lmdb") == before and len(read_gt(out / "gt")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "p1", "p2"]  # no temp left
     monkeypatch.setattr(merge_module._Placer, "__call__", real)

@@ -12,7 +12,10 @@ Layout of ``OUT`` (with ``--split``, each split has its own folder: ``OUT/train/
     classes/    one folder per character holding its images (``--kind syllables`` only)
     charset.txt every character of the labels, one a line (space excluded: the
                 trainers add it with their own flag)
-    manifest.json  sources, counts per split and source, skipped text, seed, options
+    manifest.json  sources, counts per split and source, skipped text, seed, options;
+                written first (``complete: false``) and again when the run ends, so it
+                marks OUT as an export from the start: ``force`` replaces the outputs of
+                a folder that holds one, and never touches a folder that does not
 
 Samples are made and written in batches, so memory stays flat however many there are.
 After every batch each format holds whole samples only: gt.txt and labels.csv name
@@ -44,7 +47,13 @@ from typing import Any
 import numpy as np
 
 from hangulgan.errors import ConfigError, DiskFullError, HangulganError
-from hangulgan.io import is_disk_full, write_bytes_atomic, write_json_atomic
+from hangulgan.io import (
+    disk_full_as_error,
+    is_disk_full,
+    read_format_json,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from hangulgan.ocr.compose import (
     LineAugment,
     Sampler,
@@ -538,13 +547,13 @@ def export(
     existing = [p for p in _output_paths(out, options) if p.exists()]
     if existing and not force:
         raise ConfigError(f"{existing[0]}: already exists (overwrite it with --force)")
+    if existing:
+        require_ocr_export(out)
     rng = np.random.default_rng(options.seed)
     plans, skipped = plan_splits(sources, texts, options, rng)
     if options.shard is not None:
         # the plan above is every shard's; the samples are drawn from this shard's stream
         rng = np.random.default_rng(options.random_seed())
-    for path in existing:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
     augment = LineAugment() if options.augment else None
     generator = None
     if augment is not None:  # torch only distorts glyphs: plain runs skip its import
@@ -579,6 +588,14 @@ def export(
         "splits": {},
     }
     ext = options.image_format
+    with disk_full_as_error(out):
+        out.mkdir(parents=True, exist_ok=True)
+    # the marker before anything else: a run stopped at any point leaves a folder that the
+    # next --force knows for an export (and ocr-merge for an incomplete one)
+    write_json_atomic(out / "manifest.json", manifest)
+    for path in existing:
+        if path.name != "manifest.json" or path.parent != out:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
     try:
         for plan in plans:
             folder = out / plan.name if plan.name else out
@@ -627,6 +644,19 @@ def export(
     manifest["charset_size"] = len(charset)
     write_json_atomic(out / "manifest.json", manifest)
     return ExportSummary(written, skipped, manifest)
+
+
+def require_ocr_export(out: Path) -> None:
+    """ConfigError unless ``out`` holds the manifest.json of an ``ocr-export`` or
+    ``ocr-merge`` output: the only folder whose outputs ``--force`` may replace."""
+    if not (out / "manifest.json").is_file():
+        raise ConfigError(
+            f"{out}: holds files but no manifest.json of an OCR export; --force replaces only "
+            "an earlier ocr-export or ocr-merge output"
+        )
+    read_format_json(
+        out / "manifest.json", MANIFEST_FORMAT, MANIFEST_VERSION, ConfigError, "OCR export"
+    )
 
 
 def _torch_seed(options: ExportOptions) -> int:

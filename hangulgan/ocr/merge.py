@@ -39,6 +39,7 @@ from hangulgan.ocr.export import (
     MANIFEST_VERSION,
     _LmdbWriter,
     _open_writer,
+    require_ocr_export,
 )
 
 # An LMDB transaction of the merge holds at most this many samples or bytes: large
@@ -393,7 +394,7 @@ def merge_exports(
     _check_alike(read)
     missing = _check_streams(read)
     read = _order(read)
-    _check_out(out, force)
+    check_merge_out(out, force)
     progress = progress or (lambda n: None)
     first = read[0]
     formats = list(first.options["formats"])
@@ -427,7 +428,9 @@ def merge_exports(
     return MergeSummary(written, read, missing, manifest)
 
 
-def _check_out(out: Path, force: bool) -> None:
+def check_merge_out(out: Path, force: bool) -> None:
+    """ConfigError unless ``out`` may be written by a merge: missing, an empty folder, or
+    (with ``force``) an earlier OCR dataset, which the merge then replaces whole."""
     if not out.exists():
         return
     if not out.is_dir():
@@ -436,15 +439,7 @@ def _check_out(out: Path, force: bool) -> None:
         return
     if not force:
         raise ConfigError(f"{out}: already exists (replace it with --force)")
-    if not (out / "manifest.json").is_file():
-        # --force replaces OUT whole: only ever an earlier OCR dataset
-        raise ConfigError(
-            f"{out}: holds files but no manifest.json of an OCR export; --force replaces only "
-            "an earlier ocr-export or ocr-merge output"
-        )
-    read_format_json(
-        out / "manifest.json", MANIFEST_FORMAT, MANIFEST_VERSION, ConfigError, "OCR export"
-    )
+    require_ocr_export(out)  # --force replaces OUT whole: only ever an earlier OCR dataset
 
 
 def _charset(part: Part) -> set[str]:

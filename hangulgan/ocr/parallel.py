@@ -14,6 +14,7 @@ so its pages are shared); styles are drawn once, here, and handed over as glyph 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -63,7 +64,7 @@ def export_parallel(
     workers to read. ``force`` replaces ``out`` when it
     holds an earlier OCR dataset (the merge's rule). ``source_refs`` are recorded in the
     manifest (default ``refs``)."""
-    from hangulgan.ocr.merge import _check_out, merge_exports
+    from hangulgan.ocr.merge import check_merge_out, merge_exports
 
     if not 2 <= workers <= MAX_WORKERS:
         raise ConfigError(f"--workers {workers}: 2 to {MAX_WORKERS} (1: no worker processes)")
@@ -71,9 +72,9 @@ def export_parallel(
         raise ConfigError("--workers with --shard: make more shards instead (--shard I/N)")
     options.validate()
     out = Path(out)
-    _check_out(out, force)  # before any work: refused now, not after the workers ran
+    check_merge_out(out, force)  # before any work: refused now, not after the workers ran
     out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.workers-", dir=out.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.workers-{os.getpid()}-", dir=out.parent))
     try:
         refs = list(refs)
         for glyphs in styled:
