@@ -13,8 +13,10 @@ from fontTools.ttLib import TTFont
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.render import render_face
 from hangulgan.errors import GlyphSetError, VectorError
-from hangulgan.vector import check, fontbuild
-from hangulgan.vector.fontbuild import FontInfo, build_font
+from hangulgan.vector import check, outlines, tracepool
+from hangulgan.vector.fontbuild import build_font
+from hangulgan.vector.names import FontInfo
+from hangulgan.vector.trace import TraceParams
 
 import fontfactory
 
@@ -180,19 +182,19 @@ def test_overlaps_are_removed() -> None:
         pen.lineTo((x1, y1))
         pen.lineTo((x0, y1))
         pen.closePath()
-    _data, bounds, points, contours = fontbuild.compile_ttf_glyph(path)
+    _data, bounds, points, contours = outlines.compile_ttf_glyph(path)
     assert contours == 1 and points == 12
     assert bounds == (100, 0, 600, 700)
 
 
 def test_direct_glyph_encoding_matches_fonttools_pens(glyphs: GlyphSet) -> None:
-    params = fontbuild.TraceParams()
-    for _cp, path in fontbuild.glyph_paths(glyphs.images, glyphs.codepoints, params):
+    params = TraceParams()
+    for _cp, path in tracepool.glyph_paths(glyphs.images, glyphs.codepoints, params):
         if isinstance(path, str):
             continue
         clean = pathops.simplify(path, clockwise=True)
-        direct = fontbuild.encode_glyf(fontbuild.quadratic_contours(clean))
-        assert direct == fontbuild.compile_with_pens(clean)
+        direct = outlines.encode_glyf(outlines.quadratic_contours(clean))
+        assert direct == outlines.compile_with_pens(clean)
     # long runs of equal flags (repeat counts past 255) and deltas past one byte
     path = pathops.Path()
     path.moveTo(0, 0)
@@ -201,8 +203,8 @@ def test_direct_glyph_encoding_matches_fonttools_pens(glyphs: GlyphSet) -> None:
     path.lineTo(700, 700)
     path.lineTo(0, 700)
     path.close()
-    direct = fontbuild.encode_glyf(fontbuild.quadratic_contours(path))
-    assert direct == fontbuild.compile_with_pens(path)
+    direct = outlines.encode_glyf(outlines.quadratic_contours(path))
+    assert direct == outlines.compile_with_pens(path)
     assert direct[2] == 352
 
 
@@ -374,11 +376,9 @@ def test_parallel_build_matches_serial(glyphs: GlyphSet, outdir: Path) -> None:
     images = glyphs.images[reps]
     cps = np.arange(0xAC00, 0xAC00 + 300, dtype=np.int32)
     many = GlyphSet(images, cps, name="many")
-    serial = fontbuild.trace_glyphs(
-        many.images, many.codepoints, fontbuild.TraceParams(), "ttf", workers=1
-    )
-    parallel = fontbuild.trace_glyphs(
-        many.images, many.codepoints, fontbuild.TraceParams(), "ttf", workers=2, chunk=64
+    serial = tracepool.trace_glyphs(many.images, many.codepoints, TraceParams(), "ttf", workers=1)
+    parallel = tracepool.trace_glyphs(
+        many.images, many.codepoints, TraceParams(), "ttf", workers=2, chunk=64
     )
     assert [r.codepoint for r in serial] == [r.codepoint for r in parallel]
     assert [r.data for r in serial] == [r.data for r in parallel]

@@ -13,7 +13,8 @@ from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.render import render_face
 from hangulgan.vector import check
-from hangulgan.vector.fontbuild import FontInfo, build_font
+from hangulgan.vector.fontbuild import build_font
+from hangulgan.vector.names import FontInfo
 
 import fontfactory
 from conftest import NANUM, debian_font

@@ -14,7 +14,7 @@ from hangulgan.errors import VectorError
 from hangulgan.vector.trace import TraceParams
 
 if TYPE_CHECKING:
-    from hangulgan.vector.fontbuild import SkippedGlyph
+    from hangulgan.vector.tracepool import SkippedGlyph
 
 _TRACE = TraceParams()  # the option defaults are the library's
 
@@ -140,7 +140,9 @@ def export_ttf(
     from tqdm import tqdm
 
     from hangulgan.data.corpus import open_glyphset
-    from hangulgan.vector.fontbuild import DEFAULT_LICENCE, FontInfo, build_font, make_folder
+    from hangulgan.vector.files import make_folder
+    from hangulgan.vector.fontbuild import build_font
+    from hangulgan.vector.names import DEFAULT_LICENCE, FontInfo
     from hangulgan.vector.specimen import SPECIMEN_FILES, write_specimens
 
     out_path = Path(out)

@@ -102,8 +102,9 @@ def complete_font(
 
     from hangulgan.eval.fewshot import choose_references
     from hangulgan.vector.check import sanitize
-    from hangulgan.vector.fontbuild import UPM, SkippedGlyph, trace_glyphs
+    from hangulgan.vector.geometry import UPM
     from hangulgan.vector.trace import TraceParams
+    from hangulgan.vector.tracepool import SkippedGlyph, trace_glyphs
 
     say = progress or (lambda _message: None)
     source, out = Path(source), Path(out)

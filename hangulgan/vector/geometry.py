@@ -59,3 +59,13 @@ def export_geometry(glyphset: GlyphSet) -> tuple[Geometry, VerticalMetrics | Non
             "sample the glyph set) again to place them exactly"
         )
     return Geometry.legacy(height), None, note
+
+
+def pixel_transform(
+    geometry: Geometry, advance: int, upscale: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(scale, offset) that take a point of the ``upscale``× image of a glyph of ``advance``
+    source units to font units (UPM 1000): x·scale[0] + offset[0], y·scale[1] + offset[1]."""
+    unit = UPM / geometry.em_px
+    origin = geometry.origin_x(advance)
+    return (unit / upscale, -unit / upscale), (-origin * unit, geometry.baseline_row * unit)

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from hangulgan import hangul
 from hangulgan.errors import FontError, VectorError
 from hangulgan.io import atomic_path
+from hangulgan.vector.files import readable_by_all
 
 # the files write_specimens writes, and the only ones export-ttf --force replaces
 SPECIMEN_FILES = ("specimen.png", "specimen.html")
@@ -175,8 +176,6 @@ h1 {{ font-size: 20px; font-weight: normal; }}
 
 def _write(out: Path, data: bytes) -> None:
     """Atomically, and readable by all (a web server serves the page and the PNG)."""
-    from hangulgan.vector.fontbuild import readable_by_all
-
     try:
         with atomic_path(out) as tmp:
             tmp.write_bytes(data)
