@@ -102,14 +102,14 @@ def reference_outlines(images: np.ndarray, codepoints: list[int], size: int) -> 
 
         bitmap = potrace.Bitmap
     except ImportError:  # without pypotrace, the same library through our binding
-        from hangulgan.vector import _libpotrace
+        from hangulgan.vector.trace import potrace_bitmap
 
         class bitmap:  # noqa: N801 - stands in for potrace.Bitmap
             def __init__(self, bits: np.ndarray) -> None:
                 self.bits = bits
 
             def trace(self, **kwargs):
-                return _LibPath(_libpotrace.trace(self.bits, **kwargs))
+                return _LibPath(potrace_bitmap(self.bits, **kwargs))
 
     unit = 1000 / (size * 4)
     outlines = {}

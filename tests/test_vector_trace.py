@@ -7,7 +7,7 @@ import pytest
 from fontTools.pens.recordingPen import RecordingPen
 
 from hangulgan.errors import VectorError
-from hangulgan.vector import _libpotrace, trace
+from hangulgan.vector import trace
 from hangulgan.vector.trace import TraceParams
 
 
@@ -63,10 +63,9 @@ def test_params_are_validated() -> None:
 
 
 def test_libpotrace_traces_ring_into_outline_and_hole() -> None:
-    assert _libpotrace.available(), "libpotrace (apt libpotrace0) must be installed"
-    assert _libpotrace.version().startswith("potracelib")
+    assert trace.backend_name() == "libpotrace", "libpotrace (apt libpotrace0) must be installed"
+    assert trace.backend_version().startswith("potracelib")
     curves = trace.trace_image(ring())
-    assert trace.backend_name() == "libpotrace"
     assert len(curves) == 2
     for tags, points in curves:
         assert set(tags.tolist()) <= {trace.CURVETO, trace.CORNER}
@@ -82,8 +81,8 @@ def test_pypotrace_gives_the_same_curves() -> None:
     if not hasattr(potrace, "potracelib_version"):
         pytest.skip("the potrace module here is not pypotrace")
     bits = trace.binarize(ring(), TraceParams())
-    ours = _libpotrace.trace(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
-    theirs = trace._make_package_tracer(potrace)(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
+    ours = trace.potrace_bitmap(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
+    theirs = trace.package_tracer(potrace)(bits, turdsize=2, alphamax=1.0, opttolerance=0.2)
     assert len(ours) == len(theirs)
     for (tags_a, pts_a), (tags_b, pts_b) in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(tags_a, tags_b)

@@ -180,6 +180,13 @@ def backend_name() -> str:
     return _backend()[0]
 
 
+def backend_version() -> str:
+    """The potrace library's version string (e.g. ``potracelib 1.16``) when the backend is
+    ``libpotrace``; the backend's name otherwise."""
+    name = backend_name()
+    return _libpotrace.version() if name == "libpotrace" else name
+
+
 @lru_cache(maxsize=1)
 def _backend() -> tuple[str, Callable[..., list[Curve]]]:
     if _libpotrace.available():
@@ -190,7 +197,7 @@ def _backend() -> tuple[str, Callable[..., list[Curve]]]:
         return "none", _no_backend
     if not hasattr(potrace, "potracelib_version"):  # another package named potrace
         return "none", _no_backend
-    return "pypotrace", _make_package_tracer(potrace)
+    return "pypotrace", package_tracer(potrace)
 
 
 def _no_backend(*_args: Any, **_kwargs: Any) -> list[Curve]:
@@ -200,8 +207,9 @@ def _no_backend(*_args: Any, **_kwargs: Any) -> list[Curve]:
     )
 
 
-def _make_package_tracer(module: Any) -> Callable[..., list[Curve]]:
-    """Wrap pypotrace's API into the same (tags, points) curves as :mod:`._libpotrace`."""
+def package_tracer(module: Any) -> Callable[..., list[Curve]]:
+    """Wrap the pypotrace ``module``'s API into a tracer with :func:`potrace_bitmap`'s
+    arguments that gives the same (tags, points) curves."""
 
     def trace_with_package(bits: np.ndarray, **kwargs: Any) -> list[Curve]:
         path = module.Bitmap(bits).trace(**kwargs)
@@ -225,12 +233,34 @@ def _make_package_tracer(module: Any) -> Callable[..., list[Curve]]:
     return trace_with_package
 
 
-def trace_bitmap(bits: np.ndarray, params: TraceParams) -> list[Curve]:
-    """Trace an already upscaled boolean bitmap into potrace curves (pixel units, y down)."""
+def potrace_bitmap(
+    bits: np.ndarray,
+    turdsize: int = 2,
+    alphamax: float = 1.0,
+    opticurve: bool = True,
+    opttolerance: float = 0.2,
+) -> list[Curve]:
+    """Trace a boolean H×W bitmap (True = ink, row 0 at the top) with potrace's own
+    parameters, in traced pixels, through the backend this process uses.
+
+    Returns one ``(tags, points)`` pair per closed curve (each outline followed by the
+    holes inside it): ``tags`` holds ``CURVETO`` or ``CORNER`` per segment, ``points`` is
+    an (n, 3, 2) array of control points in pixels (x right, y down)."""
     _name, tracer = _backend()
-    k = params.upscale
     return tracer(
         np.ascontiguousarray(bits, dtype=bool),
+        turdsize=turdsize,
+        alphamax=alphamax,
+        opticurve=opticurve,
+        opttolerance=opttolerance,
+    )
+
+
+def trace_bitmap(bits: np.ndarray, params: TraceParams) -> list[Curve]:
+    """Trace an already upscaled boolean bitmap into potrace curves (pixel units, y down)."""
+    k = params.upscale
+    return potrace_bitmap(
+        bits,
         turdsize=int(round(params.turdsize * k * k)),
         alphamax=params.alphamax,
         opticurve=True,
