@@ -10,6 +10,8 @@ from hangulgan import hangul
 from hangulgan.errors import ConfigError
 
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
+# what `generate` records in its glyph set's meta: the mark --force looks for
+GENERATE_SOURCE = "hangulgan generate"
 
 
 def _parse_mix(spec: str) -> dict[str, float]:
@@ -23,6 +25,41 @@ def _parse_mix(spec: str) -> dict[str, float]:
         except ValueError:
             raise ConfigError(f"--mix {spec!r}: {value!r} is not a number") from None
     return weights
+
+
+def _made_by_generate(folder: Path) -> bool:
+    """Whether ``folder`` is a glyph set that ``generate`` wrote: its header's meta says so
+    (``source``; sets written before that mark carry the styled generator's own key)."""
+    import json
+
+    from hangulgan.data.glyphset import GLYPHSET_FORMAT, META_FILE
+
+    try:
+        header = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(header, dict) or header.get("format") != GLYPHSET_FORMAT:
+        return False
+    meta = header.get("meta")
+    if not isinstance(meta, dict):
+        return False
+    return meta.get("source") == GENERATE_SOURCE or meta.get("generator") == "styled"
+
+
+def _check_generate_out(out: Path, force: bool) -> bool:
+    """ConfigError unless ``out`` may be written; True when an existing folder is replaced.
+
+    An empty folder is written into; --force replaces only a glyph set generate made."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return out.exists()
+    if not force:
+        raise ConfigError(f"{out}: already exists (replace it with --force)")
+    if not _made_by_generate(out):
+        raise ConfigError(
+            f"{out}: not a glyph set that generate wrote; --force replaces only generate's "
+            "own output, never other files (write to a new folder)"
+        )
+    return True
 
 
 def _charset(spec: str) -> list[int]:
@@ -105,8 +142,6 @@ def generate_command(
     if len(sources) != 1:
         raise ConfigError("give exactly one of --refs, --style and --mix")
     out_path = Path(out)
-    if out_path.exists() and not force:
-        raise ConfigError(f"{out_path}: already exists (replace it with --force)")
     codepoints = _charset(charset)
     generator = StyledGenerator.load(run)
     if refs:
@@ -130,12 +165,18 @@ def generate_command(
         style = generator.random_style(seed)
     else:
         style = generator.style_from_face(style_name)
-    bar = tqdm(total=len(codepoints), unit="glyph", disable=not progress, desc="generate")
-    glyphs = generator.glyphset(
-        style, codepoints, name=name or out_path.name, progress=bar.update, placement=font_placement
-    )
-    bar.close()
-    glyphs.save(out_path, overwrite=force)
+    replace = _check_generate_out(out_path, force)  # the inputs first, then the output
+    # closed on the way out of a Ctrl-C too, before the CLI says "interrupted"
+    with tqdm(total=len(codepoints), unit="glyph", disable=not progress, desc="generate") as bar:
+        glyphs = generator.glyphset(
+            style,
+            codepoints,
+            name=name or out_path.name,
+            progress=bar.update,
+            placement=font_placement,
+        )
+    glyphs.meta["source"] = GENERATE_SOURCE
+    glyphs.save(out_path, overwrite=replace)
     sample = "".join(chr(cp) for cp in codepoints[:: max(1, len(codepoints) // 256)][:256])
     preview_sheet(glyphs, out_path / "preview.png", text=sample)
     click.echo(f"{out_path}: {len(glyphs)} glyphs in the style of {style.label}")
