@@ -3,9 +3,9 @@
 A checkpoint holds each network's state dict (parameters and buffers), the EMA copies,
 each optimizer's state (tensor entries flattened to ``opt.NAME.INDEX.KEY``; param groups
 and scalar entries in JSON), the step, the data sampler's position and the RNG states
-(torch CPU and CUDA, numpy, python). Nothing is ever unpickled: loading reads tensors
-with safetensors and the rest with ``json``. Files are written atomically, so a crash
-leaves the previous checkpoint whole.
+(torch CPU and CUDA, numpy, python). Files are read and written by
+:mod:`hangulgan.train.weights` (nothing is ever unpickled; tensors by safetensors, the rest
+by ``json``), atomically, so a crash leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save
 from torch import nn
 
 from hangulgan.errors import CheckpointError
-from hangulgan.io import write_bytes_atomic
+from hangulgan.train.weights import header_fields, read_weights, write_weights
 
 CHECKPOINT_FORMAT = "hangulgan.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -187,16 +185,8 @@ def save_checkpoint(
         state_text = json.dumps(state)
     except TypeError as err:
         raise CheckpointError(f"{path}: state that JSON cannot hold ({err})") from None
-    metadata = {
-        "format": CHECKPOINT_FORMAT,
-        "version": str(CHECKPOINT_VERSION),
-        "state": state_text,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # safetensors' save_file creates its file owner-only (0600); written through
-    # write_bytes_atomic the checkpoint gets the permissions of every other output
-    write_bytes_atomic(path, save(tensors, metadata=metadata))
-    return path
+    header = header_fields(CHECKPOINT_FORMAT, CHECKPOINT_VERSION, state=state_text)
+    return write_weights(path, tensors, header)
 
 
 # ------------------------------------------------------------------------------- loading
@@ -204,29 +194,10 @@ def save_checkpoint(
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint; CheckpointError when missing, truncated or of another format."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({detail})") from None
-    if metadata.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a hangulgan checkpoint")
-    if metadata.get("version") != str(CHECKPOINT_VERSION):
-        raise CheckpointError(
-            f"{path}: checkpoint version {metadata.get('version')}, this hangulgan reads "
-            f"version {CHECKPOINT_VERSION}"
-        )
-    try:
-        state = json.loads(metadata["state"])
-    except (KeyError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: damaged checkpoint metadata ({err})") from None
-    _check_state(path, state)
-    return Checkpoint(path=path, tensors=tensors, state=state)
+    weights = read_weights(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "checkpoint")
+    state = weights.json_field("state", "checkpoint")
+    _check_state(weights.path, state)
+    return Checkpoint(path=weights.path, tensors=weights.tensors, state=state)
 
 
 _STATE_TYPES: dict[str, type | tuple[type, ...]] = {
