@@ -21,7 +21,7 @@ from conftest import NANUM, debian_font
 
 # Twelve syllables, each a different rectangle, so a glyph drawn from the wrong file or
 # put in the wrong place shows in the pixels. They are among the syllables whose outlines
-# sign a face (fonts._SIGNATURE_TEXT), so every subset file takes part in the signature.
+# sign a face (face.SIGNATURE_TEXT), so every subset file takes part in the signature.
 SYLLABLES = [ord(c) for c in "가나마바사아자차카타파하"]
 SHAPES = {
     cp: [(100 + 30 * i, 20 * i, 900 - 20 * i, 800 - 25 * i), (420, 300, 480 + 10 * i, 360)]

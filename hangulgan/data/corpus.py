@@ -42,7 +42,8 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.fonts import FaceInfo, SkippedFont, collect_faces, face_label, fonttools_quiet
+from hangulgan.data.face import FaceInfo, SkippedFont, face_label
+from hangulgan.data.fonts import collect_faces, fonttools_quiet
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS

@@ -1,9 +1,8 @@
-"""Font discovery and face identity: which faces a set of paths holds, and what they cover.
+"""Font discovery: which faces a set of paths holds, what they cover, and which of them
+draw the same Hangul (kept once, from the soundest file).
 
-A face is one (file, index) pair: a TTC/OTC holds several. Its identity is its names
-plus the file's SHA-256; its *drawing signature* hashes its Hangul coverage and the
-outlines of sample syllables, so faces whose Hangul are the same drawings (the ten
-faces of NotoSansCJK-Regular.ttc) are recognised as one.
+A face and its identity are described in :mod:`hangulgan.data.face`; web fonts split
+over subset files are joined into one face by :mod:`hangulgan.data.webfonts` first.
 """
 
 from __future__ import annotations
@@ -13,60 +12,28 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import freetype
 import numpy as np
 
 from hangulgan import hangul
+from hangulgan.data.face import (
+    OUTLINE_LOAD,
+    FaceInfo,
+    SkippedFont,
+    drawing_signature,
+    face_label,
+)
 from hangulgan.data.ftlayout import ensure_layout
 from hangulgan.data.render import ft_error_text
+from hangulgan.data.webfonts import SplitFaceInfo, merge_split_faces
 from hangulgan.errors import FontError
 
 ensure_layout()  # freetype-py's structures must be laid out as FreeType's (see ftlayout)
 
 # .woff: web fonts, often one face split over subset files (see data/webfonts.py).
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
-# Sample syllables whose outlines sign a face's Hangul drawings: frequent, varied shapes.
-_SIGNATURE_TEXT = "가나다라마바사아자차카타파하한글꽃봄값읽흙뷁쀍똠빵"
-
-
-@dataclass
-class FaceInfo:
-    """One font face: where it is, what it is called, and which syllables it maps."""
-
-    path: Path
-    index: int
-    family: str
-    style: str
-    postscript_name: str
-    file_sha256: str
-    num_faces: int
-    covered: np.ndarray  # code points of the charset that the cmap maps
-    licence: str = ""
-    signature: str = ""
-    face_id: str = field(default="")
-    # Copies of the same drawings in other files, soundest first: rendered in this face's
-    # place when it turns out damaged.
-    alternates: list[FaceInfo] = field(default_factory=list)
-
-    @property
-    def display_name(self) -> str:
-        """Family and style, e.g. 'NanumGothic Bold'."""
-        return f"{self.family} {self.style}".strip()
-
-
-@dataclass
-class SkippedFont:
-    """A font path or face that was passed over, and why (cf. SkippedGlyph in export)."""
-
-    path: Path
-    reason: str
-    duplicate: bool = False  # the same drawings are kept under another face: not a problem
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 def discover_font_files(paths: list[str | Path]) -> tuple[list[Path], list[SkippedFont]]:
@@ -139,28 +106,6 @@ def fonttools_quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-_OUTLINE_LOAD = freetype.FT_LOAD_NO_SCALE | freetype.FT_LOAD_NO_HINTING
-
-
-def _signature(face: freetype.Face, covered: np.ndarray) -> str:
-    digest = hashlib.sha256(np.ascontiguousarray(covered, dtype=np.int32).tobytes())
-    for ch in _SIGNATURE_TEXT:
-        gid = face.get_char_index(ord(ch))
-        if not gid:
-            continue
-        try:
-            face.load_glyph(gid, _OUTLINE_LOAD)
-        except freetype.FT_Exception as err:
-            # A damaged sample glyph signs as its error: the face goes on to rendering,
-            # which decides whether it is sound enough to keep.
-            digest.update(f"error {ch} {ft_error_text(err)}".encode())
-            continue
-        outline = face.glyph.outline
-        digest.update(np.asarray(outline.points, dtype=np.int64).tobytes())
-        digest.update(np.asarray(outline.contours, dtype=np.int64).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def outline_health(face: freetype.Face, covered: np.ndarray) -> tuple[int, int]:
     """(faults, drawn) over the glyphs of ``covered``: faults are glyphs FreeType cannot
     load, whose outline reaches beyond four em from the origin (garbage points) or whose
@@ -171,7 +116,7 @@ def outline_health(face: freetype.Face, covered: np.ndarray) -> tuple[int, int]:
     for cp in covered.tolist():
         gid = face.get_char_index(int(cp))
         try:
-            face.load_glyph(gid, _OUTLINE_LOAD)
+            face.load_glyph(gid, OUTLINE_LOAD)
         except freetype.FT_Exception:
             faults += 1
             continue
@@ -218,11 +163,6 @@ def _face_indices(path: Path, first: freetype.Face, instances: bool) -> list[int
     return indices
 
 
-def face_label(path: Path, index: int, num_faces: int) -> Path:
-    """How reports name a face: its path, with ``#index`` inside a collection."""
-    return path if index == 0 and num_faces == 1 else Path(f"{path}#{index}")
-
-
 def _inspect_face(
     path: Path, index: int, face: freetype.Face, charset: np.ndarray, sha: str, num_faces: int
 ) -> FaceInfo | SkippedFont:
@@ -246,7 +186,7 @@ def _inspect_face(
         num_faces=num_faces,
         covered=covered,
         licence=_licence(path, index & 0xFFFF),
-        signature=_signature(face, covered),
+        signature=drawing_signature(face, covered),
     )
 
 
@@ -309,8 +249,8 @@ def _korean_first(info: FaceInfo) -> int:
 
 def _soundness(info: FaceInfo) -> tuple[int, int]:
     """(faults, -drawn) of a face's Hangul outlines: lower is sounder."""
-    # A web font's face spread over subset files (webfonts.SplitFaceInfo) adds its parts.
-    parts = getattr(info, "parts", None) or [info]
+    # A web font's face spread over subset files adds its parts.
+    parts = info.parts if isinstance(info, SplitFaceInfo) else [info]
     faults = drawn = 0
     for part in parts:
         try:
@@ -380,8 +320,6 @@ def collect_faces(
             continue
         faces.extend(found)
         skipped.extend(passed)
-    from hangulgan.data.webfonts import merge_split_faces  # imports this module
-
     faces = merge_split_faces(faces)
     faces, dupes = deduplicate(faces)
     skipped.extend(dupes)

@@ -33,11 +33,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import floor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from hangulgan.data.corpus import Corpus
-    from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.glyphset import GlyphSet
 
 GEOMETRY_VERSION = 1
 EM_RULE = "em-ink-centred"
@@ -49,6 +47,20 @@ RULES = {"em": EM_RULE, "fit": FIT_RULE}
 # geometry was recorded, whose images the builder always read this way).
 CJK_ASCENDER = 0.88
 CJK_DESCENDER = -0.12
+
+
+@runtime_checkable
+class FaceSource(Protocol):
+    """A set of named faces, as a corpus (:class:`hangulgan.data.corpus.Corpus`) is."""
+
+    @property
+    def face_names(self) -> list[str]:
+        """The names of its faces, in order."""
+        ...
+
+    def face(self, name: str, mmap: bool = True, augmented: bool = True) -> GlyphSet:
+        """The glyph set of one face."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -254,7 +266,7 @@ def geometry_of(glyphs: GlyphSet) -> Geometry | None:
 
 
 def placement_meta(
-    source: Corpus | GlyphSet | Sequence[GlyphSet], face: str | None = None
+    source: FaceSource | GlyphSet | Sequence[GlyphSet], face: str | None = None
 ) -> dict[str, Any]:
     """The ``meta`` entries (``placement`` and ``geometry``) that a glyph set drawn in the
     convention of ``source`` must carry, so that ``export-ttf`` puts its glyphs back where
@@ -268,10 +280,7 @@ def placement_meta(
     metrics are those of a real face. Returns ``{"placement": "fit"}`` for ``fit`` sources
     (which cannot be inverted) and ``{}`` when no source records a geometry.
     """
-    from hangulgan.data.corpus import Corpus
-    from hangulgan.data.glyphset import GlyphSet
-
-    if isinstance(source, Corpus):
+    if isinstance(source, FaceSource):
         names = [face] if face is not None else source.face_names
         sets = [source.face(name, augmented=False) for name in names]
     elif isinstance(source, GlyphSet):

@@ -21,7 +21,7 @@ from pathlib import Path
 import freetype
 import numpy as np
 
-from hangulgan.data.fonts import FaceInfo, _signature
+from hangulgan.data.face import FaceInfo, drawing_signature
 from hangulgan.data.render import FaceRenderer, RenderResult
 from hangulgan.errors import FontError
 
@@ -43,7 +43,7 @@ class SplitFaceInfo(FaceInfo):
 
 
 class _PartsFace:
-    """Just enough of ``freetype.Face`` for :func:`fonts._signature` over several files:
+    """Just enough of ``freetype.Face`` for :func:`face.drawing_signature` over several files:
     a code point's lookup picks the part that maps it, and the glyph load that follows
     goes to that part. A whole font cut into subsets therefore signs like the whole."""
 
@@ -94,7 +94,7 @@ def _merge(group: list[FaceInfo]) -> SplitFaceInfo:
         covered=covered,
         # Subset files often keep only the licence URL, and only in some files.
         licence=next((info.licence for info in group if info.licence), ""),
-        signature=_signature(_PartsFace(faces), covered),
+        signature=drawing_signature(_PartsFace(faces), covered),
         parts=parts,
     )
 
@@ -216,7 +216,7 @@ class SplitFaceRenderer:
 def open_renderer(
     info: FaceInfo, size: int = 32, placement: str = "em"
 ) -> FaceRenderer | SplitFaceRenderer:
-    """The renderer for a face from :func:`fonts.collect_faces`: one file or many."""
+    """The renderer for a face that :func:`fonts.collect_faces` found: one file or many."""
     if isinstance(info, SplitFaceInfo):
         return SplitFaceRenderer(info, size, placement)
     return FaceRenderer(str(info.path), info.index, size, placement)
