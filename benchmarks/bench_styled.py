@@ -21,11 +21,8 @@ import torch
 from report import Report
 
 from hangulgan import hangul
-from hangulgan.models.styled_inference import (
-    StyledGenerator,
-    default_references,
-    references_from_font,
-)
+from hangulgan.models.styled_inference import StyledGenerator, default_references
+from hangulgan.models.styled_references import references_from_font
 
 UNPILGI = "/usr/share/fonts/truetype/unfonts-core/UnPilgi.ttf"
 TARGET_SECONDS = 10.0

@@ -27,12 +27,8 @@ from hangulgan.models.styled import (
     holdout_syllables,
     training_syllables,
 )
-from hangulgan.models.styled_inference import (
-    StyledGenerator,
-    references_from_folder,
-    references_from_font,
-    tone_curve,
-)
+from hangulgan.models.styled_inference import StyledGenerator, tone_curve
+from hangulgan.models.styled_references import references_from_folder, references_from_font
 
 from conftest import NANUM, debian_font
 

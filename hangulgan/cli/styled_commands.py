@@ -130,12 +130,8 @@ def generate_command(
     from tqdm import tqdm
 
     from hangulgan.data.corpus import preview_sheet
-    from hangulgan.models.styled_inference import (
-        StyledGenerator,
-        default_references,
-        references_from_folder,
-        references_from_font,
-    )
+    from hangulgan.models.styled_inference import StyledGenerator, default_references
+    from hangulgan.models.styled_references import references_from_folder, references_from_font
 
     font_placement = None
     sources = [s for s in (refs, style_name, mix) if s]
