@@ -1,12 +1,19 @@
 """Complete a font: add the Hangul syllables it lacks, drawn in its own style.
 
-The source font is kept as it is — its outlines, metrics, tables and other glyphs — and
-only glyphs are added: one per syllable the font does not map, or maps to an empty glyph
+The source font is kept as it is — its outlines, metrics, tables and other glyphs, down to
+the bounding boxes stored in its glyph headers and the flags in ``head`` — and only glyphs
+are added: one per syllable the font does not map, or maps to an empty glyph
 (as Baekmuk Dotum does for 8,822 of them). The new glyphs are drawn by the few-shot
 generator from the font's own syllables as references (fine-tuned on all of them when
 there are many), rendered and inverted with the font's own placement geometry, so they sit
 on its baseline at its advance. The result is written only after the OpenType Sanitizer
 accepts it.
+
+The font is saved without fontTools' recalculation of bounding boxes: FreeType places a
+TrueType glyph by the box in its header (its left phantom point is xMin − lsb), so a
+recalculated box would move every kept glyph whose stored box is stale, as in fonts whose
+composite glyphs an older tool wrote. Only the added glyphs get boxes computed, and the
+font-wide values (``head`` box, ``maxp`` and ``hhea`` extremes) grow to hold them.
 
 TrueType ('glyf') fonts only: a CFF font is refused with a clear message.
 """
@@ -75,6 +82,36 @@ def _check_truetype(font: Any, path: Path) -> None:
         )
 
 
+def grow_font_extremes(font: Any, glyphs: list[Any], advance: int, height: int) -> None:
+    """Widen the font-wide values fontTools would recompute from every glyph (the ``head``
+    box; ``maxp`` points and contours; ``hhea`` and ``vhea`` extremes) just enough to hold
+    the added simple ``glyphs`` of ``advance`` (left side bearing = xMin, as added) and
+    vertical advance ``height``, leaving everything the kept glyphs set as it was."""
+    inked = [g for g in glyphs if g.numberOfContours > 0]
+    if not inked:
+        return
+    head, maxp, hhea = font["head"], font["maxp"], font["hhea"]
+    head.xMin = min(head.xMin, *(g.xMin for g in inked))
+    head.yMin = min(head.yMin, *(g.yMin for g in inked))
+    head.xMax = max(head.xMax, *(g.xMax for g in inked))
+    head.yMax = max(head.yMax, *(g.yMax for g in inked))
+    if hasattr(maxp, "maxPoints"):  # version 1.0: a TrueType maxp
+        maxp.maxPoints = max(maxp.maxPoints, *(len(g.coordinates) for g in inked))
+        maxp.maxContours = max(maxp.maxContours, *(g.numberOfContours for g in inked))
+    hhea.advanceWidthMax = max(hhea.advanceWidthMax, advance)
+    hhea.minLeftSideBearing = min(hhea.minLeftSideBearing, *(g.xMin for g in inked))
+    hhea.minRightSideBearing = min(hhea.minRightSideBearing, *(advance - g.xMax for g in inked))
+    hhea.xMaxExtent = max(hhea.xMaxExtent, *(g.xMax for g in inked))
+    if "vhea" in font:  # added glyphs get vertical advance ``height`` and top bearing 0
+        vhea = font["vhea"]
+        vhea.advanceHeightMax = max(vhea.advanceHeightMax, height)
+        vhea.minTopSideBearing = min(vhea.minTopSideBearing, 0)
+        vhea.minBottomSideBearing = min(
+            vhea.minBottomSideBearing, *(height - (g.yMax - g.yMin) for g in inked)
+        )
+        vhea.yMaxExtent = max(vhea.yMaxExtent, *(g.yMax - g.yMin for g in inked))
+
+
 def complete_font(
     source: str | Path,
     out: str | Path,
@@ -117,7 +154,8 @@ def complete_font(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        font = TTFont(str(source), fontNumber=face_index)
+        # recalcBBoxes off: what is kept is saved as stored (see the module docstring)
+        font = TTFont(str(source), fontNumber=face_index, recalcBBoxes=False)
     except Exception as err:  # noqa: BLE001 - fontTools raises many kinds on a bad file
         raise ConfigError(f"{source}: not a font fontTools can read ({err})") from None
     _check_truetype(font, source)
@@ -177,6 +215,7 @@ def complete_font(
         if "vmtx" in font:
             font["vmtx"].metrics[name] = (upm, 0)
         added[int(item.codepoint)] = name
+    grow_font_extremes(font, [glyf.glyphs[name] for name in added.values()], advance, upm)
     font.setGlyphOrder(order)
     glyf.glyphOrder = order
     for table in font["cmap"].tables:
