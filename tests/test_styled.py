@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from hangulgan import hangul
 from hangulgan.cli import main
-from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
+from hangulgan.data.corpus import Corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import CheckpointError, ConfigError
 from hangulgan.models.base import DataInfo
 from hangulgan.models.styled import (

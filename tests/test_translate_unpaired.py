@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 from hangulgan import hangul
-from hangulgan.data.corpus import RenderSettings, render_corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import ConfigError
 from hangulgan.models.base import DataInfo
 from hangulgan.train import checkpoint as ckpt

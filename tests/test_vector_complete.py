@@ -177,3 +177,42 @@ def test_kept_glyph_headers_and_head_flags_are_kept(completed) -> None:
         assert head.xMin <= glyph.xMin and head.yMin <= glyph.yMin
         assert head.xMax >= glyph.xMax and head.yMax >= glyph.yMax
     assert after["maxp"].numGlyphs == len(after.getGlyphOrder())
+
+
+def names_by_id(path: Path) -> dict[int, set[str]]:
+    """Every spelling of each name ID, all platforms and languages together."""
+    out: dict[int, set[str]] = {}
+    for record in TTFont(str(path))["name"].names:
+        out.setdefault(record.nameID, set()).add(record.toUnicode())
+    return out
+
+
+def test_completed_font_has_a_family_of_its_own(completed) -> None:
+    source, out, output = completed
+    before, after = names_by_id(source), names_by_id(out)
+    for name_id in (1, 3, 4, 6, 16):
+        assert after[name_id] and not after[name_id] & before[name_id], name_id
+    assert after[2] == before[2] == {"Regular"} and after[17] == before[17]
+    name = TTFont(str(out))["name"]
+    assert name.getName(1, 3, 1, 0x409).toUnicode() == "Stale Box Complete"
+    assert name.getName(16, 3, 1, 0x409).toUnicode() == "Stale Box Complete"
+    assert name.getName(4, 3, 1, 0x409).toUnicode() == "Stale Box Complete Regular"
+    assert name.getName(1, 3, 1, 0x412).toUnicode() == "낡은 상자 Complete"  # Korean, too
+    assert after[6] == {"StaleBoxComplete-Regular"}
+    assert "family 'Stale Box Complete', PostScript name StaleBoxComplete-Regular" in output
+
+
+@pytest.mark.parametrize(
+    ("family", "message"),
+    [("Stale Box", "names of its source"), ("Bad\x07", "cannot hold")],
+)
+def test_family_option_refuses_the_sources_name(
+    completed, tmp_path: Path, family: str, message: str
+) -> None:
+    source = completed[0]
+    out = tmp_path / "x.ttf"
+    result = CliRunner().invoke(
+        main, ["complete", str(source), "--out", str(out), "--family", family, "--no-progress"]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output and not out.exists()

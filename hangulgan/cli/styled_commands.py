@@ -129,7 +129,7 @@ def generate_command(
     """
     from tqdm import tqdm
 
-    from hangulgan.data.corpus import preview_sheet
+    from hangulgan.data.sheets import preview_sheet
     from hangulgan.models.styled_inference import StyledGenerator, default_references
     from hangulgan.models.styled_references import references_from_folder, references_from_font
 

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from hangulgan import hangul
-from hangulgan.data.corpus import Corpus, _write_sheet
+from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.sheets import write_tile_sheet
 from hangulgan.errors import ConfigError, CorpusError, GlyphSetError
 from hangulgan.eval import metrics
 from hangulgan.eval.classifier import Classifier
@@ -246,7 +247,7 @@ def write_sheet(
             for i in chunk
         ]
         tiles += [real_row, gen_row, diff_row, [None] * len(chunk)]
-    return _write_sheet(tiles[:-1], out, scale=2)
+    return write_tile_sheet(tiles[:-1], out, scale=2)
 
 
 # --------------------------------------------------------------------------- runs

@@ -7,7 +7,8 @@ are added: one per syllable the font does not map, or maps to an empty glyph
 generator from the font's own syllables as references (fine-tuned on all of them when
 there are many), rendered and inverted with the font's own placement geometry, so they sit
 on its baseline at its advance. The result is written only after the OpenType Sanitizer
-accepts it.
+accepts it, under a family name of its own (:mod:`hangulgan.vector.rename`), so it never
+passes for its source once installed beside it.
 
 The font is saved without fontTools' recalculation of bounding boxes: FreeType places a
 TrueType glyph by the box in its header (its left phantom point is xMin − lsb), so a
@@ -50,6 +51,8 @@ class CompletionReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # traced to nothing
     finetune_steps: int = 0
     references: str = ""
+    family: str = ""  # the completed font's family name
+    postscript_name: str = ""
     ots: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -124,13 +127,15 @@ def complete_font(
     force: bool = False,
     charset: list[int] | None = None,
     progress: Callable[[str], None] | None = None,
+    family: str | None = None,
 ) -> CompletionReport:
     """Add the syllables ``source`` lacks and write the font to ``out`` (see the module).
 
     ``generator`` is a :class:`~hangulgan.models.styled_inference.StyledGenerator`. It is
     fine-tuned for ``finetune_steps`` on the font's own glyphs when the font draws at least
     ``finetune_min`` syllables; the style comes from up to ``references`` of them.
-    ``charset`` limits what is added (default: all 11,172 syllables).
+    ``charset`` limits what is added (default: all 11,172 syllables). ``family`` names the
+    completed font (default: the source's family followed by "Complete").
     """
     import time
 
@@ -140,6 +145,7 @@ def complete_font(
     from hangulgan.eval.fewshot import choose_references
     from hangulgan.vector.check import sanitize
     from hangulgan.vector.geometry import UPM
+    from hangulgan.vector.rename import rename_family
     from hangulgan.vector.trace import TraceParams
     from hangulgan.vector.tracepool import SkippedGlyph, trace_glyphs
 
@@ -159,12 +165,15 @@ def complete_font(
     except Exception as err:  # noqa: BLE001 - fontTools raises many kinds on a bad file
         raise ConfigError(f"{source}: not a font fontTools can read ({err})") from None
     _check_truetype(font, source)
+    # renamed (in memory) now, so that a bad --family fails before minutes of drawing
+    names = rename_family(font, family, str(source), float(font["head"].fontRevision))
     result, drawn = font_hangul(source, face_index, generator.size[0])
     missing = [int(cp) for cp in result.missing]
     empty = [int(cp) for cp in result.empty]
     wanted = set(hangul.all_syllables() if charset is None else charset)
     todo = np.asarray(sorted(cp for cp in missing + empty if cp in wanted), dtype=np.int64)
     report = CompletionReport(source, out, len(drawn), len(todo), len(missing), len(empty))
+    report.family, report.postscript_name = names.family, names.postscript_name
     if not len(todo):
         return report
     if len(drawn) < 1:

@@ -91,10 +91,14 @@ class FontInfo:
 
 
 def ps_chars(text: str) -> str:
+    """``text`` in the PostScript name alphabet: printable ASCII without spaces or
+    ``[](){}<>/%``."""
     return "".join(ch for ch in text if 33 <= ord(ch) <= 126 and ch not in "[](){}<>/%")
 
 
 def check_name_string(label: str, value: str, limit: int, required: bool) -> None:
+    """Raise VectorError when ``value`` (the font's ``label``) is empty though
+    ``required``, longer than ``limit``, or holds a character no name table can hold."""
     if required and not value.strip():
         raise VectorError(f"font {label} is empty")
     if len(value) > limit:
