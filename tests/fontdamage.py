@@ -160,11 +160,11 @@ def render_or_die(info, settings, out_dir):
     import os
     import signal
 
-    from hangulgan.data import corpus
+    from hangulgan.data import corpus_face
 
     if info.family.startswith("Crash"):
         os.kill(os.getpid(), signal.SIGKILL)
-    return corpus.render_one_face(info, settings, out_dir)
+    return corpus_face.render_one_face(info, settings, out_dir)
 
 
 def write_damaged(source: Path, folder: Path, prefix: str, seed: int = 0) -> list[Path]:

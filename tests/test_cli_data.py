@@ -102,7 +102,7 @@ def test_a_second_render_into_a_corpus_names_the_first(fonts, tmp_path):
 def test_a_full_disk_is_one_line(fonts, tmp_path, monkeypatch):
     import errno
 
-    from hangulgan.data import corpus as corpus_mod
+    from hangulgan.data import corpus_manifest as corpus_mod
 
     out = tmp_path / "c"
     assert run("render", fonts, out, "--charset", "seed16", "--quiet").exit_code == 0

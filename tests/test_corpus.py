@@ -7,17 +7,14 @@ import numpy as np
 import pytest
 
 from hangulgan import hangul
-from hangulgan.data import corpus as corpus_mod
-from hangulgan.data.corpus import (
-    Corpus,
-    RenderSettings,
-    merge_corpora,
-    open_glyphset,
-    preview_sheet,
-    render_corpus,
-)
+from hangulgan.data import corpus_manifest, corpus_merge, corpus_pool, corpus_render
+from hangulgan.data.corpus import Corpus, open_glyphset
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_merge import merge_corpora
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
+from hangulgan.data.sheets import preview_sheet
 from hangulgan.errors import CorpusError, DiskFullError, GlyphSetError
 
 import fontfactory
@@ -71,7 +68,7 @@ def test_rerun_skips_done_faces_and_force_redoes_them(fonts, tmp_path):
 
 def test_interrupted_render_leaves_only_whole_faces_and_resumes(fonts, tmp_path, monkeypatch):
     out = tmp_path / "corpus"
-    real = corpus_mod.render_one_face
+    real = corpus_render.render_one_face
     calls = []
 
     def crash_on_second(info, settings, out_dir, progress=None):
@@ -80,14 +77,14 @@ def test_interrupted_render_leaves_only_whole_faces_and_resumes(fonts, tmp_path,
             raise KeyboardInterrupt
         return real(info, settings, out_dir, progress)
 
-    monkeypatch.setattr(corpus_mod, "render_one_face", crash_on_second)
+    monkeypatch.setattr(corpus_render, "render_one_face", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         render_corpus([fonts], out, _settings(), progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["faces"]) == [calls[0]]
     # Only whole faces on disk: no temporary or half-written folder is left behind.
     assert [p.name for p in (out / "faces").iterdir()] == [calls[0]]
-    monkeypatch.setattr(corpus_mod, "render_one_face", real)
+    monkeypatch.setattr(corpus_render, "render_one_face", real)
     resumed = render_corpus([fonts], out, _settings(), progress=False)
     assert resumed.reused == [calls[0]] and len(resumed.rendered) == 1
 
@@ -210,7 +207,7 @@ def test_shards_merge_into_the_full_corpus(fonts, tmp_path):
 def test_compare_sheet_has_a_row_per_face(fonts, tmp_path):
     from PIL import Image
 
-    from hangulgan.data.corpus import compare_sheet
+    from hangulgan.data.sheets import compare_sheet
 
     out = tmp_path / "corpus"
     render_corpus([fonts], out, _settings(), progress=False)
@@ -320,7 +317,7 @@ def test_a_worker_that_dies_costs_only_its_face(fonts, tmp_path, monkeypatch):
     fontfactory.build_font(fonts / "crash.ttf", family="Crash", shapes={ord("가"): [(0, 0, 9, 9)]})
     fontfactory.build_font(fonts / "four.ttf", family="Four", shapes={ord("나"): [(0, 0, 90, 9)]})
     # The worker function is looked up by name in the spawned process: a test module's works.
-    monkeypatch.setattr(corpus_mod, "_worker_render", fontdamage.render_or_die)
+    monkeypatch.setattr(corpus_pool, "_worker_render", fontdamage.render_or_die)
     out = tmp_path / "corpus"
     summary = render_corpus([fonts], out, _settings(), workers=2, progress=False)
     assert sorted(Corpus.open(out).face_names) == ["Four-Regular", "One-Regular", "Two-Regular"]
@@ -334,14 +331,14 @@ def test_a_kept_face_that_turns_out_damaged_gives_way_to_its_copy(tmp_path, monk
     first = fontfactory.build_font(tmp_path / "a.ttf", family="Same")
     second = fontfactory.build_font(tmp_path / "b.ttf", family="Same")
     second.write_bytes(second.read_bytes() + b"\0" * 4)  # another file, the same drawings
-    real = corpus_mod.render_one_face
+    real = corpus_render.render_one_face
 
     def damaged_a(info, settings, out_dir, progress=None):
         if info.path.name == "a.ttf":
             raise FontError(f"{info.path}: damaged: none of its 4 mapped syllables draws any ink")
         return real(info, settings, out_dir, progress)
 
-    monkeypatch.setattr(corpus_mod, "render_one_face", damaged_a)
+    monkeypatch.setattr(corpus_render, "render_one_face", damaged_a)
     out = tmp_path / "corpus"
     summary = render_corpus([first, second], out, _settings(), progress=False)
     assert Corpus.open(out).face_record("Same-Regular")["file_name"] == "b.ttf"
@@ -357,7 +354,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_whole_manifest(
     import errno
 
     out = tmp_path / "corpus"
-    real = corpus_mod.write_json_atomic
+    real = corpus_manifest.write_json_atomic
     writes = []
 
     def full_after_two(path, obj):
@@ -366,13 +363,13 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_whole_manifest(
             raise OSError(errno.ENOSPC, "No space left on device")
         real(path, obj)
 
-    monkeypatch.setattr(corpus_mod, "write_json_atomic", full_after_two)
+    monkeypatch.setattr(corpus_manifest, "write_json_atomic", full_after_two)
     with pytest.raises(DiskFullError, match="manifest.json: no space left on device$") as err:
         render_corpus([fonts], out, _settings(), progress=False)
     assert "\n" not in str(err.value)
     manifest = json.loads((out / "manifest.json").read_text())
     assert list(manifest["faces"]) == ["One-Regular"]
-    monkeypatch.setattr(corpus_mod, "write_json_atomic", real)
+    monkeypatch.setattr(corpus_manifest, "write_json_atomic", real)
     resumed = render_corpus([fonts], out, _settings(), progress=False)
     assert resumed.reused == ["One-Regular"] and len(resumed.rendered) == 1
 
@@ -454,9 +451,9 @@ def test_render_workers_die_with_their_parent(tmp_path):
         import os, time
         import multiprocessing
         from concurrent.futures import wait
-        from hangulgan.data import corpus
+        from hangulgan.data import corpus_pool
 
-        pool = corpus.render_pool(2, multiprocessing.get_context("spawn").Queue())
+        pool = corpus_pool.render_pool(2, multiprocessing.get_context("spawn").Queue())
         futures = [pool.submit(time.sleep, 0.5) for _ in range(2)]
         wait(futures)
         pids = {pool.submit(os.getpid).result() for _ in range(4)}
@@ -529,7 +526,7 @@ def _assert_merged(out, full, parts, move):
 @pytest.mark.parametrize("move", [False, True])
 def test_merge_finishes_after_a_kill_at_any_point(shards, tmp_path, monkeypatch, move):
     templates, full = shards
-    real_write = corpus_mod._write_manifest
+    real_write = corpus_merge.write_manifest
     clean = tmp_path / "clean"
     writes = []
 
@@ -537,7 +534,7 @@ def test_merge_finishes_after_a_kill_at_any_point(shards, tmp_path, monkeypatch,
         writes.append(folder)
         real_write(folder, manifest)
 
-    monkeypatch.setattr(corpus_mod, "_write_manifest", counting)
+    monkeypatch.setattr(corpus_merge, "write_manifest", counting)
     merge_corpora(_fresh(templates, clean), clean / "out", move=move)
     # Each face: renamed into place, then the merged manifest (and the source's, with
     # move) written; a kill before each write covers every gap between the steps.
@@ -553,10 +550,10 @@ def test_merge_finishes_after_a_kill_at_any_point(shards, tmp_path, monkeypatch,
 
         root = tmp_path / f"kill{kill_at}"
         parts = _fresh(templates, root)
-        monkeypatch.setattr(corpus_mod, "_write_manifest", killed)
+        monkeypatch.setattr(corpus_merge, "write_manifest", killed)
         with pytest.raises(_Killed):
             merge_corpora(parts, root / "out", move=move)
-        monkeypatch.setattr(corpus_mod, "_write_manifest", real_write)
+        monkeypatch.setattr(corpus_merge, "write_manifest", real_write)
         merge_corpora(parts, root / "out", move=move)
         _assert_merged(root / "out", full, parts, move)
 

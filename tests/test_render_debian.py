@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
+from hangulgan.data.corpus import Corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.data.fonts import collect_faces
 
 from conftest import NANUM, NOTO, debian_font

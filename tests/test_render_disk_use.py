@@ -5,9 +5,10 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from hangulgan.cli import main
-from hangulgan.data import corpus as corpus_module
+from hangulgan.data import corpus_render as corpus_module
 from hangulgan.data.augment import PARAM_NAMES
-from hangulgan.data.corpus import AUGMENT_WARN_BYTES, RenderSettings
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import AUGMENT_WARN_BYTES
 
 
 def test_disk_estimate_of_an_augmented_default_corpus():

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from hangulgan import hangul
-from hangulgan.data.corpus import RenderSettings, render_corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import ConfigError
 from hangulgan.translate.data import TranslateDataConfig, TranslationData
 from hangulgan.translate.models import AutoencoderConfig, Pix2Pix, Pix2PixConfig

@@ -11,7 +11,9 @@ import pytest
 from fontTools import subset
 
 from hangulgan import hangul
-from hangulgan.data.corpus import Corpus, RenderSettings, render_corpus
+from hangulgan.data.corpus import Corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_render import render_corpus
 from hangulgan.data.fonts import collect_faces
 from hangulgan.data.render import render_face
 from hangulgan.data.webfonts import SplitFaceInfo, SplitFaceRenderer, open_renderer

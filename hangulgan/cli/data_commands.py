@@ -9,15 +9,11 @@ import click
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.corpus import (
-    Corpus,
-    RenderSettings,
-    compare_sheet,
-    merge_corpora,
-    parse_shard,
-    preview_sheet,
-    render_corpus,
-)
+from hangulgan.data.corpus import Corpus
+from hangulgan.data.corpus_manifest import RenderSettings
+from hangulgan.data.corpus_merge import merge_corpora
+from hangulgan.data.corpus_render import parse_shard, render_corpus
+from hangulgan.data.sheets import compare_sheet, preview_sheet
 from hangulgan.errors import CorpusError
 
 
