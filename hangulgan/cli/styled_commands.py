@@ -211,6 +211,12 @@ def generate_command(
 )
 @click.option("--face-index", default=0, show_default=True, help="Face of a .ttc collection.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1), help="Tracing.")
+@click.option(
+    "--family",
+    default=None,
+    help='Family name of the completed font (default: "<source family> Complete"); it must '
+    "differ from the source's, and the source's licence may reserve its name.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 def complete_command(
     font: str,
@@ -222,6 +228,7 @@ def complete_command(
     charset: str,
     face_index: int,
     workers: int,
+    family: str | None,
     force: bool,
 ) -> None:
     """Add the Hangul syllables FONT lacks, drawn in its own style, and write --out.
@@ -229,7 +236,8 @@ def complete_command(
     Syllables the font does not map, or maps to an empty glyph, are drawn by the few-shot
     generator from the font's own syllables (fine-tuned on them when there are many),
     traced, and added; the font's own glyphs, metrics and tables stay as they are. The
-    result is written only after the OpenType Sanitizer accepts it. TrueType fonts only.
+    result gets a family name of its own (--family) and is written only after the
+    OpenType Sanitizer accepts it. TrueType fonts only.
 
     \b
       hangulgan complete NanumGothicLight.ttf --out NanumGothicLight-Complete.ttf
@@ -250,13 +258,15 @@ def complete_command(
         force=force,
         charset=_charset(charset),
         progress=lambda message: click.echo(message, err=True),
+        family=family,
     )
     if not report.added and not report.skipped:
         click.echo(f"{font}: already draws all 11,172 syllables; nothing to add")
         return
     click.echo(
         f"{out}: {report.had} syllables kept, {report.added} added "
-        f"({report.unmapped} unmapped, {report.empty} mapped but empty in the source)"
+        f"({report.unmapped} unmapped, {report.empty} mapped but empty in the source); "
+        f"family {report.family!r}, PostScript name {report.postscript_name}"
     )
     if report.skipped:
         listed = ", ".join(f"U+{cp:04X} ({why})" for cp, why in report.skipped[:10])
