@@ -202,6 +202,25 @@ def test_completed_font_has_a_family_of_its_own(completed) -> None:
     assert "family 'Stale Box Complete', PostScript name StaleBoxComplete-Regular" in output
 
 
+def test_family_option_names_the_font_and_progress_bars_can_be_turned_off(
+    completed, tmp_path: Path
+) -> None:
+    source, _out, output = completed
+    assert "tracing:" in output  # the fixture's run drew its bars (--progress is the default)
+    charset = tmp_path / "want.txt"
+    charset.write_text(chr(ADDED[0]), encoding="utf-8")
+    out = tmp_path / "Hand.ttf"
+    args = ["complete", str(source), "--charset", str(charset), "--finetune-steps", "0"]
+    result = CliRunner().invoke(
+        main, [*args, "--out", str(out), "--family", "Hand Made", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "tracing:" not in result.output and "drawing:" not in result.output
+    after = names_by_id(out)
+    assert after[1] == after[16] == {"Hand Made"}  # every language: the user's name
+    assert after[6] == {"HandMade-Regular"}
+
+
 @pytest.mark.parametrize(
     ("family", "message"),
     [("Stale Box", "names of its source"), ("Bad\x07", "cannot hold")],

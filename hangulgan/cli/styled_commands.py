@@ -217,6 +217,7 @@ def generate_command(
     help='Family name of the completed font (default: "<source family> Complete"); it must '
     "differ from the source's, and the source's licence may reserve its name.",
 )
+@click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 def complete_command(
     font: str,
@@ -229,6 +230,7 @@ def complete_command(
     face_index: int,
     workers: int,
     family: str | None,
+    progress: bool,
     force: bool,
 ) -> None:
     """Add the Hangul syllables FONT lacks, drawn in its own style, and write --out.
@@ -259,6 +261,7 @@ def complete_command(
         charset=_charset(charset),
         progress=lambda message: click.echo(message, err=True),
         family=family,
+        bars=progress,
     )
     if not report.added and not report.skipped:
         click.echo(f"{font}: already draws all 11,172 syllables; nothing to add")

@@ -128,6 +128,7 @@ def complete_font(
     charset: list[int] | None = None,
     progress: Callable[[str], None] | None = None,
     family: str | None = None,
+    bars: bool = False,
 ) -> CompletionReport:
     """Add the syllables ``source`` lacks and write the font to ``out`` (see the module).
 
@@ -135,12 +136,15 @@ def complete_font(
     fine-tuned for ``finetune_steps`` on the font's own glyphs when the font draws at least
     ``finetune_min`` syllables; the style comes from up to ``references`` of them.
     ``charset`` limits what is added (default: all 11,172 syllables). ``family`` names the
-    completed font (default: the source's family followed by "Complete").
+    completed font (default: the source's family followed by "Complete"). ``progress``
+    receives one-line status messages; ``bars`` draws progress bars on stderr for the
+    fine-tuning, drawing and tracing.
     """
     import time
 
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.tables._g_l_y_f import Glyph
+    from tqdm import tqdm
 
     from hangulgan.eval.fewshot import choose_references
     from hangulgan.vector.check import sanitize
@@ -181,7 +185,7 @@ def complete_font(
     timings["render"] = time.perf_counter() - started
     if finetune_steps > 0 and len(drawn) >= finetune_min:
         say(f"fine-tuning on the font's {len(drawn)} syllables ({finetune_steps} steps)")
-        generator = generator.finetune(drawn, finetune_steps)
+        generator = generator.finetune(drawn, finetune_steps, progress=bars)
         report.finetune_steps = finetune_steps
     timings["finetune"] = time.perf_counter() - started - sum(timings.values())
     refs = choose_references(drawn, min(references, len(drawn)), exclude=set())
@@ -190,12 +194,20 @@ def complete_font(
         np.stack([drawn.image(cp) for cp in refs]), refs, label=source.name
     )
     say(f"drawing {len(todo)} syllables in the style of {len(refs)} references")
-    images = generator.draw(style, todo)
+    with tqdm(total=len(todo), unit="glyph", desc="drawing", disable=not bars, leave=False) as bar:
+        images = generator.draw(style, todo, progress=bar.update)
     timings["draw"] = time.perf_counter() - started - sum(timings.values())
     geometry = result.geometry
-    traced = trace_glyphs(
-        images, todo.astype(np.int32), TraceParams(), "ttf", workers=workers, geometry=geometry
-    )
+    with tqdm(total=len(todo), unit="glyph", desc="tracing", disable=not bars, leave=False) as bar:
+        traced = trace_glyphs(
+            images,
+            todo.astype(np.int32),
+            TraceParams(),
+            "ttf",
+            workers=workers,
+            geometry=geometry,
+            progress=bar.update,
+        )
     timings["trace"] = time.perf_counter() - started - sum(timings.values())
     upm = int(font["head"].unitsPerEm)
     scale = upm / UPM
