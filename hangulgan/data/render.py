@@ -202,7 +202,7 @@ class FaceRenderer:
         metrics = VerticalMetrics.from_font(self.path, face_index)
         if metrics is None or metrics.units_per_em != upm:
             metrics = VerticalMetrics.cjk_default(upm)  # tables fontTools cannot read
-        bottoms, tops, advances = self._sample_hangul()
+        bottoms, tops, advances = self.sample_hangul()
         if advances:
             values, counts = np.unique(advances, return_counts=True)
             advance = int(values[np.argmax(counts)])
@@ -225,7 +225,7 @@ class FaceRenderer:
             metrics=metrics,
         )
 
-    def _sample_hangul(self) -> tuple[list[int], list[int], list[int]]:
+    def sample_hangul(self) -> tuple[list[int], list[int], list[int]]:
         """Bottoms and tops (26.6 pixels above the baseline) and advances (font units) of
         a sample of the face's Hangul outlines. Glyphs FreeType cannot load are passed over:
         they only would have told where the ink sits."""

@@ -155,7 +155,7 @@ class SplitFaceRenderer:
             tops: list[int] = []
             advances: list[int] = []
             for renderer in self.renderers:
-                part_bottoms, part_tops, part_advances = renderer._sample_hangul()
+                part_bottoms, part_tops, part_advances = renderer.sample_hangul()
                 bottoms += part_bottoms
                 tops += part_tops
                 advances += part_advances
