@@ -21,7 +21,7 @@ import time
 import torch
 from report import Report
 
-from hangulgan.models.base import DataInfo
+from hangulgan.train.contract import DataInfo
 from hangulgan.translate.models import Autoencoder, AutoencoderConfig, Pix2Pix, Pix2PixConfig
 from hangulgan.translate.unpaired import UGATIT, CycleGAN, CycleGANConfig, UGATITConfig
 

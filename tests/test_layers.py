@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from hangulgan.models import DCGAN, DCGANConfig
-from hangulgan.models.base import DataInfo
 from hangulgan.models.layers import FastDropout, FoldConvTranspose2d, OneChannelConv2d
+from hangulgan.train.contract import DataInfo
 
 
 def _compare(reference: nn.Module, fast: nn.Module, x: torch.Tensor) -> None:

@@ -17,7 +17,6 @@ from hangulgan.data.corpus import Corpus
 from hangulgan.data.corpus_manifest import RenderSettings
 from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.models.base import DataInfo
 from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
     AdaIN,
@@ -31,6 +30,7 @@ from hangulgan.models.styled import (
 )
 from hangulgan.models.styled_inference import StyledGenerator, tone_curve
 from hangulgan.models.styled_references import references_from_folder, references_from_font
+from hangulgan.train.contract import DataInfo
 
 from conftest import NANUM, debian_font
 

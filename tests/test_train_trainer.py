@@ -393,7 +393,7 @@ def test_single_process_training_pays_for_no_gradient_averaging(tmp_path, monkey
     """One process: no all-reduce, no flattening of gradients, no call into the runtime."""
     import torch.distributed as dist
 
-    from hangulgan.models.base import Runtime
+    from hangulgan.train.contract import Runtime
 
     def refuse(*args, **kwargs):
         raise AssertionError("a single process averaged gradients")

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from hangulgan.models.base import DataInfo
 from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.contract import DataInfo
 from hangulgan.translate.models import (
     Autoencoder,
     AutoencoderConfig,

@@ -15,8 +15,8 @@ from hangulgan import hangul
 from hangulgan.data.corpus_manifest import RenderSettings
 from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import DataInfo
 from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.contract import DataInfo
 from hangulgan.translate.unpaired import (
     UGATIT,
     CycleGAN,

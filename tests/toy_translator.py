@@ -20,7 +20,8 @@ from PIL import Image
 from torch import nn
 
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
+from hangulgan.train.contract import Capability, DataInfo, Model
+from hangulgan.train.options import ModelConfig, option
 
 
 def make_image_folder(folder: Path, n: int = 12, size: int = 8) -> Path:

@@ -67,8 +67,8 @@ def _fewshot(
 
 def _run_draws_syllables(run_dir: str) -> bool:
     from hangulgan.models import get_model_class
-    from hangulgan.models.base import Capability
     from hangulgan.train.config import RunConfig
+    from hangulgan.train.contract import Capability
 
     saved = RunConfig.load(run_dir)
     model_cls = get_model_class(saved.model)

@@ -5,7 +5,7 @@
 (``Model.config_class``), its data config (``Model.data_config()``, the corpus selection
 for glyph models) and the trainer's :class:`~hangulgan.train.config.TrainConfig`. Each
 field becomes an option whose type, default and help come from the field
-(:func:`hangulgan.models.base.option`); registering a model is all it takes to appear here.
+(:func:`hangulgan.train.options.option`); registering a model is all it takes to appear here.
 Each command only turns options into config dataclasses and calls the library; errors
 become one line and a non-zero exit code.
 """
@@ -23,15 +23,8 @@ import click
 from click.core import ParameterSource
 
 from hangulgan.errors import ConfigError
-from hangulgan.train.config import (
-    RunConfig,
-    TrainConfig,
-    compose,
-    field_type,
-    merge_resume,
-    option_flag,
-    read_toml,
-)
+from hangulgan.train.config import RunConfig, TrainConfig, merge_resume, read_toml
+from hangulgan.train.options import compose, field_type, option_flag
 
 _SECTIONS = ("model", "data", "train")
 _RESERVED = {"--run", "--config", "--resume", "--force", "--help", "-h"}
@@ -279,7 +272,8 @@ def train_group() -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace the glyph set in an existing --out-set folder (other files there stay).",
+    help="Replace a grid (--out) or the glyph set in an --out-set folder that sample wrote "
+    "before (other files there stay); nothing else is ever replaced.",
 )
 def sample_command(
     run_dir: Path,
@@ -302,10 +296,16 @@ def sample_command(
       hangulgan sample runs/cond --text 가나다라마바사 --out grid.png
       hangulgan sample runs/cond --charset ksx1001 --out-set glyphs/
     """
+    from hangulgan.cli.outputs import check_png_out
     from hangulgan.train.runs import write_glyphset, write_grid
 
     if not out and not out_set:
         raise ConfigError("give --out GRID.png and/or --out-set FOLDER")
+    RunConfig.load(run_dir)  # the input first: an output clash must not hide a wrong RUN
+    if out:
+        check_png_out(out, force)
+    if out_set:
+        _check_sample_set_out(out_set, force)
     if out:
         path = write_grid(
             run_dir,
@@ -333,6 +333,30 @@ def sample_command(
         )
         click.echo(
             f"glyph set: {out_set} ({len(glyphs)} glyphs, {glyphs.size[0]}×{glyphs.size[1]})"
+        )
+
+
+# what `sample --out-set` records as its glyph set's meta.source (hangulgan.train.runs)
+SAMPLE_SOURCE = "hangulgan sample"
+
+
+def _check_sample_set_out(folder: Path, force: bool) -> None:
+    """ConfigError unless ``sample`` may write its glyph set into ``folder``: a new folder,
+    or with ``force`` one whose glyph set (if it holds one) sample wrote."""
+    from hangulgan.cli.outputs import glyphset_meta
+    from hangulgan.train.runs import GLYPHSET_FILES
+
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: exists and is not a folder")
+    if not force:
+        raise ConfigError(f"{folder}: already exists (replace it with --force)")
+    held = [name for name in GLYPHSET_FILES if (folder / name).exists()]
+    if held and (glyphset_meta(folder) or {}).get("source") != SAMPLE_SOURCE:
+        raise ConfigError(
+            f"{folder}: not a glyph set sample wrote (holds {', '.join(held)}); --force "
+            "replaces only sample's own glyph set, never other files"
         )
 
 

@@ -21,7 +21,7 @@ class GlyphDataset(Dataset):
     Items are dicts: ``image`` float32 1×H×W in [-1, 1] (ink = +1), ``syllable`` (0..11171),
     ``jamo`` (3,) initial/medial/final indices, ``face`` (index into ``face_names``).
     With ``augmented=True`` the stored augmented copies join the clean glyphs.
-    It follows the trainer's :class:`~hangulgan.models.base.TrainingData` protocol, on its
+    It follows the trainer's :class:`~hangulgan.train.contract.TrainingData` protocol, on its
     in-memory fast path (no DataLoader workers: a batch is one gather from memory maps).
     """
 

@@ -36,7 +36,8 @@ from hangulgan.data.augment import AugmentConfig, augment_batch
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
 from hangulgan.eval.metrics import content_accuracy, resize_glyphs, style_accuracy
 from hangulgan.io import write_bytes_atomic, write_json_atomic
-from hangulgan.models.base import DataInfo, Model, ModelConfig, option
+from hangulgan.train.contract import DataInfo, Model
+from hangulgan.train.options import ModelConfig, option
 
 CLASSIFIER_FORMAT = "hangulgan.classifier"
 CLASSIFIER_VERSION = 1
@@ -196,7 +197,7 @@ def make_split(data: ClassifierDataConfig, face_names: list[str], folder: str) -
 class ClassifierDataset:
     """Real glyphs of the training faces and syllables; a share of each batch augmented.
 
-    Follows the trainer's :class:`~hangulgan.models.base.TrainingData` protocol. The
+    Follows the trainer's :class:`~hangulgan.train.contract.TrainingData` protocol. The
     distortions are the render stage's (:func:`~hangulgan.data.augment.augment_batch`,
     translation padded rather than wrapped, so no stroke crosses to the other side) and
     are drawn from the batch seed, so a resumed run sees the same batches.

@@ -283,7 +283,7 @@ def evaluate_run(
 ) -> tuple[Report, GlyphSet | None, GlyphSet | None]:
     """Evaluate a trained generator (see the module docstring); returns the report and, for a
     conditional run, the glyph set it drew and the real one it was compared with."""
-    from hangulgan.models.base import Capability
+    from hangulgan.train.contract import Capability
     from hangulgan.train.grid import to_uint8_ink
     from hangulgan.train.runs import open_run, run_capabilities, sample_images
 

@@ -21,16 +21,17 @@ A new model is one module and no CLI code::
 
     register_model(MyModel)
 
-See :mod:`hangulgan.models.base` for the whole contract (capabilities, visual sheets,
+See :mod:`hangulgan.train.contract` for the whole contract (capabilities, visual sheets,
 extra checkpoint state, the TrainingData protocol).
 """
 
 from __future__ import annotations
 
 from hangulgan.errors import RunError
-from hangulgan.models.base import DataInfo, Model, ModelConfig, Runtime
 from hangulgan.models.dcgan import DCGAN, DCGANConfig
 from hangulgan.models.styled import StyledConfig, StyledModel
+from hangulgan.train.contract import DataInfo, Model, Runtime
+from hangulgan.train.options import ModelConfig
 
 MODELS: dict[str, type[Model]] = {}
 

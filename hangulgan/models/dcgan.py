@@ -38,13 +38,14 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
 from hangulgan.models.layers import (
     FastDropout,
     FoldConvTranspose2d,
     OneChannelConv2d,
     scale_grad,
 )
+from hangulgan.train.contract import Capability, DataInfo, Model
+from hangulgan.train.options import ModelConfig, option
 
 LOSSES = ("bce", "hinge")
 # Below this logit σ(l) nears float32's smallest normal numbers (σ(−87) ≈ 1.6e−38): the

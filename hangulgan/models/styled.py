@@ -54,7 +54,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
-from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
+from hangulgan.train.contract import Capability, DataInfo, Model
+from hangulgan.train.options import ModelConfig, option
 
 WEIGHTS_FORMAT = "hangulgan.styled-weights"
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)

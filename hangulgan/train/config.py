@@ -7,9 +7,6 @@ run and restores them on resume, so a resumed run trains exactly what it started
 from __future__ import annotations
 
 import copy
-import functools
-import types
-import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from typing import Any
 from hangulgan import __version__
 from hangulgan.errors import ConfigError, RunError
 from hangulgan.io import read_folder_header, write_json_atomic
-from hangulgan.models.base import option
+from hangulgan.train.options import TYPE_WORDS, from_dict, option, option_flag
 
 RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
@@ -171,12 +168,12 @@ class RunConfig:
             if key not in raw:
                 raise RunError(f"{path}: malformed run config (no {key!r} entry)")
             if not isinstance(raw[key], kind):
-                raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
+                raise RunError(f"{path}: {key!r} must be a {TYPE_WORDS[kind]}")
             if key == "model" and model is not None and raw["model"] != model:
                 raise RunError(f"{run_dir}: holds a {raw['model']!r} run, not {model!r}")
         for key, kind in (("data", dict), ("data_info", dict), ("precision", str)):
             if raw.get(key) is not None and not isinstance(raw[key], kind):
-                raise RunError(f"{path}: {key!r} must be a {_TYPE_WORDS[kind]}")
+                raise RunError(f"{path}: {key!r} must be a {TYPE_WORDS[kind]}")
         world_size = raw.get("world_size", 1)
         if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
             raise RunError(f"{path}: 'world_size' must be a positive whole number")
@@ -209,93 +206,6 @@ class RunConfig:
 
 
 PRECISIONS = ("float32", "bf16")
-_TYPE_WORDS = {str: "string", dict: "table", int: "whole number", float: "number", bool: "boolean"}
-
-
-# --------------------------------------------------------------- dataclasses as options
-
-
-def field_type(cls: type, name: str) -> tuple[type, bool, bool]:
-    """(base type, may be None, is a list) of dataclass field ``name``."""
-    hints = _hints(cls)
-    hint = hints[name]
-    optional = False
-    args = typing.get_args(hint)
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        optional = type(None) in args
-        rest = [a for a in args if a is not type(None)]
-        hint = rest[0]
-    if typing.get_origin(hint) in (list, tuple):
-        return typing.get_args(hint)[0], optional, True
-    return hint, optional, False
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def option_flag(cls: type, name: str) -> str:
-    """The command-line option of dataclass field ``name`` (``--latent`` for latent_dim)."""
-    for f in fields(cls):
-        if f.name == name:
-            return "--" + (f.metadata.get("flag") or name).replace("_", "-")
-    raise KeyError(name)
-
-
-def _check_value(cls: type, name: str, value: Any, where: str) -> Any:
-    """``value`` for field ``name`` of ``cls``, or ConfigError naming where it came from."""
-    base, optional, is_list = field_type(cls, name)
-    if value is None:
-        if optional:
-            return None
-        raise ConfigError(f"{where}: {name} must not be empty")
-    if is_list:
-        if not isinstance(value, (list, tuple)) or not all(_fits(base, item) for item in value):
-            raise ConfigError(f"{where}: {name} must be a list of {_TYPE_WORDS.get(base, base)}s")
-        return list(value)
-    if not _fits(base, value):
-        raise ConfigError(f"{where}: {name} must be a {_TYPE_WORDS.get(base, base)}, not {value!r}")
-    choices = next(f.metadata.get("choices") for f in fields(cls) if f.name == name)
-    if choices and value not in choices:
-        raise ConfigError(f"{where}: {name} {value!r}: choose one of {', '.join(choices)}")
-    return float(value) if base is float else value
-
-
-def _fits(base: type, value: Any) -> bool:
-    if base is bool:
-        return isinstance(value, bool)
-    if base is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if base is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if base is str:
-        return isinstance(value, str)
-    return isinstance(value, base)
-
-
-def from_dict(cls: type, data: dict[str, Any], where: str | None = None) -> Any:
-    """Build dataclass ``cls`` from a dict (a TOML table, a saved config).
-
-    ConfigError names an unknown key or a value of the wrong type (a batch of ``"32"``),
-    prefixed by ``where`` (the file and table).
-    """
-    where = where or cls.__name__
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: must be a table of options")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}")
-    values = {name: _check_value(cls, name, value, where) for name, value in data.items()}
-    return cls(**values)
-
-
-def compose(cls: type, table: dict[str, Any] | None, given: dict[str, Any], where: str) -> Any:
-    """Dataclass ``cls`` from its defaults ← a TOML ``table`` ← the options a user ``given``."""
-    values = dict(table or {})
-    values.update(given)
-    return from_dict(cls, values, where=where)
 
 
 def merge_resume(

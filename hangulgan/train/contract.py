@@ -1,4 +1,4 @@
-"""The interface between a model and the shared trainer.
+"""The model contract: the interface between a model and the shared trainer.
 
 A model owns its networks (``nn.Module`` by name), its optimizers (by name) and one
 training step; it never contains a loop. The trainer (:mod:`hangulgan.train.trainer`) owns
@@ -27,14 +27,17 @@ The contract, in the order the trainer uses it:
   the sample grids; :meth:`Model.capabilities` says what ``sample`` may ask of a run.
 
 Model, data and trainer options are dataclasses whose fields carry their command-line
-help (:func:`option`); ``hangulgan train MODEL`` is generated from them.
+help (:func:`~hangulgan.train.options.option`); ``hangulgan train MODEL`` is generated from
+them. Those dataclasses and :class:`~hangulgan.train.options.ModelConfig` live in
+:mod:`hangulgan.train.options`, which imports no torch, so that the command line builds a
+model's ``--help`` without loading torch.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -42,38 +45,10 @@ import torch
 from torch import nn
 
 from hangulgan.errors import CheckpointError, ConfigError
+from hangulgan.train.options import ModelConfig
 
 if TYPE_CHECKING:
     from hangulgan.train.config import DataConfig
-
-
-def option(
-    default: Any = MISSING,
-    help: str = "",
-    *,
-    flag: str | None = None,
-    choices: Iterable[str] | None = None,
-    resumable: bool = False,
-    multiple: bool = False,
-    default_factory: Any = MISSING,
-) -> Any:
-    """A config dataclass field that is also a command-line option.
-
-    ``help`` is the option's help text; ``flag`` names the option when it differs from the
-    field (``latent_dim`` → ``--latent``); ``choices`` restricts a string; ``resumable``
-    marks a trainer option that ``--resume`` may change; ``multiple`` makes a list option
-    that may be repeated or comma-separated.
-    """
-    metadata = {
-        "help": help,
-        "flag": flag,
-        "choices": tuple(choices) if choices is not None else None,
-        "resumable": resumable,
-        "multiple": multiple,
-    }
-    if default_factory is not MISSING:
-        return field(default_factory=default_factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 class Capability(str, enum.Enum):
@@ -158,23 +133,6 @@ class Runtime:
 
     def reduce_gradients(self, params: list[torch.Tensor]) -> None:
         """Average the gradients of ``params`` over all processes (here: nothing to do)."""
-
-
-@dataclass
-class ModelConfig:
-    """Base of the model config dataclasses; subclasses add fields made with :func:`option`."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-    def validate(self) -> None:
-        """Raise :class:`~hangulgan.errors.ConfigError` for values out of range."""
-
-    @classmethod
-    def legacy_defaults(cls) -> dict[str, Any]:
-        """Values for fields a run saved by an older hangulgan lacks (keep old runs loadable)."""
-        return {}
 
 
 class Model:

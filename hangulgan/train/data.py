@@ -1,7 +1,7 @@
 """The training data: a corpus selection as a :class:`~hangulgan.data.dataset.GlyphDataset`.
 
 This is the default ``Model.make_dataset``; the trainer reads any dataset through the
-:class:`~hangulgan.models.base.TrainingData` protocol. Glyphs already in memory go
+:class:`~hangulgan.train.contract.TrainingData` protocol. Glyphs already in memory go
 through ``GlyphDataset.from_glyphsets``.
 """
 

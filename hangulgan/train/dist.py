@@ -20,7 +20,7 @@ import torch.distributed as dist
 from torch import nn
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
-from hangulgan.models.base import Runtime
+from hangulgan.train.contract import Runtime
 
 
 @dataclass

@@ -19,9 +19,9 @@ from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
 from hangulgan.models import Model, get_model_class
-from hangulgan.models.base import Capability, DataInfo
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import CONFIG_FILE, RunConfig
+from hangulgan.train.contract import Capability, DataInfo
 from hangulgan.train.grid import save_grid, to_uint8_ink
 from hangulgan.train.trainer import (
     METRICS_FILE,
@@ -93,7 +93,7 @@ def _syllables(text: str | None, charset: str | None) -> list[int] | None:
 
 
 def run_capabilities(run: LoadedRun) -> frozenset[Capability]:
-    """What the run's model can produce (see :class:`~hangulgan.models.base.Capability`)."""
+    """What the run's model can produce (see :class:`~hangulgan.train.contract.Capability`)."""
     return type(run.model).capabilities(run.model.config)
 
 

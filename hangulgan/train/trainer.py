@@ -1,7 +1,7 @@
 """The one training loop of hangulgan, shared by every model.
 
 :func:`train` sets up a run (device, seeds, run folder, model, distributed group) and
-:class:`Trainer` runs it. A model (:class:`hangulgan.models.base.Model`) supplies networks,
+:class:`Trainer` runs it. A model (:class:`hangulgan.train.contract.Model`) supplies networks,
 optimizers and a step; the trainer owns everything else:
 
 * device (CUDA when present, else CPU), torch threads, bf16 autocast where the device
@@ -11,7 +11,7 @@ optimizers and a step; the trainer owns everything else:
   under a seed of ``(seed, rank, step)`` (so random references or crops repeat) and each
   step's randomness (noise, dropout) after seeding torch from ``(seed, rank, step)``, so
   a resumed or distributed run draws exactly what an uninterrupted one would;
-* the data (:class:`~hangulgan.models.base.TrainingData`): a shuffled stream of epochs
+* the data (:class:`~hangulgan.train.contract.TrainingData`): a shuffled stream of epochs
   whose position is checkpointed, gathered in-process or by DataLoader workers;
 * checkpoints (safetensors, atomic, checked against the model before loading) every
   ``checkpoint_every`` steps, at the end and before exiting on Ctrl-C or SIGTERM, with
@@ -51,10 +51,10 @@ from tqdm import tqdm
 from hangulgan import hangul
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
 from hangulgan.io import folder_lock
-from hangulgan.models import Model, ModelConfig, get_model_class
-from hangulgan.models.base import DataInfo, TrainingData
+from hangulgan.models import get_model_class
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig, from_dict
+from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig
+from hangulgan.train.contract import DataInfo, Model, TrainingData
 from hangulgan.train.dist import (
     DistContext,
     DistributedRuntime,
@@ -65,6 +65,7 @@ from hangulgan.train.dist import (
     shutdown_distributed,
 )
 from hangulgan.train.grid import save_panels
+from hangulgan.train.options import ModelConfig, from_dict
 
 METRICS_FILE = "metrics.csv"
 SAMPLES_DIR = "samples"

@@ -1,7 +1,7 @@
 """Training data of the image-translation models: pairs (A, B) of images.
 
 Three sources, one :class:`TranslationData` (the trainer's
-:class:`~hangulgan.models.base.TrainingData`), batches ``{"a": ..., "b": ...}`` in [-1, 1]:
+:class:`~hangulgan.train.contract.TrainingData`), batches ``{"a": ..., "b": ...}`` in [-1, 1]:
 
 * an image folder (``--data DIR``), laid out as
 
@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import option
+from hangulgan.train.options import option
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 LAYOUTS = ("auto", "folders", "side-by-side", "unaligned", "colorize")

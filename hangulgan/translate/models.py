@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hangulgan.errors import ConfigError
-from hangulgan.models.base import Capability, DataInfo, Model, ModelConfig, option
+from hangulgan.train.contract import Capability, DataInfo, Model
+from hangulgan.train.options import ModelConfig, option
 from hangulgan.translate.data import TranslateDataConfig, TranslationData, check_divisible
 from hangulgan.translate.networks import NORMS, PatchDiscriminator, UNetGenerator
 

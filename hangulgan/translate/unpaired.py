@@ -18,7 +18,8 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.models.base import DataInfo, ModelConfig, option
+from hangulgan.train.contract import DataInfo
+from hangulgan.train.options import ModelConfig, option
 from hangulgan.translate.models import Translator, TranslatorConfig
 from hangulgan.translate.networks import NORMS, PatchDiscriminator, norm_layer
 

@@ -1,0 +1,155 @@
+"""Config dataclasses whose fields are command-line options; imports no torch.
+
+The torch-free half of the model contract (the other half, :mod:`hangulgan.train.contract`,
+holds :class:`~hangulgan.train.contract.Model`). Model, data and trainer options are
+dataclasses whose fields carry their command-line help (:func:`option`);
+``hangulgan train MODEL`` is generated from them, and a saved ``config.json`` or a TOML
+file is read back into them by :func:`from_dict`. Nothing here imports torch, so the
+command line can build its ``--help`` from a model's config without loading the model.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from hangulgan.errors import ConfigError
+
+# how an error message names a value's expected type
+TYPE_WORDS = {str: "string", dict: "table", int: "whole number", float: "number", bool: "boolean"}
+
+
+def option(
+    default: Any = MISSING,
+    help: str = "",
+    *,
+    flag: str | None = None,
+    choices: Iterable[str] | None = None,
+    resumable: bool = False,
+    multiple: bool = False,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A config dataclass field that is also a command-line option.
+
+    ``help`` is the option's help text; ``flag`` names the option when it differs from the
+    field (``latent_dim`` → ``--latent``); ``choices`` restricts a string; ``resumable``
+    marks a trainer option that ``--resume`` may change; ``multiple`` makes a list option
+    that may be repeated or comma-separated.
+    """
+    metadata = {
+        "help": help,
+        "flag": flag,
+        "choices": tuple(choices) if choices is not None else None,
+        "resumable": resumable,
+        "multiple": multiple,
+    }
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class ModelConfig:
+    """Base of the model config dataclasses; subclasses add fields made with :func:`option`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise :class:`~hangulgan.errors.ConfigError` for values out of range."""
+
+    @classmethod
+    def legacy_defaults(cls) -> dict[str, Any]:
+        """Values for fields a run saved by an older hangulgan lacks (keep old runs loadable)."""
+        return {}
+
+
+# --------------------------------------------------------------- dataclasses as options
+
+
+def field_type(cls: type, name: str) -> tuple[type, bool, bool]:
+    """(base type, may be None, is a list) of dataclass field ``name``."""
+    hints = _hints(cls)
+    hint = hints[name]
+    optional = False
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        optional = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        hint = rest[0]
+    if typing.get_origin(hint) in (list, tuple):
+        return typing.get_args(hint)[0], optional, True
+    return hint, optional, False
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def option_flag(cls: type, name: str) -> str:
+    """The command-line option of dataclass field ``name`` (``--latent`` for latent_dim)."""
+    for f in fields(cls):
+        if f.name == name:
+            return "--" + (f.metadata.get("flag") or name).replace("_", "-")
+    raise KeyError(name)
+
+
+def _check_value(cls: type, name: str, value: Any, where: str) -> Any:
+    """``value`` for field ``name`` of ``cls``, or ConfigError naming where it came from."""
+    base, optional, is_list = field_type(cls, name)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}: {name} must not be empty")
+    if is_list:
+        if not isinstance(value, (list, tuple)) or not all(_fits(base, item) for item in value):
+            raise ConfigError(f"{where}: {name} must be a list of {TYPE_WORDS.get(base, base)}s")
+        return list(value)
+    if not _fits(base, value):
+        raise ConfigError(f"{where}: {name} must be a {TYPE_WORDS.get(base, base)}, not {value!r}")
+    choices = next(f.metadata.get("choices") for f in fields(cls) if f.name == name)
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: {name} {value!r}: choose one of {', '.join(choices)}")
+    return float(value) if base is float else value
+
+
+def _fits(base: type, value: Any) -> bool:
+    if base is bool:
+        return isinstance(value, bool)
+    if base is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base is str:
+        return isinstance(value, str)
+    return isinstance(value, base)
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str | None = None) -> Any:
+    """Build dataclass ``cls`` from a dict (a TOML table, a saved config).
+
+    ConfigError names an unknown key or a value of the wrong type (a batch of ``"32"``),
+    prefixed by ``where`` (the file and table).
+    """
+    where = where or cls.__name__
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table of options")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}")
+    values = {name: _check_value(cls, name, value, where) for name, value in data.items()}
+    return cls(**values)
+
+
+def compose(cls: type, table: dict[str, Any] | None, given: dict[str, Any], where: str) -> Any:
+    """Dataclass ``cls`` from its defaults ← a TOML ``table`` ← the options a user ``given``."""
+    values = dict(table or {})
+    values.update(given)
+    return from_dict(cls, values, where=where)
