@@ -19,7 +19,6 @@ held-out split and the accuracy measured on it). :func:`load_classifier` reads i
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,9 +34,15 @@ from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig, augment_batch
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
 from hangulgan.eval.metrics import content_accuracy, resize_glyphs, style_accuracy
-from hangulgan.io import write_bytes_atomic, write_json_atomic
 from hangulgan.train.contract import DataInfo, Model
 from hangulgan.train.options import ModelConfig, option
+from hangulgan.train.weights import (
+    header_fields,
+    read_description,
+    read_weights,
+    write_description,
+    write_weights,
+)
 
 CLASSIFIER_FORMAT = "hangulgan.classifier"
 CLASSIFIER_VERSION = 1
@@ -574,12 +579,9 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 
 def save_classifier(classifier: Classifier, path: str | Path) -> tuple[Path, Path]:
     """Write ``PATH.safetensors`` (weights) and ``PATH.json`` (what it is), atomically."""
-    from safetensors.torch import save
-
     weights_path, meta_path = _paths(path)
-    weights_path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in classifier.net.state_dict().items()}
-    write_bytes_atomic(weights_path, save(state, metadata={"format": CLASSIFIER_FORMAT}))
+    # the weights' header names the format only; the version lies in the JSON description
+    write_weights(weights_path, classifier.net.state_dict(), header_fields(CLASSIFIER_FORMAT, None))
     meta = dict(classifier.meta)
     meta |= {
         "format": CLASSIFIER_FORMAT,
@@ -591,7 +593,7 @@ def save_classifier(classifier: Classifier, path: str | Path) -> tuple[Path, Pat
         "parameters": sum(p.numel() for p in classifier.net.parameters()),
         "weights_bytes": weights_path.stat().st_size,
     }
-    write_json_atomic(meta_path, meta)
+    write_description(meta_path, meta)
     return weights_path, meta_path
 
 
@@ -602,24 +604,8 @@ def load_classifier(path: str | Path) -> Classifier:
     or when its weights do not fit the network its JSON describes (another image size,
     another set of faces).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     weights_path, meta_path = _paths(path)
-    for file in (meta_path, weights_path):
-        if not file.is_file():
-            raise CheckpointError(f"{file}: no such classifier file")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{meta_path}: not a classifier description ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
-        raise CheckpointError(f"{meta_path}: not a hangulgan classifier")
-    if meta.get("version") != CLASSIFIER_VERSION:
-        raise CheckpointError(
-            f"{meta_path}: classifier version {meta.get('version')}, this hangulgan reads "
-            f"{CLASSIFIER_VERSION}"
-        )
+    meta = read_description(meta_path, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, "classifier")
     task = meta.get("task")
     if task not in TASKS:
         raise CheckpointError(f"{meta_path}: unknown task {task!r}")
@@ -636,11 +622,8 @@ def load_classifier(path: str | Path) -> Classifier:
             f"{meta_path}: a style head of {heads.get('face')} faces but "
             f"{len(meta.get('faces', []))} faces listed"
         )
+    state = read_weights(weights_path, CLASSIFIER_FORMAT, None, "classifier file").tensors
     net = GlyphClassifierNet(heads, width, size)
-    try:
-        state = load_file(str(weights_path))
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as err:

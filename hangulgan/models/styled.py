@@ -47,17 +47,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
+from hangulgan.models.styled_weights import MODEL_NAME, load_net_state
 from hangulgan.train.contract import Capability, DataInfo, Model
 from hangulgan.train.options import ModelConfig, option
 
-WEIGHTS_FORMAT = "hangulgan.styled-weights"
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
 STYLE_POOLS = ("attention", "mean")
 
@@ -460,38 +459,6 @@ def load_content_critic(path: str | Path, size: tuple[int, int]) -> nn.Module:
     return net
 
 
-def load_net_state(source: str | Path) -> dict[str, torch.Tensor]:
-    """The generator-side weights (``StyledNet`` state dict) of a run, checkpoint or weights file.
-
-    A run folder gives its newest checkpoint; a checkpoint gives its EMA weights when it has
-    them, else the live ones; a shipped weights file (:func:`save_weights`) gives its own.
-    """
-    from hangulgan.train import checkpoint as ckpt
-
-    path = Path(source)
-    if path.is_dir():
-        latest = ckpt.latest_checkpoint(path)
-        if latest is None:
-            raise CheckpointError(f"{path}: holds no checkpoint to start from")
-        path = latest
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such run, checkpoint or weights file")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if metadata.get("format") == WEIGHTS_FORMAT:
-                return {k[4:]: handle.get_tensor(k) for k in handle.keys() if k.startswith("net.")}
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path}: unreadable weights ({err})") from None
-    checkpoint = ckpt.read_checkpoint(path)
-    if checkpoint.model != StyledModel.name:
-        raise CheckpointError(f"{path}: holds a {checkpoint.model!r} model, not a styled one")
-    state = checkpoint.network_state("ema", "net") or checkpoint.network_state("net", "net")
-    if not state:
-        raise CheckpointError(f"{path}: holds no styled generator weights")
-    return state
-
-
 # ----------------------------------------------------------------------------- data
 
 
@@ -677,7 +644,7 @@ def content_table(images: np.ndarray, codepoints: np.ndarray, size: tuple[int, i
 class StyledModel(Model):
     """The few-shot generator as a trainable model (see the module docstring)."""
 
-    name = "styled"
+    name = MODEL_NAME
     description = (
         "Few-shot style-conditioned generator: any syllable in the style of K reference "
         "glyphs (content from NanumGothic and the jamo, style pooled from the references)."

@@ -8,12 +8,12 @@ everything it needs at inference and nothing from the training corpus:
   ``--style FACE``, ``--mix A:0.5,B:0.5`` and ``--style random`` work without the corpus;
 * the placement geometry of the corpus, which every glyph set it writes carries.
 
-Shipped weights are one safetensors file (tensors) with JSON metadata: no pickle.
+Shipped weights are one safetensors file (tensors) with JSON metadata, read and written by
+:mod:`hangulgan.models.styled_weights`: no pickle.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,26 +21,26 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.io import write_bytes_atomic
 from hangulgan.models.styled import (
     DEFAULT_REFERENCES,
-    WEIGHTS_FORMAT,
     StyledConfig,
     StyledDataConfig,
     StyledNet,
     content_table,
     greedy_reference_cover,
+)
+from hangulgan.models.styled_weights import (
+    SHIPPED_WEIGHTS,
+    WHAT,
     load_net_state,
+    read_styled_weights,
+    write_styled_weights,
 )
 
-WEIGHTS_VERSION = 1
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "styled-32.safetensors"
 BANK_REFERENCES = 24  # references per face kept in the style bank
 
 
@@ -110,34 +110,15 @@ class StyledGenerator:
     @classmethod
     def from_weights(cls, path: str | Path) -> StyledGenerator:
         """Read a weights file written by :meth:`save`."""
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: no such weights file")
+        tensors, info = read_styled_weights(path)
         try:
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = handle.metadata() or {}
-                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-        except (SafetensorError, OSError) as err:
-            raise CheckpointError(f"{path}: unreadable weights file ({err})") from None
-        if metadata.get("format") != WEIGHTS_FORMAT:
-            raise CheckpointError(f"{path}: not a hangulgan styled weights file")
-        if metadata.get("version") != str(WEIGHTS_VERSION):
-            raise CheckpointError(
-                f"{path}: weights version {metadata.get('version')}, this hangulgan reads "
-                f"version {WEIGHTS_VERSION}"
-            )
-        try:
-            info = json.loads(metadata["info"])
             config = StyledConfig(**info["config"])
             data = StyledDataConfig(**info.get("data", {}))
             names = list(info["bank_faces"])
             counts = [int(c) for c in info["bank_counts"]]
-        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path}: damaged weights metadata ({err})") from None
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: damaged {WHAT} metadata ({err})") from None
         state = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
-        for key in ("content", "bank.codes", "bank.jamo"):
-            if key not in tensors:
-                raise CheckpointError(f"{path}: weights file lacks {key!r}")
         return cls(
             config,
             state,
@@ -201,11 +182,10 @@ class StyledGenerator:
 
     def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> Path:
         """Write the generator (weights, content table, style bank, meta) as one file."""
-        path = Path(path)
-        tensors = {f"net.{k}": v.contiguous() for k, v in self.net.state_dict().items()}
+        tensors = {f"net.{k}": v for k, v in self.net.state_dict().items()}
         tensors["content"] = torch.from_numpy(np.ascontiguousarray(self.content))
-        tensors["bank.codes"] = self.bank_codes.float().contiguous()
-        tensors["bank.jamo"] = self.bank_jamo.to(torch.int16).contiguous()
+        tensors["bank.codes"] = self.bank_codes.float()
+        tensors["bank.jamo"] = self.bank_jamo.to(torch.int16)
         info = {
             "config": self.config.to_dict() | {"init_from": ""},
             "data": asdict(self.data),
@@ -213,16 +193,7 @@ class StyledGenerator:
             "bank_counts": self.bank_counts,
             "meta": self.meta | (extra_meta or {}),
         }
-        metadata = {
-            "format": WEIGHTS_FORMAT,
-            "version": str(WEIGHTS_VERSION),
-            "info": json.dumps(info, ensure_ascii=False),
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # safetensors' save_file makes its file owner-only; bytes written through
-        # write_bytes_atomic get the permissions of every other output
-        write_bytes_atomic(path, save(tensors, metadata=metadata))
-        return path
+        return write_styled_weights(path, tensors, info)
 
     def finetune(
         self,
