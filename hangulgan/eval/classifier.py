@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from hangulgan.train.weights import (
     header_fields,
     read_description,
     read_weights,
+    shipped_weights,
     write_description,
     write_weights,
 )
@@ -53,7 +53,7 @@ JAMO_HEADS = (
     ("final", hangul.N_FINALS),
 )
 FEATURE_DIM = 256
-DEFAULT_CONTENT_CLASSIFIER = "content-classifier"  # package data: hangulgan/eval/weights/
+DEFAULT_CONTENT_CLASSIFIER = "content-classifier"  # package data: hangulgan/weights/
 # Held out by default: whole families, spread over styles (gothic, serif, rounded, pen),
 # so no design of theirs is seen in training. The handwriting faces (NanumPen, NanumBrush,
 # UnPilgi) all stay in training: held out in a trial (width 32, step 500 of 3000), UnPilgi
@@ -411,16 +411,6 @@ def _targets(task: str, batch: dict[str, torch.Tensor], device: torch.device) ->
     return {"face": batch["face"].to(device)}
 
 
-def _register() -> None:
-    # Imported here: hangulgan.models imports this module at its end (see there).
-    from hangulgan.models import register_model
-
-    register_model(GlyphClassifier)
-
-
-_register()
-
-
 # --------------------------------------------------------------------------- inference
 
 
@@ -637,8 +627,9 @@ def load_classifier(path: str | Path) -> Classifier:
 
 
 def default_content_classifier_path() -> Path:
-    """Where the shipped content classifier lies (package data)."""
-    return Path(str(resources.files("hangulgan.eval") / "weights" / DEFAULT_CONTENT_CLASSIFIER))
+    """Where the shipped content classifier lies (package data, beside the other shipped
+    weights)."""
+    return shipped_weights(DEFAULT_CONTENT_CLASSIFIER)
 
 
 def load_default_content_classifier() -> Classifier:
