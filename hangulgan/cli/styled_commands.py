@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hangulgan import hangul
+from hangulgan.cli.outputs import glyphset_meta
 from hangulgan.errors import ConfigError
 
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
@@ -30,19 +31,7 @@ def _parse_mix(spec: str) -> dict[str, float]:
 def _made_by_generate(folder: Path) -> bool:
     """Whether ``folder`` is a glyph set that ``generate`` wrote: its header's meta says so
     (``source``; sets written before that mark carry the styled generator's own key)."""
-    import json
-
-    from hangulgan.data.glyphset import GLYPHSET_FORMAT, META_FILE
-
-    try:
-        header = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(header, dict) or header.get("format") != GLYPHSET_FORMAT:
-        return False
-    meta = header.get("meta")
-    if not isinstance(meta, dict):
-        return False
+    meta = glyphset_meta(folder) or {}
     return meta.get("source") == GENERATE_SOURCE or meta.get("generator") == "styled"
 
 

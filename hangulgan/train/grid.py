@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 
 from hangulgan.io import atomic_path
 
@@ -64,6 +65,26 @@ def grid_image(
     return image
 
 
+# The tEXt "Software" of every grid and sheet hangulgan writes: the mark by which `sample
+# --force` knows a PNG it may replace (a user's image of the same name is never touched).
+PNG_SOFTWARE = "hangulgan"
+
+
+def _marked() -> PngInfo:
+    info = PngInfo()
+    info.add_text("Software", PNG_SOFTWARE)
+    return info
+
+
+def drawn_by_hangulgan(path: str | Path) -> bool:
+    """Whether ``path`` is a PNG grid or sheet that hangulgan wrote (its Software mark)."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.text.get("Software") == PNG_SOFTWARE
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
 def save_grid(
     images: torch.Tensor, path: str | Path, cols: int | None = None, ink: bool = True
 ) -> Path:
@@ -71,7 +92,7 @@ def save_grid(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
-        grid_image(to_display(images, ink), cols=cols).save(tmp, format="PNG")
+        grid_image(to_display(images, ink), cols=cols).save(tmp, format="PNG", pnginfo=_marked())
     return path
 
 
@@ -114,5 +135,5 @@ def save_panels(panels: dict[str, torch.Tensor], path: str | Path, ink: bool = T
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
-        sheet_image(panels, ink=ink).save(tmp, format="PNG")
+        sheet_image(panels, ink=ink).save(tmp, format="PNG", pnginfo=_marked())
     return path
