@@ -335,13 +335,11 @@ def test_a_failing_write_is_a_clear_error(
     glyphs: GlyphSet, outdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what a full disk or a folder that turns read-only under us does (root passes the
-    # permission-bit test above, so the failure is injected where the file is created)
-    import tempfile
-
-    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+    # permission-bit test above, so the failure is injected where the font is written)
+    def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(TTFont, "save", refuse)
     with pytest.raises(VectorError, match=r"x.ttf: cannot write font \(Permission denied\)"):
         build_font(glyphs, outdir / "x.ttf")
     assert leftovers(outdir) == []
