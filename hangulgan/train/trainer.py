@@ -33,6 +33,7 @@ import contextlib
 import copy
 import csv
 import ctypes
+import json
 import shutil
 import signal
 import sys
@@ -53,7 +54,7 @@ from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunEr
 from hangulgan.io import folder_lock
 from hangulgan.models import get_model_class
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, RunConfig, TrainConfig
+from hangulgan.train.config import CONFIG_FILE, RUN_FORMAT, RunConfig, TrainConfig
 from hangulgan.train.contract import DataInfo, Model, TrainingData
 from hangulgan.train.dist import (
     DistContext,
@@ -737,6 +738,33 @@ def data_info(dataset: TrainingData, grid: int = 64) -> DataInfo:
     )
 
 
+def _not_a_run(run_dir: Path) -> str | None:
+    """Why ``run_dir`` is not a run folder hangulgan wrote, or None when it is one: its
+    config.json names the run format (of any version: --force may replace an old run)."""
+    try:
+        config = json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no {CONFIG_FILE}"
+    except (OSError, ValueError):
+        config = None
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+        return f"its {CONFIG_FILE} is not a run's"
+    return None
+
+
+def _run_entries(run_dir: Path) -> list[str]:
+    """The run entries ``run_dir`` holds; RunError when it holds some but is not a run."""
+    present = [name for name in _RUN_ENTRIES if (run_dir / name).exists()]
+    why = _not_a_run(run_dir) if present else None
+    if why:
+        # --force replaces a run, never a folder that merely holds files of a run's names
+        raise RunError(
+            f"{run_dir}: not a hangulgan run ({why}) but holds {', '.join(present)}; "
+            "train into a new or empty folder"
+        )
+    return present
+
+
 def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
     """Check (and with ``force`` clear) a run folder before training into it."""
     if resume:
@@ -744,7 +772,7 @@ def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -
         return
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir}: exists and is not a folder")
-    present = [name for name in _RUN_ENTRIES if (run_dir / name).exists()]
+    present = _run_entries(run_dir)
     if present and not force:
         step = ckpt.list_checkpoints(run_dir)
         where = f" at step {step[-1][0]}" if step else ""
@@ -848,6 +876,8 @@ def train(
                     raise RunError(f"{run_path}: exists and is not a folder")
                 if resume:
                     RunConfig.load(run_path, model=model_name)  # never creates a folder
+                elif run_path.is_dir():
+                    _run_entries(run_path)  # a user's folder is refused before the lock file
                 # one writer per run folder: a second `train` gets LockedError naming us
                 lock.enter_context(folder_lock(run_path, what="run"))
                 prepare_run_dir(run_path, model_name, resume, force)
