@@ -53,14 +53,14 @@ def test_export_writes_font_and_specimens(glyph_folder: Path, tmp_path: Path) ->
     assert "skipped 1 glyphs, left unmapped:\n  empty (1): 다\n" in output
     assert "fc-cache" in output
     assert sorted(p.name for p in out_dir.iterdir()) == [
+        "Draft.specimen.html",
+        "Draft.specimen.png",
         "Draft.ttf",
-        "specimen.html",
-        "specimen.png",
     ]
     assert TTFont(str(out))["name"].getDebugName(1) == "Draft Sans"
-    page = (out_dir / "specimen.html").read_text(encoding="utf-8")
+    page = (out_dir / "Draft.specimen.html").read_text(encoding="utf-8")
     assert "@font-face" in page and 'url("Draft.ttf")' in page and "가나한" in page
-    picture = np.asarray(Image.open(out_dir / "specimen.png"))
+    picture = np.asarray(Image.open(out_dir / "Draft.specimen.png"))
     assert picture.ndim == 2 and (picture < 128).any()  # some ink was set
 
     # an existing font is kept unless --force
@@ -124,37 +124,90 @@ def test_export_creates_missing_folders(glyph_folder: Path, tmp_path: Path) -> N
     )
     assert code == 0, output
     assert out.is_file()
-    assert sorted(p.name for p in specimens.iterdir()) == ["specimen.html", "specimen.png"]
+    assert sorted(p.name for p in specimens.iterdir()) == ["x.specimen.html", "x.specimen.png"]
 
 
 def test_export_never_overwrites_specimens_silently(glyph_folder: Path, tmp_path: Path) -> None:
-    # a folder with another font's specimen and the user's own notes
+    # a folder with a file of the specimen's name that export-ttf did not write, and the
+    # user's own notes
     folder = tmp_path / "fonts"
     folder.mkdir()
-    (folder / "specimen.png").write_bytes(b"another font's specimen")
+    (folder / "Draft.specimen.png").write_bytes(b"the user's picture")
     (folder / "notes.txt").write_text("mine")
     out = folder / "Draft.ttf"
     code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet")
-    assert code == 2 and "specimen.png: already exists" in output and "--force" in output
+    assert code == 2 and "Draft.specimen.png: already exists" in output and "--force" in output
     assert not out.exists()  # refused before tracing: nothing written
-    assert (folder / "specimen.png").read_bytes() == b"another font's specimen"
-    # elsewhere, or without a specimen, the export goes ahead
+    # --force does not replace it either: export-ttf did not make it
+    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--force")
+    assert code == 2 and "is not a specimen export-ttf wrote" in output
+    assert not out.exists()
+    assert (folder / "Draft.specimen.png").read_bytes() == b"the user's picture"
+    # without a specimen, the export goes ahead
     code, output = run(
         "export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--no-specimen"
     )
     assert code == 0, output
-    assert (folder / "specimen.png").read_bytes() == b"another font's specimen"
-    # --force replaces the font and the specimens, and nothing else
-    code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--force")
-    assert code == 0, output
-    assert (folder / "specimen.png").read_bytes().startswith(b"\x89PNG")
+    assert (folder / "Draft.specimen.png").read_bytes() == b"the user's picture"
+    # --force replaces the font and specimens export-ttf made, and nothing else
+    (folder / "Draft.specimen.png").unlink()
+    for _ in range(2):
+        code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--force")
+        assert code == 0, output
+    assert (folder / "Draft.specimen.png").read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in folder.iterdir()) == [
+        "Draft.specimen.html",
+        "Draft.specimen.png",
         "Draft.ttf",
         "notes.txt",
-        "specimen.html",
-        "specimen.png",
     ]
     assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_fonts_exported_into_one_folder_each_get_their_specimens(
+    glyph_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "fonts"
+    for name in ("Round", "Square"):
+        out = folder / f"{name}.ttf"
+        code, output = run("export-ttf", str(glyph_folder), "--out", str(out), "--quiet")
+        assert code == 0, output
+        assert f"{name}.specimen.png" in output
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Round.specimen.html",
+        "Round.specimen.png",
+        "Round.ttf",
+        "Square.specimen.html",
+        "Square.specimen.png",
+        "Square.ttf",
+    ]
+    page = (folder / "Square.specimen.html").read_text(encoding="utf-8")
+    assert 'url("Square.ttf")' in page
+
+
+@pytest.mark.parametrize("kind", ["font", "text"])
+def test_export_force_never_replaces_a_users_file(
+    glyph_folder: Path, test_font: Path, tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "Mine.ttf"
+    mine = test_font.read_bytes() if kind == "font" else b"not a font at all"
+    out.write_bytes(mine)
+    args = ["export-ttf", str(glyph_folder), "--out", str(out), "--quiet", "--no-specimen"]
+    code, output = run(*args)
+    assert code == 2 and "Mine.ttf: already exists" in output
+    code, output = run(*args, "--force")
+    assert code == 2 and "is not a font export-ttf made" in output
+    assert out.read_bytes() == mine
+
+
+def test_export_checks_its_input_before_any_clash(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes")
+    out = tmp_path / "x.ttf"
+    out.write_bytes(b"there already")
+    (tmp_path / "x.specimen.png").write_bytes(b"there already")
+    code, output = run("export-ttf", str(readme), "--out", str(out), "--quiet")
+    assert code == 2 and "not a glyph set" in output and "already exists" not in output
 
 
 def test_export_glyph_set_without_code_points(glyph_folder: Path, tmp_path: Path) -> None:

@@ -98,13 +98,13 @@ def _default_workers() -> int:
     "--specimen-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where specimen.png/html go (default: beside the font).",
+    help="Where FONT.specimen.png/html go (default: beside the font).",
 )
 @click.option("--no-specimen", is_flag=True, help="Write no specimen.")
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace an existing font file and the specimen.png/html beside it (nothing else).",
+    help="Replace a font and specimens that export-ttf made before (never another file).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def export_ttf(
@@ -140,24 +140,11 @@ def export_ttf(
     from tqdm import tqdm
 
     from hangulgan.data.corpus import open_glyphset
-    from hangulgan.vector.files import make_folder
+    from hangulgan.vector.files import check_replaceable, make_folder
     from hangulgan.vector.fontbuild import build_font
-    from hangulgan.vector.names import DEFAULT_LICENCE, FontInfo
-    from hangulgan.vector.specimen import SPECIMEN_FILES, write_specimens
+    from hangulgan.vector.names import DEFAULT_LICENCE, FontInfo, is_exported_font
+    from hangulgan.vector.specimen import is_specimen, specimen_paths, write_specimens
 
-    out_path = Path(out)
-    if out_path.exists() and not force:
-        raise VectorError(f"{out_path}: already exists (replace it with --force)")
-    specimen_folder = Path(specimen_dir) if specimen_dir else out_path.parent
-    if not no_specimen and not force:
-        # refuse before minutes of tracing, not after: a specimen beside the font may be
-        # another font's
-        for name in SPECIMEN_FILES:
-            if (specimen_folder / name).exists():
-                raise VectorError(
-                    f"{specimen_folder / name}: already exists (replace it with --force, "
-                    "or use --specimen-dir or --no-specimen)"
-                )
     try:
         params = TraceParams(
             upscale=upscale,
@@ -178,8 +165,22 @@ def export_ttf(
         copyright=copyright_,
     )
     info.validate()
+    # the input first: a wrong GLYPHS is reported as such, not as a clash at --out
     glyphset = open_glyphset(glyphs)
+    out_path = Path(out)
+    # then every output, before minutes of tracing; --force replaces only what export-ttf
+    # made (recognised by its marker), never a user's file
+    check_replaceable(out_path, force, is_exported_font, "a font export-ttf made")
+    specimen_folder = Path(specimen_dir) if specimen_dir else out_path.parent
     if not no_specimen:
+        for path in specimen_paths(out_path, specimen_folder):
+            check_replaceable(
+                path,
+                force,
+                is_specimen,
+                "a specimen export-ttf wrote",
+                hint=", or use --specimen-dir or --no-specimen",
+            )
         make_folder(specimen_folder, f"{specimen_folder}: cannot create specimen folder")
     bar = tqdm(
         total=len(glyphset),

@@ -1,9 +1,12 @@
 """Where the vector stage writes: output paths checked before minutes of tracing, folders
-made with a clear error, finished files readable by all."""
+made with a clear error, finished files readable by all, and the rule for ``--force``: it
+replaces only a file the command itself made, recognised by the command's own marker,
+never a user's file."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from hangulgan.errors import VectorError
@@ -43,3 +46,22 @@ def make_folder(folder: Path, context: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise VectorError(f"{context} ({err.strerror or err})") from None
+
+
+def check_replaceable(
+    path: Path, force: bool, ours: Callable[[Path], bool], what: str, hint: str = ""
+) -> None:
+    """Raise VectorError unless ``path`` may be written: it does not exist, or ``force`` is
+    given and ``ours(path)`` recognises it as ``what`` (e.g. "a font export-ttf made").
+    ``hint`` adds other ways out to the message (e.g. ", or use --no-specimen")."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_dir():
+        raise VectorError(f"{path}: is a folder; name the file to write")
+    if not force:
+        raise VectorError(f"{path}: already exists (replace it with --force{hint})")
+    if path.is_symlink() or not path.is_file() or not ours(path):
+        raise VectorError(
+            f"{path}: exists and is not {what}; --force replaces only those, so move it "
+            f"away or write elsewhere{hint}"
+        )

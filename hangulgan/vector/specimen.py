@@ -1,5 +1,10 @@
 """Specimens of a built font: a PNG set by FreeType from the font file itself, and an HTML
 page that loads the file through ``@font-face`` (what a browser, and OTS, will do with it).
+
+Both are named after the font (``Round.ttf`` → ``Round.specimen.png`` and
+``Round.specimen.html``), so fonts exported into one folder each keep their own, and both
+carry a marker (a PNG text chunk, an HTML ``generator`` meta tag) by which
+``export-ttf --force`` knows a specimen it may replace from a user's file.
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from hangulgan import hangul
 from hangulgan.errors import FontError, VectorError
 from hangulgan.io import atomic_path
 from hangulgan.vector.files import readable_by_all
 
-# the files write_specimens writes, and the only ones export-ttf --force replaces
-SPECIMEN_FILES = ("specimen.png", "specimen.html")
+# the names write_specimens gives, after the font's own: FONT.specimen.png, FONT.specimen.html
+SPECIMEN_SUFFIXES = (".specimen.png", ".specimen.html")
+# the markers of a specimen this module wrote: a PNG tEXt chunk, an HTML meta tag
+PNG_MARK_KEY, PNG_MARK = "Software", "hangulgan export-ttf specimen"
+HTML_MARK = '<meta name="generator" content="hangulgan export-ttf specimen">'
 PANGRAMS = (
     "키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다.",
     "다람쥐 헌 쳇바퀴에 타고파",
@@ -122,7 +130,9 @@ def specimen_png(
         canvas.paste(Image.fromarray(255 - block[:, : width - 2 * margin]), (margin, y))
         y += block.shape[0] + 12
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", optimize=True)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(PNG_MARK_KEY, PNG_MARK)
+    canvas.save(buffer, format="PNG", optimize=True, pnginfo=info)
     _write(out, buffer.getvalue())
     return out
 
@@ -147,6 +157,7 @@ def specimen_html(font_path: str | Path, out: str | Path, family: str | None = N
 <html lang="ko">
 <head>
 <meta charset="utf-8">
+{HTML_MARK}
 <title>{html.escape(family)} specimen</title>
 <style>
 @font-face {{
@@ -184,11 +195,35 @@ def _write(out: Path, data: bytes) -> None:
         raise VectorError(f"{out}: cannot write specimen ({err.strerror or err})") from None
 
 
+def specimen_paths(font_path: str | Path, folder: str | Path) -> tuple[Path, Path]:
+    """Where :func:`write_specimens` puts the PNG and the page of ``font_path``'s specimen
+    in ``folder``: named after the font file."""
+    stem = Path(font_path).stem
+    png_suffix, html_suffix = SPECIMEN_SUFFIXES
+    return Path(folder) / f"{stem}{png_suffix}", Path(folder) / f"{stem}{html_suffix}"
+
+
+def is_specimen(path: str | Path) -> bool:
+    """True when ``path`` is a specimen this module wrote (by its marker), so
+    ``export-ttf --force`` may replace it."""
+    path = Path(path)
+    try:
+        if path.suffix == ".png":
+            with Image.open(path) as image:
+                return getattr(image, "text", {}).get(PNG_MARK_KEY) == PNG_MARK
+        with open(path, "rb") as handle:
+            return HTML_MARK.encode() in handle.read(4096)
+    except (OSError, ValueError, SyntaxError):  # PIL raises these on a file not a PNG
+        return False
+
+
 def write_specimens(font_path: str | Path, folder: str | Path) -> tuple[Path, Path]:
-    """``specimen.png`` and ``specimen.html`` for ``font_path`` in ``folder``."""
+    """The PNG and HTML specimens of ``font_path`` in ``folder``, named after the font
+    (:func:`specimen_paths`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise VectorError(f"{folder}: specimen folder does not exist")
-    png = specimen_png(font_path, folder / SPECIMEN_FILES[0])
-    page = specimen_html(font_path, folder / SPECIMEN_FILES[1])
+    png_path, page_path = specimen_paths(font_path, folder)
+    png = specimen_png(font_path, png_path)
+    page = specimen_html(font_path, page_path)
     return png, page
