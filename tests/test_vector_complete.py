@@ -235,3 +235,23 @@ def test_family_option_refuses_the_sources_name(
     )
     assert result.exit_code == 2, result.output
     assert message in result.output and not out.exists()
+
+
+def test_force_replaces_only_a_font_complete_made(completed, tmp_path: Path) -> None:
+    source, out, _output = completed
+    charset = tmp_path / "want.txt"
+    charset.write_text(chr(ADDED[0]), encoding="utf-8")
+    args = ["complete", str(source), "--charset", str(charset), "--finetune-steps", "0"]
+    users = tmp_path / "Users.ttf"
+    users.write_bytes(source.read_bytes())  # a font of the user's, not one complete made
+    for flags in ([], ["--force"]):
+        result = CliRunner().invoke(main, [*args, "--out", str(users), "--no-progress", *flags])
+        assert result.exit_code == 2, result.output
+        assert ("is not a font complete made" if flags else "already exists") in result.output
+    assert users.read_bytes() == source.read_bytes()
+    # a font complete wrote is replaced
+    again = tmp_path / "Again.ttf"
+    again.write_bytes(out.read_bytes())
+    result = CliRunner().invoke(main, [*args, "--out", str(again), "--no-progress", "--force"])
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() != out.read_bytes()

@@ -207,7 +207,9 @@ def generate_command(
     "differ from the source's, and the source's licence may reserve its name.",
 )
 @click.option("--progress/--no-progress", default=True, show_default=True)
-@click.option("--force", is_flag=True, help="Replace an existing --out.")
+@click.option(
+    "--force", is_flag=True, help="Replace a font complete made before (never another file)."
+)
 def complete_command(
     font: str,
     out: str,

@@ -148,8 +148,9 @@ def complete_font(
 
     from hangulgan.eval.fewshot import choose_references
     from hangulgan.vector.check import sanitize
+    from hangulgan.vector.files import check_replaceable
     from hangulgan.vector.geometry import UPM
-    from hangulgan.vector.rename import rename_family
+    from hangulgan.vector.rename import is_completed_font, rename_family
     from hangulgan.vector.trace import TraceParams
     from hangulgan.vector.tracepool import SkippedGlyph, trace_glyphs
 
@@ -157,10 +158,10 @@ def complete_font(
     source, out = Path(source), Path(out)
     if not source.is_file():
         raise ConfigError(f"{source}: no such font file")
-    if out.exists() and not force:
-        raise ConfigError(f"{out}: already exists (replace it with --force)")
     if out.resolve() == source.resolve():
         raise ConfigError(f"{out}: is the source font; write the completed font elsewhere")
+    # --force replaces only a font complete wrote before, never a user's file
+    check_replaceable(out, force, is_completed_font, "a font complete made")
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:

@@ -11,15 +11,19 @@ as it is, so both stay consistent with the new family.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hangulgan.errors import VectorError
-from hangulgan.vector.names import check_name_string, ps_chars
+from hangulgan.vector.names import check_name_string, english_names, ps_chars
 
 WINDOWS, MAC = 3, 1
 ENGLISH_US = 0x409
 RIBBI = ("regular", "italic", "bold", "bold italic")
 SUFFIX = "Complete"  # what the default family adds to the source's
+# the end of the unique identifier (name ID 3) of every font ``complete`` writes: how
+# `complete --force` knows a font at --out is one it made
+COMPLETED_MARK = "completed by hangulgan"
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def rename_family(font: Any, family: str | None, label: str, revision: float) ->
         )
     full_name = new_family if style.lower() == "regular" else f"{new_family} {style}"
     vendor = str(getattr(font["OS/2"], "achVendID", "")).strip() if "OS/2" in font else ""
-    unique = f"{revision:.3f};{vendor or 'NONE'};{postscript};completed by hangulgan"
+    unique = f"{revision:.3f};{vendor or 'NONE'};{postscript};{COMPLETED_MARK}"
     if "name" not in font:
         raise VectorError(f"{label}: has no name table to rename")
     table = font["name"]
@@ -136,3 +140,9 @@ def rename_family(font: Any, family: str | None, label: str, revision: float) ->
     if table.getName(6, WINDOWS, 1, ENGLISH_US) is None:
         table.setName(postscript, 6, WINDOWS, 1, ENGLISH_US)
     return FamilyNames(source_family, new_family, style, full_name, postscript)
+
+
+def is_completed_font(path: str | Path) -> bool:
+    """True when ``path`` is a font ``complete`` wrote (its unique identifier ends with
+    :data:`COMPLETED_MARK`)."""
+    return english_names(path).get(3, "").endswith(COMPLETED_MARK)
