@@ -31,7 +31,8 @@ TARGET_SECONDS = 10.0
 def _training_rate(generator: StyledGenerator, steps: int = 6) -> float:
     """Images/s of the training step on random-like real shaped data (one thread)."""
     from hangulgan.eval.classifier import default_content_classifier_path
-    from hangulgan.models.styled import StyledConfig, StyledModel
+    from hangulgan.models.styled import StyledModel
+    from hangulgan.models.styled_config import StyledConfig
     from hangulgan.train.contract import DataInfo
     from hangulgan.train.trainer import reuse_freed_memory
 

@@ -17,19 +17,18 @@ from hangulgan.data.corpus import Corpus
 from hangulgan.data.corpus_manifest import RenderSettings
 from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.models.styled import (
+from hangulgan.models.styled import StyledModel
+from hangulgan.models.styled_config import StyledConfig, StyledDataConfig
+from hangulgan.models.styled_data import StyledDataset
+from hangulgan.models.styled_inference import StyledGenerator, tone_curve
+from hangulgan.models.styled_nets import AdaIN
+from hangulgan.models.styled_references import references_from_folder, references_from_font
+from hangulgan.models.styled_split import (
     DEFAULT_REFERENCES,
-    AdaIN,
-    StyledConfig,
-    StyledDataConfig,
-    StyledDataset,
-    StyledModel,
     greedy_reference_cover,
     holdout_syllables,
     training_syllables,
 )
-from hangulgan.models.styled_inference import StyledGenerator, tone_curve
-from hangulgan.models.styled_references import references_from_folder, references_from_font
 from hangulgan.train.contract import DataInfo
 
 from conftest import NANUM, debian_font

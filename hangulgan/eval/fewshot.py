@@ -34,8 +34,12 @@ from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
 from hangulgan.eval.evaluate import nearest_face
 from hangulgan.eval.metrics import content_accuracy, glyph_fid
-from hangulgan.models.styled import DEFAULT_REFERENCES, greedy_reference_cover, holdout_syllables
 from hangulgan.models.styled_inference import StyledGenerator
+from hangulgan.models.styled_split import (
+    DEFAULT_REFERENCES,
+    greedy_reference_cover,
+    holdout_syllables,
+)
 
 CELLS = (
     "seen face, unseen syllables",

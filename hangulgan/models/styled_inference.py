@@ -25,14 +25,10 @@ import torch
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.models.styled import (
-    DEFAULT_REFERENCES,
-    StyledConfig,
-    StyledDataConfig,
-    StyledNet,
-    content_table,
-    greedy_reference_cover,
-)
+from hangulgan.models.styled_config import StyledConfig, StyledDataConfig
+from hangulgan.models.styled_data import StyledDataset, content_table
+from hangulgan.models.styled_nets import StyledNet
+from hangulgan.models.styled_split import DEFAULT_REFERENCES, greedy_reference_cover
 from hangulgan.models.styled_weights import (
     SHIPPED_WEIGHTS,
     WHAT,
@@ -211,7 +207,6 @@ class StyledGenerator:
         """
         import tempfile
 
-        from hangulgan.models.styled import StyledDataset
         from hangulgan.train.config import TrainConfig
         from hangulgan.train.trainer import train
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models.styled import greedy_reference_cover
+from hangulgan.models.styled_split import greedy_reference_cover
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
