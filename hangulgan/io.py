@@ -4,6 +4,16 @@ a per-folder lock so that one writer at a time works in a corpus or run folder.
 A write that fills the disk raises :class:`~hangulgan.errors.DiskFullError`
 ("PATH: no space left on device") whatever library did the writing, and leaves the
 earlier file (or folder) as it was.
+
+What hangulgan writes carries proof that it made it, so that cleaning up and ``--force``
+never touch a user's file:
+
+* a temporary is named by :func:`temp_path`, ``.NAME.KIND-PID-TOKEN.hangulgan.tmp``: the
+  process that made it and a random token, a name no user file has by accident;
+  :func:`remove_stale_temporaries` removes only such names, and only those whose process
+  is gone;
+* a folder a command made can carry its mark (:func:`mark_made`, or ``atomic_dir(...,
+  mark=...)`` before the folder appears), which :func:`made_by` recognises.
 """
 
 from __future__ import annotations
@@ -13,8 +23,8 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,27 +61,111 @@ def disk_full_as_error(path: str | os.PathLike) -> Iterator[None]:
         raise
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# A temporary's name (see temp_path): ".NAME.KIND-PID-TOKEN.hangulgan[SUFFIX].tmp".
+TEMP_TAG = "hangulgan"
+_TEMP_NAME = re.compile(
+    rf"^\.(?P<target>.+)\.(?P<kind>[a-z]+)-(?P<pid>\d+)-[0-9a-f]{{8}}\.{TEMP_TAG}"
+    r"(?:\.[\w-]{1,16})?\.tmp$"
+)
 
 
-# Read once: os.umask can only be read by setting it, which is not thread-safe.
-_UMASK = _read_umask()
+def temp_path(path: str | os.PathLike, kind: str = "new", suffix: str = "") -> Path:
+    """A fresh name beside ``path`` for a temporary of this process:
+    ``.NAME.KIND-PID-TOKEN.hangulgan[SUFFIX].tmp``. The pid and the random token prove who
+    made it (:func:`remove_stale_temporaries`); ``kind`` (lower-case letters) says what it
+    is (``new``, ``old``, ``merge``); ``suffix`` (e.g. ``.png``) is kept when it is a plain
+    extension. Nothing is created."""
+    path = Path(path)
+    if not re.fullmatch(r"[a-z]+", kind):
+        raise ValueError(f"temp_path: kind {kind!r} must be lower-case letters")
+    if not re.fullmatch(r"\.[\w-]{1,16}", suffix):
+        suffix = ""  # only a hint to the writer: an odd one is left out
+    token = secrets.token_hex(4)
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{token}.{TEMP_TAG}{suffix}.tmp")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """The temporaries in ``folder`` (not below it) that hangulgan made (named by
+    :func:`temp_path`, files or folders, never links) and whose process is gone, or is this
+    one (an earlier call that was interrupted: only call this while no write of this
+    process is under way in ``folder``, e.g. at the start of a :func:`folder_lock`)."""
+    folder = Path(folder)
+    try:
+        entries = list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    stale = []
+    for entry in sorted(entries):
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or entry.is_symlink():
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or not _process_alive(pid):
+            stale.append(entry)
+    return stale
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove :func:`stale_temporaries` of ``folder``; return what was removed."""
+    removed = []
+    for entry in stale_temporaries(folder):
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+MARK_FILE = ".hangulgan-made"
+
+
+def mark_made(folder: str | os.PathLike, maker: str) -> None:
+    """Mark ``folder`` as made by ``maker`` (a command, e.g. ``"render"``): a small file
+    inside it, which :func:`made_by` reads. Write it before the folder appears (into the
+    temporary of :func:`atomic_dir`), so no made folder is ever unmarked."""
+    (Path(folder) / MARK_FILE).write_text(f"{maker}\n", encoding="utf-8")
+
+
+def made_by(folder: str | os.PathLike, maker: str) -> bool:
+    """Whether ``folder`` is a real folder (not a link) that ``maker`` marked as its own."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        text = (folder / MARK_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text.strip() == maker
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; it replaces ``path`` if the block succeeds."""
+    """Yield a temporary path beside ``path`` (named by :func:`temp_path`, ending in
+    ``suffix`` + ``.tmp``); it replaces ``path`` if the block succeeds."""
     path = Path(path)
     with disk_full_as_error(path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
-        os.close(fd)
-        tmp_path = Path(tmp)
+        while True:
+            tmp_path = temp_path(path, "new", suffix)
+            try:
+                # O_EXCL: a new file of this process; 0o666 less the umask, as open() gives
+                os.close(
+                    os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+                )
+                break
+            except FileExistsError:
+                continue
         try:
-            # mkstemp makes the file owner-only; give it the mode a plain open() would.
-            os.chmod(tmp_path, 0o666 & ~_UMASK)
             yield tmp_path
             os.replace(tmp_path, path)
         finally:
@@ -95,22 +189,33 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
+def atomic_dir(
+    path: str | os.PathLike, replace: bool = False, mark: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it becomes ``path`` only if the block succeeds.
 
-    With ``replace`` an existing folder at ``path`` is swapped out after the new one is whole.
+    With ``replace`` an existing folder at ``path`` is swapped out after the new one is whole
+    (the caller decides whether it may be: see :func:`made_by`). With ``mark`` the new
+    folder carries that maker's mark (:func:`mark_made`) from the start.
     """
     path = Path(path)
     with disk_full_as_error(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        while True:
+            tmp = temp_path(path, "new")
+            try:
+                os.mkdir(tmp, 0o777)  # less the umask, as a plain mkdir gives
+                break
+            except FileExistsError:
+                continue
         try:
-            os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only
+            if mark is not None:
+                mark_made(tmp, mark)
             yield tmp
             if path.exists():
                 if not replace:
                     raise FileExistsError(f"{path}: already exists")
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                old = temp_path(path, "old")
                 os.replace(path, old)
                 os.replace(tmp, path)
                 shutil.rmtree(old, ignore_errors=True)

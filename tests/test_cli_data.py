@@ -177,3 +177,19 @@ def test_preview_all_faces_labels_rows_and_takes_faces(tmp_path):
     assert both_px.shape[1] > 2 * (32 + 4)  # a label column beside the glyph
     bad = run("corpus", "preview", out, "--faces", "Three", "--out", one)
     assert bad.exit_code == 2 and "no face named 'Three'" in _one_error_line(bad)
+
+
+def test_render_and_merge_refuse_a_face_folder_of_the_users(fonts, tmp_path):
+    out = tmp_path / "c"
+    user = out / "faces" / "One-Regular"
+    user.mkdir(parents=True)
+    (user / "notes.txt").write_text("mine")
+    for force in ([], ["--force"]):
+        result = run("render", fonts, out, "--charset", "seed16", "--quiet", *force)
+        assert result.exit_code == 2, result.output
+        assert f"{user}: exists, and the corpus neither lists it" in _one_error_line(result)
+    good = tmp_path / "good"
+    assert run("render", fonts, good, "--charset", "seed16", "--quiet").exit_code == 0
+    merged = run("corpus", "merge", good, "--out", out)
+    assert merged.exit_code == 2 and str(user) in _one_error_line(merged)
+    assert [p.name for p in user.iterdir()] == ["notes.txt"]

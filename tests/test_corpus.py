@@ -377,6 +377,11 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_whole_manifest(
 # --------------------------------------------------------------------------- interrupted work
 
 
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after the injection point runs (no except clause
+    of the code under test catches a BaseException it does not know)."""
+
+
 def test_an_augmented_corpus_renders_again_and_resumes(fonts, tmp_path):
     out = tmp_path / "corpus"
     render_corpus([fonts], out, _settings(augment_copies=1), progress=False)
@@ -384,21 +389,133 @@ def test_an_augmented_corpus_renders_again_and_resumes(fonts, tmp_path):
     assert sorted(again.reused) == ["One-Regular", "Two-Regular"]
 
 
-def test_stale_temporaries_of_killed_runs_are_cleaned(fonts, tmp_path):
+def _leave_temporaries_as_a_killed_writer(out):
+    """What writers killed mid-work leave, made by hangulgan's own code in a process that
+    then dies: a face folder half written, a manifest half written, a swapped-out face
+    folder and a half-copied merge folder."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from hangulgan.io import atomic_dir, atomic_path, temp_path
+        out = Path({str(out)!r})
+        for kind, target in [("old", "One-Regular"), ("merge", "Two-Regular")]:
+            folder = temp_path(out / "faces" / target, kind)
+            folder.mkdir()
+            (folder / "images.npy").write_bytes(b"half")
+        with atomic_path(out / "manifest.json") as tmp:
+            tmp.write_text("{{")
+            with atomic_dir(out / "faces" / "One-Regular", replace=True) as half:
+                (half / "images.npy").write_bytes(b"half")
+                os._exit(9)  # killed: no cleanup runs
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 9
+
+
+def test_stale_temporaries_of_killed_runs_are_cleaned_and_nothing_else(fonts, tmp_path):
+    import os
+
     out = tmp_path / "corpus"
     render_corpus([fonts], out, _settings(), progress=False)
-    leftovers = [
-        out / "faces" / ".One-Regular.k2j4h.tmp",  # atomic_dir, killed mid-face
-        out / "faces" / ".One-Regular.old-4242",  # atomic_dir, killed mid-swap
-        out / "faces" / ".Two-Regular.merge-4243",  # corpus merge, killed mid-copy
+    _leave_temporaries_as_a_killed_writer(out)
+    left = {p.name for p in [*out.iterdir(), *(out / "faces").iterdir()]}
+    assert len([name for name in left if name.endswith(".hangulgan.tmp")]) == 4
+    # A user's entries that look like temporaries, and a live process's temporary.
+    users = [
+        out / "faces" / ".One-Regular.k2j4h.tmp",
+        out / "faces" / ".One-Regular.old-4242",
+        out / "faces" / ".Two-Regular.merge-4243",
+        out / ".notes.merge-1.tmp",
+        out / f".live.new-{os.getppid()}-0123abcd.hangulgan.tmp",
     ]
-    for folder in leftovers:
+    for folder in users:
         folder.mkdir()
-        (folder / "images.npy").write_bytes(b"half")
-    (out / ".manifest.json.abc123.tmp").write_text("{")
-    render_corpus([fonts], out, _settings(), progress=False)
-    assert sorted(p.name for p in (out / "faces").iterdir()) == ["One-Regular", "Two-Regular"]
-    assert sorted(p.name for p in out.iterdir()) == [".lock", "faces", "manifest.json"]
+        (folder / "mine.txt").write_text("keep me")
+    (out / ".manifest.json.abc123.tmp").write_text("mine")
+    (out / ".notes.tmp").write_text("mine")
+    for force in (False, True):
+        render_corpus([fonts], out, _settings(), force=force, progress=False)
+        assert not [p for p in (out / "faces").iterdir() if p.name.endswith(".hangulgan.tmp")]
+        assert sorted(p.name for p in (out / "faces").iterdir() if p.name[0] != ".") == [
+            "One-Regular",
+            "Two-Regular",
+        ]
+        for folder in users:
+            assert (folder / "mine.txt").read_text() == "keep me"
+        assert (out / ".manifest.json.abc123.tmp").read_text() == "mine"
+        assert (out / ".notes.tmp").read_text() == "mine"
+    merge_corpora([out], tmp_path / "merged")
+    merge_corpora([tmp_path / "merged"], out)  # merging into it cleans the same way
+    assert all((folder / "mine.txt").is_file() for folder in users)
+
+
+def test_render_and_merge_never_replace_a_face_folder_they_did_not_make(fonts, tmp_path):
+    parts = tmp_path / "part"
+    render_corpus([fonts], parts, _settings(), progress=False)
+    for out in (tmp_path / "fresh", parts):  # an empty folder, and a corpus that lists it
+        user = out / "faces" / "One-Regular"
+        if out == parts:  # the corpus made it, then the user replaced it with their own
+            import shutil
+
+            shutil.rmtree(user)
+            manifest = json.loads((out / "manifest.json").read_text())
+            del manifest["faces"]["One-Regular"]
+            (out / "manifest.json").write_text(json.dumps(manifest))
+        user.mkdir(parents=True)
+        (user / "notes.txt").write_text("mine")
+        for force in (False, True):
+            with pytest.raises(CorpusError, match="One-Regular: exists, and the corpus neither"):
+                render_corpus([fonts], out, _settings(), force=force, progress=False)
+            assert [p.name for p in user.iterdir()] == ["notes.txt"]
+    merged = tmp_path / "merged"
+    (merged / "faces" / "Two-Regular").mkdir(parents=True)
+    (merged / "faces" / "Two-Regular" / "notes.txt").write_text("mine")
+    other = tmp_path / "other"
+    render_corpus([fonts], other, _settings(), progress=False)
+    with pytest.raises(CorpusError, match="Two-Regular: exists, and the corpus neither"):
+        merge_corpora([other], merged)
+    assert [p.name for p in (merged / "faces" / "Two-Regular").iterdir()] == ["notes.txt"]
+    assert not (merged / "manifest.json").exists()  # refused before anything was written
+
+
+def test_force_replaces_only_a_corpus_manifest(fonts, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"my": "notes"}')
+    with pytest.raises(CorpusError, match="manifest.json: not a hangulgan corpus manifest"):
+        render_corpus([fonts], out, _settings(), force=True, progress=False)
+    assert (out / "manifest.json").read_text() == '{"my": "notes"}'
+
+
+def test_a_face_folder_a_killed_render_wrote_is_replaced_when_it_resumes(
+    fonts, tmp_path, monkeypatch
+):
+    out = tmp_path / "corpus"
+    real = corpus_render.write_manifest
+    calls = []
+
+    def killed_after_first_face(folder, manifest):
+        calls.append(folder)
+        if len(calls) == 2:  # the first face's folder is whole, the manifest not written
+            raise _Killed
+        real(folder, manifest)
+
+    monkeypatch.setattr(corpus_render, "write_manifest", killed_after_first_face)
+    with pytest.raises(_Killed):
+        render_corpus([fonts], out, _settings(), progress=False)
+    assert json.loads((out / "manifest.json").read_text())["faces"] == {}
+    assert len(list((out / "faces").iterdir())) == 1
+    monkeypatch.setattr(corpus_render, "write_manifest", real)
+    resumed = render_corpus([fonts], out, _settings(), progress=False)
+    assert len(resumed.rendered) == 2
+    assert sorted(Corpus.open(out).face_names) == ["One-Regular", "Two-Regular"]
 
 
 def test_a_second_writer_is_refused_naming_the_first(fonts, tmp_path):
@@ -477,11 +594,6 @@ def test_render_workers_die_with_their_parent(tmp_path):
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert not survivors, "render workers outlived their killed parent"
-
-
-class _Killed(BaseException):
-    """Stands for SIGKILL: nothing after the injection point runs (no except clause
-    of the code under test catches a BaseException it does not know)."""
 
 
 @pytest.fixture

@@ -89,3 +89,61 @@ def test_folder_lock_names_the_holder_and_frees_when_it_exits(tmp_path):
         holder.wait()
     with folder_lock(folder, what="run folder"):
         pass
+
+
+def test_temporaries_carry_their_maker_and_only_dead_makers_ones_are_stale(tmp_path):
+    import subprocess
+    import sys
+
+    from hangulgan.io import remove_stale_temporaries, stale_temporaries, temp_path
+
+    target = tmp_path / "face"
+    mine = temp_path(target, "old")
+    assert mine.parent == tmp_path and mine.name.startswith(f".face.old-{os.getpid()}-")
+    assert mine.name.endswith(".hangulgan.tmp") and temp_path(target, "old") != mine
+    assert temp_path(tmp_path / "g.png", suffix=".png").name.endswith(".hangulgan.png.tmp")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    made = [
+        mine,  # this process's, from an interrupted earlier call
+        tmp_path / f".face.new-{dead_pid}-0badc0de.hangulgan.tmp",  # a killed process's
+        tmp_path / f".manifest.json.new-{dead_pid}-12345678.hangulgan.png.tmp",
+    ]
+    kept = [
+        tmp_path / f".face.new-{os.getppid()}-0badc0de.hangulgan.tmp",  # a live process's
+        tmp_path / ".face.k2j4h.tmp",  # names of the user's that merely look temporary
+        tmp_path / ".face.old-4242",
+        tmp_path / ".face.merge-4243",
+        tmp_path / f".face.new-{dead_pid}-xyz.hangulgan.tmp",
+        tmp_path / "face.new-1-12345678.hangulgan.tmp",
+    ]
+    for path in made[:2] + kept[:3]:
+        path.mkdir()
+        (path / "x").write_text("x")
+    for path in made[2:] + kept[3:]:
+        path.write_text("x")
+    link = tmp_path / f".link.new-{dead_pid}-12345678.hangulgan.tmp"
+    link.symlink_to(kept[1])  # never made by hangulgan: a link is left alone
+    assert stale_temporaries(tmp_path) == sorted(made)
+    assert remove_stale_temporaries(tmp_path) == sorted(made)
+    assert not any(path.exists() for path in made)
+    assert all(path.exists() for path in kept) and link.is_symlink()
+
+
+def test_a_folder_carries_the_mark_of_the_command_that_made_it(tmp_path):
+    from hangulgan.io import MARK_FILE, atomic_dir, made_by, mark_made
+
+    with atomic_dir(tmp_path / "made", mark="render") as tmp:
+        assert made_by(tmp, "render")  # marked before it appears
+    assert made_by(tmp_path / "made", "render") and not made_by(tmp_path / "made", "sample")
+    user = tmp_path / "user"
+    user.mkdir()
+    assert not made_by(user, "render")
+    (user / MARK_FILE).write_bytes(b"\xff\xfe")
+    assert not made_by(user, "render") and not made_by(tmp_path / "missing", "render")
+    mark_made(user, "sample")
+    assert made_by(user, "sample")
+    (tmp_path / "link").symlink_to(tmp_path / "made")
+    assert not made_by(tmp_path / "link", "render")

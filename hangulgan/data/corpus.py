@@ -5,7 +5,8 @@ Layout::
     corpus/
       manifest.json       format, version, size, placement, geometry, charset, augmentation,
                           faces, skipped
-      faces/NAME/         a glyph set folder (see :mod:`hangulgan.data.glyphset`)
+      faces/NAME/         a glyph set folder (see :mod:`hangulgan.data.glyphset`), marked
+                          as a rendered face (:data:`FACE_MARK`)
 
 :class:`Corpus` reads one. The writers live apart, each a module of its own:
 :mod:`~hangulgan.data.corpus_render` renders fonts into a corpus (settings and manifest
@@ -30,6 +31,9 @@ CORPUS_FORMAT = "hangulgan.corpus"
 CORPUS_VERSION = 1
 MANIFEST = "manifest.json"
 FACES_DIR = "faces"
+# The mark (hangulgan.io.mark_made) of a face folder that render wrote: a writer replaces or
+# removes only a face folder that carries it or that the manifest lists, never a user's.
+FACE_MARK = "render"
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hangulgan.data.corpus import FACES_DIR
+from hangulgan.data.corpus import FACE_MARK, FACES_DIR
 from hangulgan.data.corpus_manifest import RenderSettings
 from hangulgan.data.damage import damage_reason
 from hangulgan.data.face import FaceInfo, face_label
@@ -123,7 +123,7 @@ def render_one_face(
         augment_params=params,
         augment_param_names=param_names,
     )
-    glyphs.save(out_dir / FACES_DIR / info.face_id, overwrite=True)
+    glyphs.save(out_dir / FACES_DIR / info.face_id, overwrite=True, mark=FACE_MARK)
     return FaceOutcome(
         info.face_id, len(codepoints), missing, empty, time.perf_counter() - start, failed
     )

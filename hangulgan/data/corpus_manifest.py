@@ -9,19 +9,18 @@ behind are cleaned.
 from __future__ import annotations
 
 import json
-import re
-import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hangulgan import hangul
 from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.corpus import CORPUS_FORMAT, CORPUS_VERSION, FACES_DIR, MANIFEST
+from hangulgan.data.corpus import CORPUS_FORMAT, CORPUS_VERSION, FACE_MARK, FACES_DIR, MANIFEST
 from hangulgan.data.placement import RULES as GEOMETRY_RULES
 from hangulgan.data.render import PLACEMENTS
 from hangulgan.errors import CorpusError
-from hangulgan.io import disk_full_as_error, write_json_atomic
+from hangulgan.io import disk_full_as_error, made_by, remove_stale_temporaries, write_json_atomic
 
 
 @dataclass
@@ -99,31 +98,29 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
         ) from None
 
 
-# Temporaries a killed writer leaves in a corpus: atomic_dir's ".FACE.xxxx.tmp" and
-# ".FACE.old-PID" folders, merge's ".FACE.merge-PID" folders, atomic_path's
-# ".manifest.json.xxxx.tmp" files.
-_STALE = re.compile(r"^\..+(\.tmp|\.old-\d+|\.merge-\d+)$")
-
-
 def clean_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Remove what killed writers left in a corpus folder; return what was removed.
-
-    Call it only while holding the corpus's lock: then no live writer owns them.
-    """
+    """Remove the temporaries killed writers left in a corpus folder and its ``faces``
+    folder (only names :func:`hangulgan.io.temp_path` gave, of processes that are gone);
+    return what was removed. Call it while holding the corpus's lock."""
     folder = Path(folder)
-    removed = []
-    for parent in (folder, folder / FACES_DIR):
-        if not parent.is_dir():
-            continue
-        for entry in parent.iterdir():
-            if not _STALE.match(entry.name):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed.append(entry)
-    return removed
+    return remove_stale_temporaries(folder) + remove_stale_temporaries(folder / FACES_DIR)
+
+
+def face_folder_is_ours(folder: Path, listed: Iterable[str]) -> bool:
+    """Whether a writer may replace or remove the face folder ``folder``: it is absent, or
+    the manifest lists it (``listed``: the face names of the manifest on disk), or it
+    carries the mark of a rendered face (:data:`FACE_MARK`)."""
+    if not folder.exists() and not folder.is_symlink():
+        return True
+    return folder.name in set(listed) or made_by(folder, FACE_MARK)
+
+
+def not_ours_error(folder: Path) -> CorpusError:
+    """The error for a face folder the corpus did not make (see :func:`face_folder_is_ours`)."""
+    return CorpusError(
+        f"{folder}: exists, and the corpus neither lists it nor marks it as a face it "
+        "rendered; it is left as it is: move it away, or write the corpus to another folder"
+    )
 
 
 def check_settings(manifest: dict[str, Any], settings: RenderSettings, folder: Path) -> None:

@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from hangulgan.data.corpus import FACES_DIR, MANIFEST, read_manifest
-from hangulgan.data.corpus_manifest import clean_stale_temporaries, write_manifest
+from hangulgan.data.corpus_manifest import (
+    clean_stale_temporaries,
+    face_folder_is_ours,
+    not_ours_error,
+    write_manifest,
+)
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CorpusError, DiskFullError, GlyphSetError
-from hangulgan.io import disk_full_as_error, folder_lock
+from hangulgan.io import disk_full_as_error, folder_lock, temp_path
 
 
 def _write_failure(err: OSError) -> str:
@@ -89,6 +94,7 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
             merged = {k: v for k, v in first.items() if k not in ("faces", "skipped", "duplicates")}
             merged["faces"] = {}
         signatures = {rec.get("signature") for rec in merged["faces"].values()}
+        _check_targets(out_dir, manifests, merged, signatures)
         added: list[str] = []
         skipped = list(merged.get("skipped", []))
         for path, manifest in manifests:
@@ -100,7 +106,8 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
                         _unlist(path, manifest, name)  # a killed move's last step
                     continue
                 if target.exists() and not _holds_face(target, record):
-                    # Not listed and not this face: the leftover of an interrupted render.
+                    # Not listed and not this face, but marked as a rendered face (checked
+                    # above): the leftover of an interrupted render.
                     shutil.rmtree(target, ignore_errors=True)
                 if not target.exists():
                     _bring_face(source, target, path, move)
@@ -120,6 +127,26 @@ def merge_corpora(parts: list[str | Path], out_dir: str | Path, move: bool = Fal
     return added
 
 
+def _check_targets(
+    out_dir: Path,
+    manifests: list[tuple[Path, dict[str, Any]]],
+    merged: dict[str, Any],
+    signatures: set[Any],
+) -> None:
+    """Refuse, before anything is written, a merge that would replace a folder at
+    ``out_dir/faces/NAME`` that the merged corpus did not make: one its manifest does not
+    list, that does not hold the face being merged (a killed merge's, adopted) and that
+    carries no rendered face's mark."""
+    for _, manifest in manifests:
+        for name, record in manifest["faces"].items():
+            if name in merged["faces"] or record.get("signature") in signatures:
+                continue  # merged already: its folder is not touched
+            target = out_dir / FACES_DIR / name
+            if target.is_symlink() or (target.exists() and not _holds_face(target, record)):
+                if not face_folder_is_ours(target, merged["faces"]):
+                    raise not_ours_error(target)
+
+
 def _bring_face(source: Path, target: Path, corpus: Path, move: bool) -> None:
     """Put the face folder ``source`` at ``target`` whole, by one final rename."""
     if not (source / "glyphset.json").is_file():
@@ -136,7 +163,7 @@ def _bring_face(source: Path, target: Path, corpus: Path, move: bool) -> None:
                     f"{target}: cannot move the face ({_write_failure(err)})"
                 ) from None
             # another file system: copy, and remove the source once the merge lists it
-    tmp = target.with_name(f".{target.name}.merge-{os.getpid()}")
+    tmp = temp_path(target, "merge")
     try:
         with disk_full_as_error(target):
             shutil.copytree(source, tmp)

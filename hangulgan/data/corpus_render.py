@@ -10,6 +10,7 @@ temporaries a killed run left behind. A damaged face is skipped (see
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Iterable
@@ -17,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hangulgan.data.corpus import FACES_DIR, MANIFEST, read_manifest
+from hangulgan.data.corpus import CORPUS_FORMAT, FACES_DIR, MANIFEST, read_manifest
 from hangulgan.data.corpus_face import FaceOutcome, face_record, render_one_face
 from hangulgan.data.corpus_manifest import (
     RenderSettings,
     check_settings,
     clean_stale_temporaries,
     empty_manifest,
+    face_folder_is_ours,
+    not_ours_error,
     write_manifest,
 )
 from hangulgan.data.corpus_pool import render_parallel
@@ -91,12 +94,15 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
     from tqdm.auto import tqdm
 
     manifest: dict[str, Any]
-    if (out_dir / MANIFEST).exists():
+    listed: list[str] = []  # the faces of the manifest on disk: folders this corpus made
+    if (out_dir / MANIFEST).exists() or (out_dir / MANIFEST).is_symlink():
         if force:
+            listed = list(_forced_manifest_faces(out_dir))
             manifest = empty_manifest(settings)
         else:
             manifest = read_manifest(out_dir)
             check_settings(manifest, settings, out_dir)
+            listed = list(manifest["faces"])
     else:
         manifest = empty_manifest(settings)
 
@@ -130,6 +136,11 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
             summary.reused.append(existing)
         else:
             todo.append(info)
+
+    for info in todo:  # before anything is written: never replace a folder of the user's
+        target = out_dir / FACES_DIR / info.face_id
+        if not face_folder_is_ours(target, listed):
+            raise not_ours_error(target)
 
     def record_lists() -> None:
         manifest["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in summary.skipped]
@@ -187,6 +198,23 @@ def _render_locked(font_paths, out_dir, settings, workers, force, shard, progres
     finally:
         overall.close()
     return summary
+
+
+def _forced_manifest_faces(out_dir: Path) -> list[str]:
+    """The faces that the manifest ``render --force`` replaces lists; CorpusError when the
+    file is not a corpus manifest, which ``--force`` does not replace."""
+    path = out_dir / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("format") != CORPUS_FORMAT:
+        raise CorpusError(
+            f"{path}: not a hangulgan corpus manifest; --force replaces only a corpus that "
+            "render made: move the file away, or render into another folder"
+        )
+    faces = manifest.get("faces")
+    return [str(name) for name in faces] if isinstance(faces, dict) else []
 
 
 # `render --augment` warns before it writes more than this.

@@ -126,15 +126,17 @@ class GlyphSet:
             }
         return header
 
-    def save(self, folder: str | Path, overwrite: bool = False) -> Path:
-        """Write the set to ``folder`` atomically: the folder appears only when whole."""
+    def save(self, folder: str | Path, overwrite: bool = False, mark: str | None = None) -> Path:
+        """Write the set to ``folder`` atomically: the folder appears only when whole. With
+        ``mark`` it carries that maker's mark (:func:`hangulgan.io.mark_made`), so the
+        command that made it can tell it from a folder of the user's."""
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise GlyphSetError(f"{folder}: exists and is not a folder")
         if folder.exists() and not overwrite:
             raise GlyphSetError(f"{folder}: already exists (overwrite it with --force)")
         try:
-            with atomic_dir(folder, replace=overwrite) as tmp:
+            with atomic_dir(folder, replace=overwrite, mark=mark) as tmp:
                 np.save(tmp / "images.npy", np.ascontiguousarray(self.images))
                 np.save(tmp / "codepoints.npy", self.codepoints)
                 if self.augmented is not None:
