@@ -176,11 +176,12 @@ def test_sample_out_on_a_full_disk(tmp_path, tiny_run):
     mount = tmp_path / "disk"
     mount.mkdir()
     command = [sys.executable, "-m", "hangulgan", "sample", str(tiny_run), "--n", "64"]
+    # a new grid: sample replaces an existing file only with --force, and only its own
     result = on_full_disk(
-        mount, [*command, "--out", str(mount / "grid.png"), "--out-set", str(mount / "g")]
+        mount, [*command, "--out", str(mount / "new.png"), "--out-set", str(mount / "g")]
     )
     # the grid comes first: it cannot be written, and the command stops there
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == f"error: {mount / 'grid.png'}: no space left on device"
+    assert result.stderr.strip() == f"error: {mount / 'new.png'}: no space left on device"
     assert "earlier=earlier" in result.stdout
     assert "left=filler glyphs grid.png manifest.json" in result.stdout  # no temporaries
