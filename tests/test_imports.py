@@ -66,7 +66,7 @@ def private_uses(package_dir: Path) -> list[str]:
     Covered: ``from M import _name``; ``import M._private`` and ``from M._private import x``
     outside M; ``alias._name`` where ``alias`` is bound to another module of the package;
     ``"module:Name"`` strings (the lazy model registry's form) that name a private module or
-    name, or a module that does not exist.
+    name, a module that does not exist, or a name the module does not define.
     """
     modules = module_names(package_dir)
     problems: list[str] = []
@@ -150,7 +150,23 @@ def module_private_uses(
             reach_module(module, node.lineno)
             if is_private(name):
                 found.append((node.lineno, f"{node.value!r} names a private name"))
+            elif name not in top_level_names(modules[module]):
+                found.append((node.lineno, f"{node.value!r}: {module} defines no {name}"))
     return found
+
+
+def top_level_names(path: Path) -> set[str]:
+    """The names a module binds at its top level (defs, classes, assignments, imports)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
 @needs_import_linter
@@ -208,7 +224,7 @@ def test_the_private_name_check_finds_each_kind_and_allows_the_rest(tmp_path):
         "b/private_module.py": "from hangulgan.a import _impl\n",
         "b/relative.py": "from ..a.mod import _helper\n",
         "b/registry.py": 'ENTRIES = {"x": "hangulgan.a.mod:_Hidden", "y": "hangulgan.gone:Model",'
-        ' "z": "hangulgan.a.mod:helper"}\n',
+        ' "z": "hangulgan.a.mod:helper", "w": "hangulgan.a.mod:Missing"}\n',
     }
     for name, text in files.items():
         (package / name).parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +235,7 @@ def test_the_private_name_check_finds_each_kind_and_allows_the_rest(tmp_path):
         "hangulgan/b/attribute.py:7: uses private name _helper of hangulgan.a.mod",
         "hangulgan/b/from_import.py:1: uses private name _helper of hangulgan.a.mod",
         "hangulgan/b/private_module.py:1: imports private module hangulgan.a._impl",
+        "hangulgan/b/registry.py:1: 'hangulgan.a.mod:Missing': hangulgan.a.mod defines no Missing",
         "hangulgan/b/registry.py:1: 'hangulgan.a.mod:_Hidden' names a private name",
         "hangulgan/b/registry.py:1: 'hangulgan.gone:Model' names no module",
         "hangulgan/b/relative.py:1: uses private name _helper of hangulgan.a.mod",
