@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from hangulgan.data.glyphset import GlyphSet
 from hangulgan.translate.infer import score
 
 from conftest import run_cli
@@ -54,7 +55,9 @@ def test_translate_test_writes_one_output_per_input_and_heatmaps(trained, tmp_pa
     assert code == 0 and "translated 4 image(s)" in out, out
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(
-        [f"{i}.png" for i in range(4)] + [f"{i}.attention.png" for i in range(4)]
+        [f"{i}.png" for i in range(4)]
+        + [f"{i}.attention.png" for i in range(4)]
+        + ["translations.json"]  # the record by which --force knows its own outputs
     )
     assert Image.open(tmp_path / "out" / "0.png").size == (32, 32)
     code, out = run_cli("translate", "test", runs["pix2pix"], "--input", data / "A",
@@ -77,6 +80,66 @@ def test_translate_test_skips_unreadable_inputs_with_exit_1(trained, tmp_path):
         "translate", "test", runs["pix2pix"], "--input", empty, "--out", tmp_path / "o"
     )
     assert code == 2 and "holds no image" in out
+
+
+def glyph_set_with_preview(folder: Path) -> GlyphSet:
+    """Three glyphs (ink 255 on paper 0) and a preview.png, as `generate` writes them."""
+    rng = np.random.default_rng(5)
+    glyphs = GlyphSet(
+        rng.integers(0, 256, (3, 32, 32), dtype=np.uint8), np.array([0xAC00, 0xB098, 0xD55C]),
+        "drawn",
+    )  # fmt: skip
+    glyphs.save(folder)
+    Image.new("L", (200, 50), 255).save(folder / "preview.png")
+    return glyphs
+
+
+def test_translate_test_translates_a_glyph_sets_glyphs(trained, tmp_path):
+    """Regression: a glyph set as --input translated only its preview.png (exit 0)."""
+    _data, runs = trained
+    glyphs = glyph_set_with_preview(tmp_path / "set")
+    code, out = run_cli("translate", "test", runs["pix2pix"], "--input", tmp_path / "set",
+                        "--out", tmp_path / "out")  # fmt: skip
+    assert code == 0 and "translated 3 glyph(s)" in out, out
+    names = [f"U+{cp:04X}" for cp in glyphs.codepoints]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(
+        f"{n}.png" for n in names
+    )
+    # each glyph is translated as the same drawing in an image file would be (ink black)
+    drawings = tmp_path / "drawings"
+    drawings.mkdir()
+    for name, ink in zip(names, glyphs.images, strict=True):
+        Image.fromarray(255 - ink).save(drawings / f"{name}.png")
+    code, out = run_cli("translate", "test", runs["pix2pix"], "--input", drawings,
+                        "--out", tmp_path / "expected")  # fmt: skip
+    assert code == 0, out
+    for name in names:
+        got = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+        assert np.array_equal(got, np.asarray(Image.open(tmp_path / "expected" / f"{name}.png")))
+
+
+def test_translate_test_never_overwrites_files_it_did_not_write(trained, tmp_path):
+    """Regression: --out files of the inputs' names were overwritten without a word."""
+    data, runs = trained
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "0.png").write_bytes(b"my picture")
+    args = ("translate", "test", runs["pix2pix"], "--input", data / "A", "--out", out)
+    for force in ([], ["--force"]):
+        code, text = run_cli(*args, *force)
+        assert code == 2 and f"{out / '0.png'}: " in text, text
+        assert (out / "0.png").read_bytes() == b"my picture"
+    assert sorted(p.name for p in out.iterdir()) == ["0.png"]
+    fresh = tmp_path / "fresh"
+    code, text = run_cli(*args[:-1], fresh)
+    assert code == 0, text
+    code, text = run_cli(*args[:-1], fresh)
+    assert code == 2 and "already exists (replace it with --force)" in text, text
+    first = (fresh / "0.png").read_bytes()
+    code, text = run_cli("translate", "test", runs["autoencoder"], "--input", data / "A",
+                         "--out", fresh, "--force")  # fmt: skip
+    assert code == 0, text
+    assert (fresh / "0.png").read_bytes() != first  # the other run's translation
 
 
 def test_evaluate_scores_runs_in_one_table_and_writes_a_page(trained, tmp_path):

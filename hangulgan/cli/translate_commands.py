@@ -55,27 +55,36 @@ def translate_train_group() -> None:
 @translate_group.command("test")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--input", "input_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder of images to translate (A → B).")  # fmt: skip
+              help="Folder of images, or a glyph set, to translate (A → B).")  # fmt: skip
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder the translations are written to (NAME.png per input).")  # fmt: skip
+              help="Folder the translations are written to (NAME.png per input; "
+              "U+XXXX.png per glyph).")  # fmt: skip
 @click.option("--heatmaps", is_flag=True,
               help="U-GAT-IT: also write each attention map (NAME.attention.png).")  # fmt: skip
 @click.option("--ema/--no-ema", default=True, show_default=True,
               help="Use the EMA generator when the run kept one.")  # fmt: skip
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--force", is_flag=True,
+              help="Replace translations an earlier translate test wrote in --out (listed "
+              "in its translations.json); no other file is ever replaced.")  # fmt: skip
 def translate_test_command(
-    run_dir: Path, input_dir: Path, out_dir: Path, heatmaps: bool, ema: bool, device: str
-) -> None:
-    """Translate every image of --input with a trained run; exit 1 when some were skipped.
+    run_dir: Path, input_dir: Path, out_dir: Path, heatmaps: bool, ema: bool, device: str,
+    force: bool,
+) -> None:  # fmt: skip
+    """Translate every image of --input (or every glyph of a glyph set) with a trained run;
+    exit 1 when some were skipped.
 
     \b
     Example:
       hangulgan translate test runs/p2p --input photos/ --out translated/
     """
-    from hangulgan.translate.infer import translate_folder
+    from hangulgan.translate.infer import is_glyphset, translate_folder
 
-    count, skipped = translate_folder(run_dir, input_dir, out_dir, heatmaps, ema, device)
-    click.echo(f"translated {count} image(s) into {out_dir}")
+    count, skipped = translate_folder(
+        run_dir, input_dir, out_dir, heatmaps, ema, device, force=force
+    )
+    what = "glyph(s)" if is_glyphset(input_dir) else "image(s)"
+    click.echo(f"translated {count} {what} into {out_dir}")
     if skipped:
         click.echo(f"skipped {len(skipped)} unreadable: {', '.join(skipped)}", err=True)
         sys.exit(EXIT_SKIPPED)

@@ -1,6 +1,13 @@
-"""Using trained translation runs: translate a folder of images (``translate test``) and
-score runs against targets (``translate evaluate``: MSE, PSNR and SSIM with the gaussian
-window of :mod:`hangulgan.eval.metrics`, plus an HTML page input | outputs | target)."""
+"""Using trained translation runs: translate a folder of images or a glyph set
+(``translate test``) and score runs against targets (``translate evaluate``: MSE, PSNR and
+SSIM with the gaussian window of :mod:`hangulgan.eval.metrics`, plus an HTML page
+input | outputs | target).
+
+A glyph set is read as its glyphs (named ``U+XXXX`` by code point), each drawn black on
+white as an image file of it would be; the other files in its folder (``preview.png``)
+are not inputs. ``translate test`` records what it wrote in ``OUT/translations.json``,
+first, so ``force`` replaces its own earlier outputs and never a file it did not write.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from hangulgan.data.glyphset import META_FILE, GlyphSet
 from hangulgan.errors import ConfigError
 from hangulgan.eval import metrics
-from hangulgan.io import atomic_path, write_bytes_atomic
+from hangulgan.io import atomic_path, read_format_json, write_bytes_atomic, write_json_atomic
 from hangulgan.train.grid import save_panels, to_display
 from hangulgan.train.runs import LoadedRun, open_run
 from hangulgan.translate.data import IMAGE_SUFFIXES, _readable, _to_array
@@ -24,6 +32,10 @@ from hangulgan.translate.models import Translator
 from hangulgan.translate.unpaired import UGATIT
 
 BATCH = 16
+# translate test's record of what it wrote in OUT: the mark --force looks for
+TRANSLATIONS_FILE = "translations.json"
+TRANSLATIONS_FORMAT = "hangulgan.translations"
+TRANSLATIONS_VERSION = 1
 
 
 def open_translator(run_dir: str | Path, device: str = "cpu") -> LoadedRun:
@@ -34,31 +46,47 @@ def open_translator(run_dir: str | Path, device: str = "cpu") -> LoadedRun:
     return run
 
 
+def is_glyphset(folder: Path) -> bool:
+    """Whether ``folder`` is a glyph set (read as its glyphs, not as image files)."""
+    return (Path(folder) / META_FILE).is_file()
+
+
+def _model_input(image: Image.Image, run: LoadedRun) -> np.ndarray:
+    """One image as the run's model takes it: C×H×W in [-1, 1] (glyphs drawn black on white
+    become ink = +1)."""
+    info, data = run.model.info, run.config.data
+    image = image.resize((info.width, info.height), Image.BICUBIC)
+    pixels = _to_array(image, info.channels)
+    if info.ink:
+        pixels = -pixels  # files show ink dark on paper; the model's ink is +1
+    gray = data.gray_input or data.layout == "colorize"  # the inputs it was trained on
+    if gray and info.channels == 3:
+        pixels = np.repeat(pixels @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
+    return pixels.transpose(2, 0, 1)
+
+
 def read_images(folder: Path, run: LoadedRun) -> tuple[list[str], torch.Tensor, list[str]]:
-    """The images of ``folder`` as the run's model takes them: names, N×C×H×W in [-1, 1]
-    (glyphs drawn black on white become ink = +1), and 'NAME (why)' for the unreadable."""
+    """The images of ``folder`` as the run's model takes them: names, N×C×H×W in [-1, 1],
+    and 'NAME (why)' for the unreadable. A glyph set gives its glyphs, named U+XXXX."""
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such folder")
+    if is_glyphset(folder):
+        glyphs = GlyphSet.load(folder, augmented=False)
+        # each glyph as its image file would show it: ink black on white paper
+        items = [_model_input(Image.fromarray(255 - np.asarray(g)), run) for g in glyphs.images]
+        names = [f"U+{int(cp):04X}" for cp in glyphs.codepoints]
+        return names, torch.from_numpy(np.ascontiguousarray(np.stack(items))), []
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ConfigError(f"{folder}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
     good, bad = _readable(paths)
-    info, data = run.model.info, run.config.data
     items = []
     for path in good:
         with Image.open(path) as image:
-            image = image.resize((info.width, info.height), Image.BICUBIC)
-            pixels = _to_array(image, info.channels)
-        if info.ink:
-            pixels = -pixels  # files show ink dark on paper; the model's ink is +1
-        gray = data.gray_input or data.layout == "colorize"  # the inputs it was trained on
-        if gray and info.channels == 3:
-            pixels = np.repeat(pixels @ np.float32([0.299, 0.587, 0.114])[:, None], 3, axis=2)
-        items.append(pixels.transpose(2, 0, 1))
-    images = torch.from_numpy(np.ascontiguousarray(np.stack(items))) if items else None
-    if images is None:
+            items.append(_model_input(image, run))
+    if not items:
         raise ConfigError(f"{folder}: no readable image ({len(bad)} unreadable)")
-    return [p.stem for p in good], images, bad
+    return [p.stem for p in good], torch.from_numpy(np.ascontiguousarray(np.stack(items))), bad
 
 
 @torch.no_grad()
@@ -78,6 +106,36 @@ def _png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _earlier_outputs(out: Path, files: list[str], force: bool) -> list[str]:
+    """The files an earlier ``translate test`` recorded in ``out``; ConfigError when writing
+    ``files`` there would replace a file without ``force``, or one it did not write."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    record = out / TRANSLATIONS_FILE
+    clashes = [name for name in (*files, TRANSLATIONS_FILE) if (out / name).exists()]
+    if clashes and not force:
+        raise ConfigError(f"{out / clashes[0]}: already exists (replace it with --force)")
+    if not record.exists():
+        if clashes:
+            raise ConfigError(
+                f"{out / clashes[0]}: not written by translate test (no {TRANSLATIONS_FILE} "
+                f"in {out}); --force replaces only its own outputs"
+            )
+        return []
+    earlier = read_format_json(
+        record, TRANSLATIONS_FORMAT, TRANSLATIONS_VERSION, ConfigError, "translate test record"
+    ).get("files")
+    if not isinstance(earlier, list) or not all(isinstance(f, str) for f in earlier):
+        raise ConfigError(f"{record}: lacks the list of files translate test wrote")
+    foreign = [name for name in clashes if name != TRANSLATIONS_FILE and name not in earlier]
+    if foreign:
+        raise ConfigError(
+            f"{out / foreign[0]}: not written by translate test (not in {record}); --force "
+            "replaces only its own outputs"
+        )
+    return earlier
+
+
 def translate_folder(
     run_dir: str | Path,
     input_dir: str | Path,
@@ -85,16 +143,32 @@ def translate_folder(
     heatmaps: bool = False,
     use_ema: bool = True,
     device: str = "cpu",
+    force: bool = False,
 ) -> tuple[int, list[str]]:
-    """Write the run's translation of every image of ``input_dir`` to ``out_dir/NAME.png``
-    (with ``heatmaps``, U-GAT-IT's attention to ``out_dir/NAME.attention.png``). Returns
-    the count written and the unreadable inputs skipped."""
+    """Write the run's translation of every image of ``input_dir`` (or every glyph of a
+    glyph set) to ``out_dir/NAME.png`` (with ``heatmaps``, U-GAT-IT's attention to
+    ``out_dir/NAME.attention.png``). Files there are replaced only with ``force``, and only
+    those an earlier run wrote. Returns the count written and the unreadable inputs
+    skipped."""
     run = open_translator(run_dir, device)
     if heatmaps and not isinstance(run.model, UGATIT):
         raise ConfigError(f"--heatmaps: the {run.config.model} model has no attention maps")
     names, images, skipped = read_images(Path(input_dir), run)
     out = Path(out_dir)
+    files = [f"{name}.png" for name in names]
+    if heatmaps:
+        files += [f"{name}.attention.png" for name in names]
+    earlier = _earlier_outputs(out, files, force)
     out.mkdir(parents=True, exist_ok=True)
+    # the record first: a run stopped part-way leaves outputs that --force knows for its own
+    record = {
+        "format": TRANSLATIONS_FORMAT,
+        "version": TRANSLATIONS_VERSION,
+        "run": str(run_dir),
+        "input": str(input_dir),
+        "files": sorted(set(earlier) | set(files)),
+    }
+    write_json_atomic(out / TRANSLATIONS_FILE, record)
     outputs = to_display(translate_images(run, images, use_ema), ink=run.model.info.ink)
     for name, pixels in zip(names, outputs, strict=True):
         write_bytes_atomic(out / f"{name}.png", _png(pixels))
