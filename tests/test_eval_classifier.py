@@ -12,12 +12,9 @@ import torch
 from hangulgan.data.corpus import Corpus
 from hangulgan.errors import CheckpointError, ConfigError, CorpusError
 from hangulgan.eval import metrics
-from hangulgan.eval.classifier import (
-    ClassifierDataConfig,
-    GlyphClassifier,
-    load_classifier,
-    make_split,
-)
+from hangulgan.eval.classifier import load_classifier
+from hangulgan.eval.classifier_config import ClassifierDataConfig
+from hangulgan.eval.classifier_model import GlyphClassifier, make_split
 from hangulgan.models import MODELS
 
 from conftest import NANUM, debian_font, run_cli
@@ -184,7 +181,8 @@ def test_export_refuses_other_runs(tmp_path, small_corpus):
 
 
 def test_the_shipped_content_classifier():
-    from hangulgan.eval.classifier import DEFAULT_HOLDOUT_FACES, load_default_content_classifier
+    from hangulgan.eval.classifier import load_default_content_classifier
+    from hangulgan.eval.classifier_config import DEFAULT_HOLDOUT_FACES
 
     classifier = load_default_content_classifier()
     assert classifier.task == "content" and classifier.size == (32, 32)

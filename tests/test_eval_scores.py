@@ -9,7 +9,8 @@ from scipy import linalg
 
 from hangulgan import hangul
 from hangulgan.eval import metrics
-from hangulgan.eval.classifier import JAMO_HEADS, Classifier, GlyphClassifierNet
+from hangulgan.eval.classifier import Classifier
+from hangulgan.eval.classifier_net import JAMO_HEADS, GlyphClassifierNet
 
 
 def _scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:

@@ -259,7 +259,7 @@ def _ocr(font: Path, reference: Path | None, json_out: Path | None) -> None:
 def classifier_export_command(run_dir: Path, out: Path, checkpoint: Path | None) -> None:
     """Measure a `hangulgan train classifier` run on its held-out data and write it as a
     classifier file (weights + a JSON of what it was trained on and how it scored)."""
-    from hangulgan.eval.classifier import export_classifier
+    from hangulgan.eval.classifier_export import export_classifier
 
     classifier, (weights, meta) = export_classifier(run_dir, out, checkpoint)
     held = classifier.meta["heldout"]
