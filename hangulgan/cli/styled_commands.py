@@ -270,6 +270,18 @@ def complete_command(
     click.echo(f"timings: {timing}", err=True)
 
 
+def _styled_weights_file(path: Path) -> bool:
+    """Whether ``path`` is a styled weights file (its safetensors header names the format)."""
+    from hangulgan.errors import CheckpointError
+    from hangulgan.models.styled_weights import WEIGHTS_FORMAT, WHAT
+    from hangulgan.train.weights import read_header
+
+    try:
+        return read_header(path, WHAT).get("format") == WEIGHTS_FORMAT
+    except CheckpointError:
+        return False
+
+
 @click.command("styled-export")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option(
@@ -289,9 +301,14 @@ def styled_export_command(run: str, out: str, force: bool) -> None:
     from hangulgan.models.styled_inference import StyledGenerator
 
     path = Path(out)
+    generator = StyledGenerator.from_run(run)  # the input first, then the output
     if path.exists() and not force:
         raise ConfigError(f"{path}: already exists (replace it with --force)")
-    generator = StyledGenerator.from_run(run)
+    if path.exists() and not _styled_weights_file(path):
+        raise ConfigError(
+            f"{path}: not a styled weights file; --force replaces only one that styled-export "
+            "wrote, never another file"
+        )
     generator.save(path)
     size = path.stat().st_size / 2**20
     click.echo(f"{path}: {len(generator.bank_names)} faces in the style bank, {size:.1f} MB")
