@@ -10,8 +10,10 @@ import torch.nn.functional as F
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models import DCGAN, MODELS, DataInfo, DCGANConfig, get_model_class
+from hangulgan.models.dcgan import DCGAN, DCGANConfig
 from hangulgan.models.layers import FastDropout, count_parameters
+from hangulgan.train.contract import DataInfo
+from hangulgan.train.registry import MODELS, get_model_class
 
 SMALL = DataInfo(height=16, width=16)
 

@@ -15,7 +15,7 @@ from hangulgan.eval import metrics
 from hangulgan.eval.classifier import load_classifier
 from hangulgan.eval.classifier_config import ClassifierDataConfig
 from hangulgan.eval.classifier_model import GlyphClassifier, make_split
-from hangulgan.models import MODELS
+from hangulgan.train.registry import MODELS
 
 from conftest import NANUM, debian_font, run_cli
 

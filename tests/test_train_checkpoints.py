@@ -305,7 +305,7 @@ def test_a_second_trainer_in_the_same_run_folder_is_refused(test_font, tmp_path)
 
 def test_a_toml_value_outside_its_choices_names_them(tmp_path):
     from hangulgan.errors import ConfigError
-    from hangulgan.models import DCGANConfig
+    from hangulgan.models.dcgan import DCGANConfig
     from hangulgan.train.options import compose
 
     with pytest.raises(ConfigError, match=r"x.toml: \[model\]: loss 'wasserstein': choose one of"):
@@ -315,7 +315,7 @@ def test_a_toml_value_outside_its_choices_names_them(tmp_path):
 
 def test_resume_merge_lives_in_the_library(run):
     from hangulgan.errors import ConfigError
-    from hangulgan.models import DCGAN
+    from hangulgan.models.dcgan import DCGAN
     from hangulgan.train.config import RunConfig, merge_resume
 
     saved = RunConfig.load(run, model="dcgan")

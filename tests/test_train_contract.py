@@ -17,9 +17,9 @@ from PIL import Image
 from safetensors.torch import load_file
 from toy_translator import FolderDataConfig, ToyConfig, ToyTranslator, make_image_folder
 
-from hangulgan.models import MODELS
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
+from hangulgan.train.registry import MODELS
 from hangulgan.train.trainer import train
 
 from conftest import run_cli
@@ -151,7 +151,7 @@ DDP_SCRIPT = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, sys.argv[2])
     from safetensors.torch import save_file
-    from hangulgan.models import register_model
+    from hangulgan.train.registry import register_model
     from hangulgan.train.config import TrainConfig
     from hangulgan.train.trainer import train
     from toy_translator import FolderDataConfig, ToyConfig, ToyTranslator

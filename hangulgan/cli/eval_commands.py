@@ -66,9 +66,9 @@ def _fewshot(
 
 
 def _run_draws_syllables(run_dir: str) -> bool:
-    from hangulgan.models import get_model_class
     from hangulgan.train.config import RunConfig
     from hangulgan.train.contract import Capability
+    from hangulgan.train.registry import get_model_class
 
     saved = RunConfig.load(run_dir)
     model_cls = get_model_class(saved.model)

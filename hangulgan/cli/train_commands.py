@@ -1,18 +1,19 @@
 """Training-stage commands: ``train MODEL``, ``sample``, ``runs list``.
 
-``hangulgan train MODEL`` is generated for every registered model
-(:data:`hangulgan.models.MODELS`) from three dataclasses: the model's config
+``hangulgan train MODEL`` is generated for every registered glyph model
+(:mod:`hangulgan.train.registry`) from three dataclasses: the model's config
 (``Model.config_class``), its data config (``Model.data_config()``, the corpus selection
 for glyph models) and the trainer's :class:`~hangulgan.train.config.TrainConfig`. Each
 field becomes an option whose type, default and help come from the field
 (:func:`hangulgan.train.options.option`); registering a model is all it takes to appear here.
+The registry names those dataclasses in modules that import no torch, so ``--help`` is
+built without loading the model.
 Each command only turns options into config dataclasses and calls the library; errors
 become one line and a non-zero exit code.
 """
 
 from __future__ import annotations
 
-import inspect
 import signal
 import sys
 from dataclasses import MISSING, fields
@@ -25,6 +26,7 @@ from click.core import ParameterSource
 from hangulgan.errors import ConfigError
 from hangulgan.train.config import RunConfig, TrainConfig, merge_resume, read_toml
 from hangulgan.train.options import compose, field_type, option_flag
+from hangulgan.train.registry import GLYPH, MODELS, ModelEntry, model_entry, model_names
 
 _SECTIONS = ("model", "data", "train")
 _RESERVED = {"--run", "--config", "--resume", "--force", "--help", "-h"}
@@ -80,20 +82,21 @@ def _collect(ctx: click.Context, params: dict[str, Any]) -> dict[str, dict[str, 
     return given
 
 
-def build_train_command(model_cls: type) -> click.Command:
-    """``hangulgan train NAME`` for a registered model class."""
-
+def build_train_command(model: ModelEntry | type) -> click.Command:
+    """``hangulgan train NAME`` for a model's registry entry (or a model class); the model
+    class itself is imported only when the command runs."""
+    entry = model if isinstance(model, ModelEntry) else ModelEntry.of_class(model)
     sections = [
-        (model_cls.data_config(), "data"),
+        (entry.data_config_class, "data"),
         (TrainConfig, "train"),
-        (model_cls.config_class, "model"),
+        (entry.config_class, "model"),
     ]
     params: list[click.Parameter] = [
         click.Option(
             ["--run", "run_dir"],
             required=True,
             type=click.Path(path_type=Path),
-            help=f"Run folder to create (or continue with --resume), e.g. runs/{model_cls.name}.",
+            help=f"Run folder to create (or continue with --resume), e.g. runs/{entry.name}.",
         )
     ]
     seen = set(_RESERVED)
@@ -103,7 +106,7 @@ def build_train_command(model_cls: type) -> click.Command:
             clash = flags & seen
             if clash:
                 raise RuntimeError(
-                    f"{model_cls.__name__}: option {', '.join(sorted(clash))} is declared twice"
+                    f"{entry.name}: option {', '.join(sorted(clash))} is declared twice"
                 )
             seen |= flags
             params.append(option)
@@ -133,6 +136,7 @@ def build_train_command(model_cls: type) -> click.Command:
     ) -> None:
         from hangulgan.train.trainer import train
 
+        model_cls = entry.model_class
         given = _collect(ctx, values)
         if resume and force:
             raise ConfigError("give --resume or --force, not both")
@@ -172,30 +176,25 @@ def build_train_command(model_cls: type) -> click.Command:
         )
         _echo_result(result)
 
-    help_text = model_cls.description or inspect.getdoc(model_cls) or model_cls.name
+    help_text = entry.help
     return click.Command(
-        model_cls.name,
+        entry.name,
         callback=command,
         params=params,
-        help=inspect.cleandoc(help_text),
-        short_help=inspect.cleandoc(help_text).split("\n")[0].split(" (")[0][:80],
+        help=help_text,
+        short_help=help_text.split("\n")[0].split(" (")[0][:80],
     )
 
 
 class _ModelGroup(click.Group):
-    """``train``'s subcommands: one per registered model, built when asked for."""
+    """``train``'s subcommands: one per registered glyph model, built when asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from hangulgan.models import MODELS
-
         # the translation models are listed under `hangulgan translate train`
-        return sorted(n for n, cls in MODELS.items() if not getattr(cls, "translation", False))
+        return model_names(GLYPH)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        from hangulgan.models import MODELS
-
-        cls = MODELS.get(name)
-        return build_train_command(cls) if cls is not None else None
+        return build_train_command(model_entry(name)) if name in MODELS else None
 
 
 def _echo_result(result: Any) -> None:

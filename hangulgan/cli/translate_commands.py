@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from hangulgan.cli.train_commands import build_train_command
+from hangulgan.train.registry import MODELS, TRANSLATION, model_entry, model_names
 
 EXIT_SKIPPED = 1  # done, some input skipped (hangulgan.cli's exit codes)
 
@@ -21,17 +22,12 @@ class _TranslationModels(click.Group):
     """``translate train``'s subcommands: one per registered translation model."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from hangulgan.models import MODELS
-
-        return sorted(n for n, cls in MODELS.items() if getattr(cls, "translation", False))
+        return model_names(TRANSLATION)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        from hangulgan.models import MODELS
-
-        cls = MODELS.get(name)
-        if cls is None or not getattr(cls, "translation", False):
+        if name not in MODELS or model_entry(name).family != TRANSLATION:
             return None
-        return build_train_command(cls)
+        return build_train_command(model_entry(name))
 
 
 @click.group("translate")

@@ -1,12 +1,17 @@
-"""Trainable models, registered by name for the trainer and the CLI.
+"""Trainable glyph models: the seeds' DCGAN (:mod:`~hangulgan.models.dcgan`) and the few-shot
+style-conditioned generator (:mod:`~hangulgan.models.styled`).
 
-A new model is one module and no CLI code::
+A new model is one module for its networks and step, and one torch-free module for its
+options (so that ``hangulgan train NAME --help`` never loads torch)::
 
+    # mine_config.py
     @dataclass
-    class MyConfig(ModelConfig):
+    class MyConfig(ModelConfig):           # hangulgan.train.options
+        command_help: ClassVar[str] = "What `hangulgan train mine` does."
         lr: float = option(2e-4, "Adam learning rate.")  # becomes --lr, help and default
 
-    class MyModel(Model):
+    # mine.py
+    class MyModel(Model):                  # hangulgan.train.contract
         name = "mine"                      # `hangulgan train mine`
         config_class = MyConfig
         data_config_class = MyDataConfig   # its data options (None: the glyph corpus ones)
@@ -19,59 +24,10 @@ A new model is one module and no CLI code::
         def grid_inputs(self, n, generator, real=None): ...
         def generate(self, inputs, networks=None): ...
 
-    register_model(MyModel)
+and one entry in :data:`hangulgan.train.registry.BUILTIN` (another package declares it as
+an entry point of the group ``hangulgan.models`` instead). See
+:mod:`hangulgan.train.contract` for the whole contract (capabilities, visual sheets, extra
+checkpoint state, the TrainingData protocol).
 
-See :mod:`hangulgan.train.contract` for the whole contract (capabilities, visual sheets,
-extra checkpoint state, the TrainingData protocol).
+Importing this package imports none of its modules.
 """
-
-from __future__ import annotations
-
-from hangulgan.errors import RunError
-from hangulgan.models.dcgan import DCGAN, DCGANConfig
-from hangulgan.models.styled import StyledConfig, StyledModel
-from hangulgan.train.contract import DataInfo, Model, Runtime
-from hangulgan.train.options import ModelConfig
-
-MODELS: dict[str, type[Model]] = {}
-
-
-def register_model(cls: type[Model]) -> type[Model]:
-    """Add a model class to the registry under ``cls.name`` (usable as a decorator)."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    MODELS[cls.name] = cls
-    return cls
-
-
-def get_model_class(name: str) -> type[Model]:
-    """The model class registered as ``name``; RunError when unknown."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise RunError(
-            f"unknown model {name!r} (known: {', '.join(sorted(MODELS)) or 'none'})"
-        ) from None
-
-
-register_model(DCGAN)
-register_model(StyledModel)
-
-# The glyph classifiers live with the evaluation tools they serve; the module registers
-# its model itself (a plain import, last, so that either package may be imported first).
-import hangulgan.eval.classifier  # noqa: E402, F401
-import hangulgan.translate  # noqa: E402, F401  (the image-translation models, likewise)
-
-__all__ = [
-    "DCGAN",
-    "DCGANConfig",
-    "DataInfo",
-    "MODELS",
-    "Model",
-    "ModelConfig",
-    "Runtime",
-    "StyledConfig",
-    "StyledModel",
-    "get_model_class",
-    "register_model",
-]

@@ -15,6 +15,7 @@ from hangulgan import __version__
 from hangulgan.errors import ConfigError, RunError
 from hangulgan.io import read_folder_header, write_json_atomic
 from hangulgan.train.options import TYPE_WORDS, from_dict, option, option_flag
+from hangulgan.train.registry import model_entry
 
 RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
@@ -157,8 +158,6 @@ class RunConfig:
         a table, holds a value of the wrong type (named with the file), or, with ``model``,
         holds a run of another model.
         """
-        from hangulgan.models import get_model_class
-
         run_dir = Path(run_dir)
         raw = read_folder_header(
             run_dir, CONFIG_FILE, RUN_FORMAT, RUN_VERSION, RunError, "run", "run config"
@@ -181,14 +180,12 @@ class RunConfig:
         if precision not in (None, *PRECISIONS):
             raise RunError(f"{path}: 'precision' {precision!r}: one of {', '.join(PRECISIONS)}")
         try:
-            model_cls = get_model_class(raw["model"])
+            data_cls = model_entry(raw["model"]).data_config_class
             return cls(
                 model=raw["model"],
                 model_config=dict(raw["model_config"]),
                 train=from_dict(TrainConfig, raw["train"], where=f"{path}: train"),
-                data=from_dict(
-                    model_cls.data_config(), raw.get("data") or {}, where=f"{path}: data"
-                ),
+                data=from_dict(data_cls, raw.get("data") or {}, where=f"{path}: data"),
                 data_info=dict(raw.get("data_info") or {}),
                 world_size=world_size,
                 precision=precision,

@@ -46,6 +46,7 @@ from torch import nn
 
 from hangulgan.errors import CheckpointError, ConfigError
 from hangulgan.train.options import ModelConfig
+from hangulgan.train.registry import GLYPH
 
 if TYPE_CHECKING:
     from hangulgan.train.config import DataConfig
@@ -146,6 +147,8 @@ class Model:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""  # help of `hangulgan train NAME` (default: the docstring)
+    # which command trains it: GLYPH (`hangulgan train`) or TRANSLATION (`translate train`)
+    family: ClassVar[str] = GLYPH
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     data_config_class: ClassVar[type | None] = None  # None: the glyph corpus DataConfig
     ema_networks: ClassVar[tuple[str, ...]] = ()  # networks whose weights the trainer may average

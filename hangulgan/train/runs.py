@@ -18,11 +18,11 @@ from torch import nn
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
-from hangulgan.models import Model, get_model_class
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import CONFIG_FILE, RunConfig
-from hangulgan.train.contract import Capability, DataInfo
+from hangulgan.train.contract import Capability, DataInfo, Model
 from hangulgan.train.grid import save_grid, to_uint8_ink
+from hangulgan.train.registry import get_model_class
 from hangulgan.train.trainer import (
     METRICS_FILE,
     SAMPLES_DIR,

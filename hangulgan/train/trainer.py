@@ -52,7 +52,6 @@ from tqdm import tqdm
 from hangulgan import hangul
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
 from hangulgan.io import folder_lock
-from hangulgan.models import get_model_class
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import CONFIG_FILE, RUN_FORMAT, RunConfig, TrainConfig
 from hangulgan.train.contract import DataInfo, Model, TrainingData
@@ -67,6 +66,7 @@ from hangulgan.train.dist import (
 )
 from hangulgan.train.grid import save_panels
 from hangulgan.train.options import ModelConfig, from_dict
+from hangulgan.train.registry import get_model_class
 
 METRICS_FILE = "metrics.csv"
 SAMPLES_DIR = "samples"

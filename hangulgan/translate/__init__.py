@@ -1,18 +1,12 @@
-"""Image-to-image translation on the shared trainer: pix2pix, the U-Net autoencoder,
-CycleGAN and U-GAT-IT.
+"""Image-to-image translation on the shared trainer: pix2pix, the U-Net autoencoder
+(:mod:`~hangulgan.translate.models`), CycleGAN and U-GAT-IT
+(:mod:`~hangulgan.translate.unpaired`).
 
-A sibling of :mod:`hangulgan.models`: its models are registered in the same registry (so
-the trainer, checkpoints and ``sample`` treat them like any model) and their training
-command is ``hangulgan translate train MODEL``, generated from each model's config.
+A sibling of :mod:`hangulgan.models`: its models declare the translation family
+(``family = TRANSLATION``) and stand in the same registry
+(:mod:`hangulgan.train.registry`), so the trainer, checkpoints and ``sample`` treat them
+like any model, and their training command is ``hangulgan translate train MODEL``,
+generated from each model's config.
+
+Importing this package imports none of its modules.
 """
-
-from __future__ import annotations
-
-from hangulgan.models import register_model
-from hangulgan.translate.models import TRANSLATION_MODELS, Autoencoder, Pix2Pix
-from hangulgan.translate.unpaired import UGATIT, UNPAIRED_MODELS, CycleGAN
-
-for _model in (*TRANSLATION_MODELS, *UNPAIRED_MODELS):
-    register_model(_model)
-
-__all__ = ["Autoencoder", "CycleGAN", "Pix2Pix", "TRANSLATION_MODELS", "UGATIT", "UNPAIRED_MODELS"]

@@ -22,6 +22,7 @@ from torch import nn
 from hangulgan.errors import ConfigError
 from hangulgan.train.contract import Capability, DataInfo, Model
 from hangulgan.train.options import ModelConfig, option
+from hangulgan.train.registry import TRANSLATION
 from hangulgan.translate.data import TranslateDataConfig, TranslationData, check_divisible
 from hangulgan.translate.networks import NORMS, PatchDiscriminator, UNetGenerator
 
@@ -104,7 +105,7 @@ class Translator(Model):
 
     data_config_class = TranslateDataConfig
     samples_need_data = True
-    translation: ClassVar[bool] = True  # listed under `hangulgan translate train`
+    family = TRANSLATION  # listed under `hangulgan translate train`
     config_class: ClassVar[type[ModelConfig]] = TranslatorConfig
     paired: ClassVar[bool] = True
     generator_name: ClassVar[str] = "G"
