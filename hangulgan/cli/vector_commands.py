@@ -142,6 +142,7 @@ def export_ttf(
     from hangulgan.data.corpus import open_glyphset
     from hangulgan.vector.files import check_replaceable, make_folder
     from hangulgan.vector.fontbuild import build_font
+    from hangulgan.vector.geometry import export_geometry
     from hangulgan.vector.names import DEFAULT_LICENCE, FontInfo, is_exported_font
     from hangulgan.vector.specimen import is_specimen, specimen_paths, write_specimens
 
@@ -167,6 +168,7 @@ def export_ttf(
     info.validate()
     # the input first: a wrong GLYPHS is reported as such, not as a clash at --out
     glyphset = open_glyphset(glyphs)
+    export_geometry(glyphset, glyphs)  # its recorded geometry too (checked field by field)
     out_path = Path(out)
     # then every output, before minutes of tracing; --force replaces only what export-ttf
     # made (recognised by its marker), never a user's file
@@ -200,6 +202,7 @@ def export_ttf(
             workers=workers,
             fallback=fallback_font,
             progress=bar.update,
+            label=glyphs,
         )
     finally:
         bar.close()

@@ -36,7 +36,7 @@ from hangulgan.vector.assemble import assemble_font
 from hangulgan.vector.files import check_output_path, readable_by_all
 from hangulgan.vector.geometry import UPM, export_geometry, font_units
 from hangulgan.vector.names import FontInfo
-from hangulgan.vector.outlines import compile_cff_glyph, compile_ttf_glyph
+from hangulgan.vector.outlines import OutlineOverflow, compile_cff_glyph, compile_ttf_glyph
 from hangulgan.vector.trace import TraceParams
 from hangulgan.vector.tracepool import CHUNK, SkippedGlyph, trace_glyphs
 
@@ -96,10 +96,13 @@ def borrow_glyphs(
         advance = int(round(hmtx[name][0] * factor))
         path = pathops.Path()
         glyphset[name].draw(TransformPen(path.getPen(), (factor, 0, 0, factor, 0, 0)))
-        if fmt == "ttf":
-            data, bounds, points, contours = compile_ttf_glyph(path)
-        else:
-            data, bounds, points, contours = compile_cff_glyph(path)
+        try:
+            if fmt == "ttf":
+                data, bounds, points, contours = compile_ttf_glyph(path)
+            else:
+                data, bounds, points, contours = compile_cff_glyph(path)
+        except OutlineOverflow:  # a fallback glyph TrueType cannot hold is not borrowed
+            continue
         out[cp] = (data, advance, bounds, points, contours)
     return out
 
@@ -116,6 +119,7 @@ def build_font(
     workers: int = 1,
     fallback: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    label: str | None = None,
 ) -> BuildReport:
     """Trace ``glyphset`` and write an installable font to ``out``.
 
@@ -124,6 +128,9 @@ def build_font(
     all. Empty, all-ink and speck-only images are skipped and listed in the report; their
     code points stay unmapped (never a blank or .notdef in their place). With ``fallback``,
     the Hangul compatibility jamo and basic Latin the glyph set lacks are borrowed from it.
+    Glyphs too complex to outline (noise: see :data:`~hangulgan.vector.tracepool.
+    MAX_SEGMENTS`) or beyond TrueType's limits are skipped and listed too. ``label`` names
+    the glyph set in errors (default: its name).
     """
     started = time.perf_counter()
     info = info or FontInfo()
@@ -132,7 +139,7 @@ def build_font(
         raise VectorError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     info.validate()
     out = check_output_path(out)
-    where = glyphset.meta.get("source") or glyphset.name
+    where = label or glyphset.name
     if len(glyphset) == 0:
         raise VectorError(f"glyph set {where}: holds no glyphs")
     height, width = glyphset.size
@@ -145,7 +152,7 @@ def build_font(
             f"glyph set {where}: code point {int(bad[0])} is not a printable Unicode character"
         )
     notes = []
-    geometry, metrics, note = export_geometry(glyphset)
+    geometry, metrics, note = export_geometry(glyphset, where)
     if note:
         notes.append(note)
     if fallback is not None and not Path(fallback).is_file():

@@ -18,6 +18,17 @@ from fontTools.pens.t2CharStringPen import T2CharStringPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 CU2QU_MAX_ERR = 1.0
+# TrueType's limits on one simple glyph: point indices and maxp.maxPoints are uint16,
+# the contour count an int16, coordinates and their deltas int16
+MAX_GLYF_POINTS = 0xFFFF
+MAX_GLYF_CONTOURS = 0x7FFF
+
+
+class OutlineOverflow(ValueError):
+    """A glyph outline beyond what a TrueType glyph can hold (too many points or contours,
+    coordinates out of range): the glyph is left out, never a crash."""
+
+
 _MOVE, _LINE, _QUAD, _CUBIC, _CLOSE = (
     pathops.PathVerb.MOVE,
     pathops.PathVerb.LINE,
@@ -41,7 +52,8 @@ def _simplify(path: pathops.Path, clockwise: bool) -> pathops.Path:
 
 def compile_ttf_glyph(path: pathops.Path) -> tuple[bytes, tuple[int, int, int, int], int, int]:
     """pathops path (cubic, font units) → compiled quadratic glyf data, bounds, points,
-    contours. Outer contours run clockwise, as TrueType wants."""
+    contours. Outer contours run clockwise, as TrueType wants. OutlineOverflow when the
+    glyph is beyond TrueType's limits."""
     clean = _simplify(path, clockwise=True)
     contours = quadratic_contours(clean)
     if contours is None:  # a verb the direct route does not take (conics): fontTools' pens
@@ -60,7 +72,13 @@ def compile_with_pens(clean: pathops.Path) -> tuple[bytes, tuple[int, int, int, 
     if glyph.numberOfContours == 0:
         return b"", (0, 0, 0, 0), 0, 0
     glyph.recalcBounds(None)
-    data = glyph.compile(None, recalcBBoxes=False)
+    points, contours = len(glyph.coordinates), glyph.numberOfContours
+    if points > MAX_GLYF_POINTS or contours > MAX_GLYF_CONTOURS:
+        raise OutlineOverflow(f"{points} points in {contours} contours")
+    try:
+        data = glyph.compile(None, recalcBBoxes=False)
+    except struct.error as err:
+        raise OutlineOverflow(str(err)) from None
     bounds = (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
     return data, bounds, len(glyph.coordinates), glyph.numberOfContours
 
@@ -129,6 +147,18 @@ def encode_glyf(contours: list[Contour]) -> tuple[bytes, tuple[int, int, int, in
         ends.append(len(xs) - 1)
     if not ends:
         return b"", (0, 0, 0, 0), 0, 0
+    if len(xs) > MAX_GLYF_POINTS or len(ends) > MAX_GLYF_CONTOURS:
+        raise OutlineOverflow(f"{len(xs)} points in {len(ends)} contours")
+    try:
+        return _pack_glyf(xs, ys, flags, ends)
+    except struct.error as err:  # a coordinate or delta beyond int16
+        raise OutlineOverflow(str(err)) from None
+
+
+def _pack_glyf(
+    xs: list[int], ys: list[int], flags: list[int], ends: list[int]
+) -> tuple[bytes, tuple[int, int, int, int], int, int]:
+    """The bytes of a simple glyph of these points; struct.error when one does not fit."""
     packed_flags = bytearray()
     x_bytes = bytearray()
     y_bytes = bytearray()

@@ -22,13 +22,23 @@ import pathops
 
 from hangulgan.data.placement import Geometry
 from hangulgan.vector.geometry import pixel_transform
-from hangulgan.vector.outlines import compile_cff_glyph, compile_ttf_glyph
+from hangulgan.vector.outlines import OutlineOverflow, compile_cff_glyph, compile_ttf_glyph
 from hangulgan.vector.trace import TraceParams, binarize, draw_curves, trace_bitmap
 
 # An image with more ink than this fraction of its area is not a glyph (a model's blown-out
 # sample, a rendering error): it would become a solid block in the font.
 MAX_INK_FRACTION = 0.9
 UPSCALE_BATCH = 32
+# bytes of interpolated floats upscaled at once: 32 glyphs of 32 px at 4x, one of 512 px;
+# a batch of 1024 px glyphs would otherwise take 2 GB
+UPSCALE_BYTES = 2**21
+# Outline complexity a glyph may have (potrace's contours and segments, before overlaps are
+# removed): pathops.simplify's time grows faster than linearly with it (measured on noise:
+# 0.6 s at 5,000 segments, 1.8 s at 8,000, 25 s at 32,000, and over 10 minutes for a
+# 1024 px noise image), while real glyphs stay far below (Hangul at 512 px: 900 segments
+# in 11 contours). A glyph beyond either bound is skipped as "too complex".
+MAX_CONTOURS = 500
+MAX_SEGMENTS = 5000
 # glyphs per task sent to a worker: small enough to balance two workers and to show
 # progress, large enough that pickling and scheduling stay negligible
 CHUNK = 128
@@ -64,7 +74,9 @@ def glyph_paths(
 ) -> Iterator[tuple[int, pathops.Path | str]]:
     """Trace a stack of glyph images into pathops paths in font units, placed by
     ``geometry`` (default: the legacy reading of a canvas as the em), or the reason a glyph
-    is skipped (``empty``, ``all ink``, ``only specks``). Overlaps are not removed yet."""
+    is skipped (``empty``, ``all ink``, ``only specks``, ``too complex``: more than
+    :data:`MAX_CONTOURS` contours or :data:`MAX_SEGMENTS` segments). Overlaps are not
+    removed yet."""
     size = images.shape[1]
     geometry = geometry or Geometry.legacy(size)
     cutoff = params.threshold * 255.0
@@ -72,8 +84,10 @@ def glyph_paths(
     cps = codepoints.tolist()
     # upscale in small batches: the interpolated float stack of a big chunk (64 KB a glyph
     # at 32 px, 4×) spills out of cache and made the upscale 5× slower per glyph
-    for begin in range(0, len(images), UPSCALE_BATCH):
-        bits = binarize(images[begin : begin + UPSCALE_BATCH], params)
+    per_glyph = 4 * images.shape[1] * images.shape[2] * params.upscale**2
+    batch = max(1, min(UPSCALE_BATCH, UPSCALE_BYTES // per_glyph))
+    for begin in range(0, len(images), batch):
+        bits = binarize(images[begin : begin + batch], params)
         for i, glyph_bits in enumerate(bits, start=begin):
             if not glyph_bits.any():
                 yield cps[i], "empty"
@@ -84,6 +98,9 @@ def glyph_paths(
             curves = trace_bitmap(glyph_bits, params)
             if not curves:
                 yield cps[i], "only specks"
+                continue
+            if len(curves) > MAX_CONTOURS or sum(len(t) for t, _ in curves) > MAX_SEGMENTS:
+                yield cps[i], "too complex"
                 continue
             path = pathops.Path()
             scale, offset = pixel_transform(geometry, geometry.advance_of(cps[i]), params.upscale)
@@ -108,7 +125,11 @@ def trace_chunk(
         if isinstance(path, str):
             out.append(SkippedGlyph(cp, path))
             continue
-        data, bounds, points, contours = compile_glyph(path)
+        try:
+            data, bounds, points, contours = compile_glyph(path)
+        except OutlineOverflow:
+            out.append(SkippedGlyph(cp, "beyond TrueType's limits"))
+            continue
         if contours == 0:
             out.append(SkippedGlyph(cp, "only specks"))
         else:
