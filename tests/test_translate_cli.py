@@ -171,6 +171,30 @@ def test_evaluate_scores_runs_in_one_table_and_writes_a_page(trained, tmp_path):
     assert code == 2 and "give --input DIR and --target DIR" in out
 
 
+def test_evaluate_never_overwrites_a_page_or_sheet_it_did_not_write(trained, tmp_path):
+    """Regression: --html and --sheet replaced any file of that name without a word."""
+    data, runs = trained
+    page, sheet = tmp_path / "page.html", tmp_path / "sheet.png"
+    page.write_text("<html>my notes</html>", encoding="utf-8")
+    Image.new("RGB", (4, 4), "blue").save(sheet)
+    before = page.read_bytes(), sheet.read_bytes()
+    base = ("translate", "evaluate", runs["pix2pix"], "--input", data / "A", "--target",
+            data / "B")  # fmt: skip
+    for option, path, mark in (("--html", page, "a page"), ("--sheet", sheet, "a grid")):
+        code, out = run_cli(*base, option, path)
+        assert code == 2 and f"{path}: already exists (replace it with --force)" in out, out
+        code, out = run_cli(*base, option, path, "--force")
+        assert code == 2 and f"error: {path}: not {mark}" in out, out
+    assert (page.read_bytes(), sheet.read_bytes()) == before
+    ours_page, ours_sheet = tmp_path / "ours.html", tmp_path / "ours.png"
+    code, out = run_cli(*base, "--html", ours_page, "--sheet", ours_sheet)
+    assert code == 0, out
+    code, out = run_cli(*base, "--html", ours_page, "--sheet", ours_sheet, "--force")
+    assert code == 0, out
+    code, out = run_cli("translate", "evaluate", tmp_path / "no-run", "--html", ours_page)
+    assert code == 2 and "no-run" in out and "already exists" not in out, out
+
+
 def test_score_is_perfect_for_identical_images_and_worse_for_others():
     images = torch.rand(3, 3, 16, 16) * 2 - 1
     mse, psnr, ssim = score(images, images)

@@ -25,6 +25,27 @@ def glyphset_meta(folder: Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
+def check_page_out(path: Path, force: bool, head: str, option: str) -> None:
+    """ConfigError unless ``path`` may receive a text page that begins with ``head``: a new
+    file, or with ``force`` a file that begins with it (one the same command wrote)."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; {option} takes the file to write")
+    if not force:
+        raise ConfigError(f"{path}: already exists (replace it with --force)")
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(len(head.encode("utf-8")))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
+    if start != head.encode("utf-8"):
+        raise ConfigError(
+            f"{path}: not a page that hangulgan wrote; --force replaces only such a page, "
+            "never another file"
+        )
+
+
 def check_png_out(path: Path, force: bool, option: str = "--out") -> None:
     """ConfigError unless ``path`` may receive a PNG that hangulgan draws: a new file, or
     with ``force`` a PNG that hangulgan drew (:func:`~hangulgan.train.grid.drawn_by_hangulgan`)."""

@@ -101,9 +101,12 @@ def translate_test_command(
 @click.option("--ema/--no-ema", default=True, show_default=True,
               help="Use the EMA generator when the run kept one.")  # fmt: skip
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--force", is_flag=True,
+              help="Replace a page or sheet hangulgan wrote; never another file.")  # fmt: skip
 def translate_evaluate_command(
     run_dirs: tuple[Path, ...], input_dir: Path | None, target_dir: Path | None,
     html_path: Path | None, sheet_path: Path | None, show: int, ema: bool, device: str,
+    force: bool,
 ) -> None:  # fmt: skip
     """Score translation runs: MSE, PSNR and SSIM (gaussian window) per run, one table;
     glyph runs on held-out syllables also get the content classifier's accuracy on the
@@ -116,8 +119,16 @@ def translate_evaluate_command(
     Example:
       hangulgan translate evaluate runs/p2p runs/ae --html compare.html --sheet compare.png
     """
-    from hangulgan.translate.infer import evaluate_runs, format_or_dash
+    from hangulgan.cli.outputs import check_page_out, check_png_out
+    from hangulgan.train.config import RunConfig
+    from hangulgan.translate.infer import PAGE_HEAD, evaluate_runs, format_or_dash
 
+    for run_dir in run_dirs:
+        RunConfig.load(run_dir)  # the inputs first: an output clash must not hide a wrong RUN
+    if html_path is not None:
+        check_page_out(html_path, force, PAGE_HEAD, "--html")
+    if sheet_path is not None:
+        check_png_out(sheet_path, force, "--sheet")
     results = evaluate_runs(
         list(run_dirs), input_dir, target_dir, html_path, show, ema, device, sheet_path
     )

@@ -36,6 +36,8 @@ BATCH = 16
 TRANSLATIONS_FILE = "translations.json"
 TRANSLATIONS_FORMAT = "hangulgan.translations"
 TRANSLATIONS_VERSION = 1
+# how every page translate evaluate writes begins: the mark its --force looks for
+PAGE_HEAD = "<!doctype html><meta charset=utf-8><title>hangulgan translate evaluate</title>"
 
 
 def open_translator(run_dir: str | Path, device: str = "cpu") -> LoadedRun:
@@ -342,8 +344,7 @@ def write_html(
             f"<td>{_img(targets[i])}</td></tr>"
         )
     page = (
-        "<!doctype html><meta charset=utf-8><title>hangulgan translate evaluate</title>"
-        "<h1>Translation scores</h1><table border=1><tr><th>model</th><th>run</th>"
+        f"{PAGE_HEAD}<h1>Translation scores</h1><table border=1><tr><th>model</th><th>run</th>"
         "<th>images</th><th>MSE</th><th>PSNR (dB)</th><th>SSIM</th><th>content accuracy</th>"
         f"<th>Glyph-FID</th></tr>{rows}</table>"
         f"<h2>Samples</h2><table><tr><th></th><th>input</th>{heads}<th>target</th></tr>"
