@@ -474,7 +474,7 @@ def test_complete_refuses_cff_fonts(trained_run, tmp_path):
 
 
 def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
-    from hangulgan.eval.fewshot import CELLS, METHODS, evaluate_fewshot, format_table
+    from hangulgan.models.styled_fewshot import CELLS, METHODS, evaluate_fewshot, format_table
 
     generator = StyledGenerator.from_run(trained_run)
     results = evaluate_fewshot(generator, corpus, per_face=6, references=8)
@@ -491,7 +491,7 @@ def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
 
 
 def test_seen_face_cell_meets_the_same_faces_whatever_the_bank_order():
-    from hangulgan.eval.fewshot import seen_face_sample
+    from hangulgan.models.styled_fewshot import seen_face_sample
 
     names = [f"Face{i:02d}" for i in range(30)] + ["NanumGothic"]
     picked = seen_face_sample(names, "NanumGothic", 12)

@@ -38,8 +38,8 @@ def _fewshot(
     baselines."""
 
     from hangulgan.data.corpus import Corpus
-    from hangulgan.eval.fewshot import evaluate_fewshot, format_table, to_json
     from hangulgan.io import write_json_atomic
+    from hangulgan.models.styled_fewshot import evaluate_fewshot, format_table, to_json
     from hangulgan.models.styled_inference import StyledGenerator
 
     generator = StyledGenerator.load(run_dir)

@@ -9,7 +9,7 @@
     over up to 64 reference syllables spread evenly over the shared ones, the face (not
     the real face itself, nor one whose drawings of them are identical to it) with the
     lowest mean L1 to the real glyphs; where it lacks a syllable, NanumGothic's is copied.
-    The same rule as the few-shot evaluation (:mod:`hangulgan.eval.fewshot`).
+    The same rule as the few-shot evaluation (:mod:`hangulgan.models.styled_fewshot`).
 
 * :func:`evaluate_run` draws from a trained generator: a conditional one draws its
   syllables as a glyph set, measured as above against its training face; an unconditional

@@ -146,7 +146,7 @@ def complete_font(
     from fontTools.ttLib.tables._g_l_y_f import Glyph
     from tqdm import tqdm
 
-    from hangulgan.eval.fewshot import choose_references
+    from hangulgan.models.styled_fewshot import choose_references
     from hangulgan.vector.check import sanitize
     from hangulgan.vector.files import check_replaceable
     from hangulgan.vector.geometry import UPM

@@ -17,7 +17,10 @@ plain baselines beside it, fed the same references:
   to the target face's — the best a copy can do knowing what the model knows. Where that
   face lacks a syllable, the content face's is copied (counted in ``nearest_fallbacks``).
 
-Metrics come from :mod:`hangulgan.eval.metrics` (one module for the whole toolkit).
+Metrics come from :mod:`hangulgan.eval.metrics` (one module for the whole toolkit). The
+protocol lives with the model it judges, as translation's evaluation does with translation
+(:mod:`hangulgan.translate.infer`): the families use the eval package's instruments, and
+eval imports no family, so no import runs in a circle.
 """
 
 from __future__ import annotations
