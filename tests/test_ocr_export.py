@@ -271,6 +271,12 @@ def test_text_no_source_holds_is_an_error_when_nothing_is_left(corpus, tmp_path)
     )
     assert result.exit_code == 2
     assert "no text sample can be set" in result.output
+    # the input is checked before the output: a taken OUT does not hide the text's problem
+    (tmp_path / "taken" / "gt").mkdir(parents=True)
+    result = run(
+        "ocr-export", str(corpus / "corpus"), "--out", str(tmp_path / "taken"), "--text", str(text)
+    )
+    assert result.exit_code == 2 and "no text sample can be set" in result.output, result.output
 
 
 def test_existing_lmdb_is_refused_without_force(corpus, tmp_path):

@@ -544,13 +544,13 @@ def export(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder")
+    rng = np.random.default_rng(options.seed)
+    plans, skipped = plan_splits(sources, texts, options, rng)  # the input first
     existing = [p for p in _output_paths(out, options) if p.exists()]
     if existing and not force:
         raise ConfigError(f"{existing[0]}: already exists (overwrite it with --force)")
     if existing:
         require_ocr_export(out)
-    rng = np.random.default_rng(options.seed)
-    plans, skipped = plan_splits(sources, texts, options, rng)
     if options.shard is not None:
         # the plan above is every shard's; the samples are drawn from this shard's stream
         rng = np.random.default_rng(options.random_seed())
