@@ -163,7 +163,7 @@ def _write_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-class _Writer(ABC):
+class FormatWriter(ABC):
     """One output format of one split: :meth:`add` samples, :meth:`commit` each batch."""
 
     def __init__(self, folder: Path) -> None:
@@ -183,7 +183,7 @@ class _Writer(ABC):
         """Release files; what was not committed is not part of the output."""
 
 
-class _ListWriter(_Writer):
+class _ListWriter(FormatWriter):
     """Image files and a list file of ``name SEP label`` lines (gt.txt, labels.csv)."""
 
     def __init__(self, folder: Path, images: str, list_name: str, sep: str, header: str) -> None:
@@ -226,7 +226,7 @@ def class_folder(label: str) -> str:
     return label
 
 
-class _ClassesWriter(_Writer):
+class _ClassesWriter(FormatWriter):
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -246,7 +246,9 @@ class _ClassesWriter(_Writer):
         """Nothing is held open: every image is its own file."""
 
 
-class _LmdbWriter(_Writer):
+class LmdbWriter(FormatWriter):
+    """The LMDB format: ``image-%09d`` / ``label-%09d`` records and ``num-samples``."""
+
     def __init__(self, folder: Path) -> None:
         import lmdb
 
@@ -288,7 +290,8 @@ def _free_bytes(folder: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
-def _open_writer(fmt: str, folder: Path) -> _Writer:
+def open_writer(fmt: str, folder: Path) -> FormatWriter:
+    """The writer of format ``fmt`` (one of :data:`FORMATS`) into ``folder``."""
     if fmt == "gt":
         return _ListWriter(folder, "images", "gt.txt", "\t", "")
     if fmt == "easyocr":
@@ -296,7 +299,7 @@ def _open_writer(fmt: str, folder: Path) -> _Writer:
         return _ListWriter(folder, "", "labels.csv", ",", "filename,words\n")
     if fmt == "classes":
         return _ClassesWriter(folder)
-    return _LmdbWriter(folder)
+    return LmdbWriter(folder)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -599,7 +602,7 @@ def export(
     try:
         for plan in plans:
             folder = out / plan.name if plan.name else out
-            writers = {fmt: _open_writer(fmt, folder / fmt) for fmt in options.formats}
+            writers = {fmt: open_writer(fmt, folder / fmt) for fmt in options.formats}
             counts = per_source.setdefault(plan.name or "all", Counter())
             try:
                 _write_split(

@@ -37,8 +37,8 @@ from hangulgan.ocr.export import (
     LMDB_MAP_SIZE,
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
-    _LmdbWriter,
-    _open_writer,
+    LmdbWriter,
+    open_writer,
     require_ocr_export,
 )
 
@@ -245,7 +245,7 @@ def _list_rows(part: Part, split: str, fmt: str) -> Iterator[tuple[str, str]]:
 def _merge_list(
     parts: Sequence[Part], split: str, fmt: str, out: Path, place: _Placer, progress
 ) -> int:
-    writer = _open_writer(fmt, out)  # the export's own layout of gt.txt or labels.csv
+    writer = open_writer(fmt, out)  # the export's own layout of gt.txt or labels.csv
     number = 0
     try:
         for part in parts:
@@ -304,7 +304,7 @@ def _merge_classes(
 def _merge_lmdb(parts: Sequence[Part], split: str, out: Path, progress) -> int:
     import lmdb
 
-    writer = _LmdbWriter(out)
+    writer = LmdbWriter(out)
     number = 0
     try:
         for part in parts:
