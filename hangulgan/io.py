@@ -258,34 +258,61 @@ def _lock_holder(fd: int) -> str:
     return f"process {text}" if text.isdigit() else "another process"
 
 
-@contextmanager
-def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
-    """Hold an exclusive lock on ``folder`` (created if missing) for the block.
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        held, named = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
-    The lock is ``fcntl.flock`` on ``folder/.lock``, which holds the holder's pid; the
-    kernel releases it when the holder exits, however it dies, so a stale lock file
-    never blocks. A second holder, in this process or another, gets :class:`LockedError`
-    at once (no waiting), naming ``what`` and the holder's pid. Not re-entrant. Yields
-    the folder's path.
-    """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError as err:
-        raise LockedError(f"{folder}: cannot lock the {what} ({err.strerror or err})") from None
-    try:
+
+def _take_lock(folder: Path, what: str) -> int:
+    """Open and flock ``folder/.lock``; return its descriptor (see :func:`folder_lock`)."""
+    path = folder / LOCK_FILE
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as err:
+            raise LockedError(f"{folder}: cannot lock the {what} ({err.strerror or err})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
+            holder = _lock_holder(fd)
+            os.close(fd)
             if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise LockedError(
                     f"{folder}: cannot lock the {what} ({err.strerror or err})"
                 ) from None
             raise LockedError(
-                f"{folder}: {_lock_holder(fd)} is writing this {what}; wait for it to "
+                f"{folder}: {holder} is writing this {what}; wait for it to "
                 "finish or stop it, then run again"
             ) from None
+        if _same_file(fd, path):
+            return fd
+        # The last holder removed the file between our open and our flock: the lock taken
+        # is on a file nobody else can open any more. Take the one the path names now.
+        os.close(fd)
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (created if missing) for the block.
+
+    The lock is ``fcntl.flock`` on ``folder/.lock``, which holds the holder's pid. A second
+    holder, in this process or another, gets :class:`LockedError` at once (no waiting),
+    naming ``what`` and the holder's pid. Not re-entrant. Yields the folder's path.
+
+    The lock file goes when the block ends, however it ends (an error, Ctrl-C, or SIGTERM
+    where the command turns it into an exception); it is removed while still locked, and
+    a process that opened it just before takes the lock only once it sees the path still
+    names the file it locked. Only a process killed outright (SIGKILL) leaves it behind,
+    and then the kernel has released the flock, so it never blocks the next writer.
+    """
+    folder = Path(folder)
+    fd = _take_lock(folder, what)
+    try:
         # The pid is informative (for the message above); the flock itself is the lock.
         try:
             os.ftruncate(fd, 0)
@@ -293,14 +320,17 @@ def folder_lock(folder: str | os.PathLike, what: str = "folder") -> Iterator[Pat
         except OSError:
             pass
         yield folder
-        try:
-            os.ftruncate(fd, 0)  # no stale pid for the next reader
-        except OSError:
-            pass
     finally:
-        # Closing the descriptor releases the flock. The file stays: unlinking it would
-        # let a process that opened the old file and one that creates a new one both lock.
-        os.close(fd)
+        path = folder / LOCK_FILE
+        try:
+            if _same_file(fd, path):
+                path.unlink()
+        except OSError:
+            try:
+                os.ftruncate(fd, 0)  # it stays: at least no stale pid for the next reader
+            except OSError:
+                pass
+        os.close(fd)  # releases the flock
 
 
 def read_folder_header(

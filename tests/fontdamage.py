@@ -167,6 +167,18 @@ def render_or_die(info, settings, out_dir):
     return corpus_face.render_one_face(info, settings, out_dir)
 
 
+def render_slowly(info, settings, out_dir):
+    """A render worker that takes three seconds over a face whose family starts with
+    "Slow" (a big face, say), so a test can stop a render while its workers are busy."""
+    import time
+
+    from hangulgan.data import corpus_face
+
+    if info.family.startswith("Slow"):
+        time.sleep(3)
+    return corpus_face.render_one_face(info, settings, out_dir)
+
+
 def write_damaged(source: Path, folder: Path, prefix: str, seed: int = 0) -> list[Path]:
     """Write every damaged variant of ``source`` into ``folder``; return their paths."""
     data = Path(source).read_bytes()

@@ -193,3 +193,82 @@ def test_render_and_merge_refuse_a_face_folder_of_the_users(fonts, tmp_path):
     merged = run("corpus", "merge", good, "--out", out)
     assert merged.exit_code == 2 and str(user) in _one_error_line(merged)
     assert [p.name for p in user.iterdir()] == ["notes.txt"]
+
+
+STOPPED_RENDER = """
+import sys
+sys.path.insert(0, {tests!r})
+import fontdamage
+from hangulgan.data import corpus_pool
+corpus_pool._worker_render = fontdamage.render_slowly  # looked up by name in the workers
+from hangulgan.cli import main
+main(["render", {fonts!r}, {out!r}, "--workers", "2", "--quiet"])
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(15, 143, "terminated"), (2, 130, "interrupted")]
+)
+def test_a_stopped_render_shuts_its_workers_down_and_removes_its_lock(
+    fonts, tmp_path, signum, code, word
+):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    for family in ("SlowA", "SlowB"):
+        fontfactory.build_font(
+            fonts / f"{family}.ttf", family=family, shapes={0xAC00: [(0, 0, 9, len(family) * 40)]}
+        )
+    out = tmp_path / "corpus"
+    code_text = STOPPED_RENDER.format(
+        tests=str(Path(__file__).parent), fonts=str(fonts), out=str(out)
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    render = subprocess.Popen(
+        [sys.executable, "-c", code_text], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the fast face is done, the slow ones under way
+            if (out / "faces" / "One-Regular").is_dir():
+                break
+            time.sleep(0.05)
+        workers = [
+            int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _parent(pid) == render.pid
+        ]
+        assert render.poll() is None and workers
+        render.send_signal(signum)
+        _, stderr = render.communicate(timeout=60)
+    finally:
+        render.kill()
+    assert render.returncode == code, stderr
+    assert stderr.strip().splitlines()[-1] == word, stderr
+    assert "leaked" not in stderr and "Traceback" not in stderr, stderr
+    assert not (out / ".lock").exists()
+    deadline = time.monotonic() + 10  # the resource tracker ends just after its parent
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)]
+    assert "One-Regular" in json.loads((out / "manifest.json").read_text())["faces"]
+
+
+def _stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _parent(pid):
+    stat = _stat(pid)
+    return int(stat[1]) if stat else None
+
+
+def _running(pid):
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"  # a zombie has ended

@@ -147,3 +147,60 @@ def test_a_folder_carries_the_mark_of_the_command_that_made_it(tmp_path):
     assert made_by(user, "sample")
     (tmp_path / "link").symlink_to(tmp_path / "made")
     assert not made_by(tmp_path / "link", "render")
+
+
+def test_the_lock_file_goes_with_the_lock_however_the_block_ends(tmp_path):
+    from hangulgan.errors import LockedError
+    from hangulgan.io import LOCK_FILE, folder_lock
+
+    folder = tmp_path / "corpus"
+    with folder_lock(folder):
+        assert (folder / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+    assert not (folder / LOCK_FILE).exists()
+    for stop in (RuntimeError, KeyboardInterrupt):
+        with pytest.raises(stop):
+            with folder_lock(folder):
+                raise stop
+        assert not (folder / LOCK_FILE).exists()
+    with folder_lock(folder):  # a new file, locked as ever
+        with pytest.raises(LockedError):
+            with folder_lock(folder):
+                pass
+        assert (folder / LOCK_FILE).exists()  # the refused second holder leaves it alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
+    assert list(folder.iterdir()) == []
+
+
+def test_a_lock_taken_on_a_file_its_holder_removed_is_taken_again(tmp_path, monkeypatch):
+    import fcntl
+
+    from hangulgan import io
+    from hangulgan.io import LOCK_FILE, folder_lock
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    real_flock = fcntl.flock
+    raced = []
+
+    def flock_after_the_holder_left(fd, operation):
+        # Between this process's open and its flock, the holder released: it removed the
+        # file, and a third process made a new one. The lock taken here must not count.
+        if not raced:
+            raced.append(fd)
+            (folder / LOCK_FILE).unlink()
+            (folder / LOCK_FILE).write_text("")
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(io.fcntl, "flock", flock_after_the_holder_left)
+    with folder_lock(folder):
+        held = os.stat(folder / LOCK_FILE).st_ino
+        with pytest.raises(io.LockedError):  # the file the path names now is the one held
+            fd = os.open(folder / LOCK_FILE, os.O_RDWR)
+            try:
+                real_flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise io.LockedError("held") from None
+            finally:
+                os.close(fd)
+        assert os.stat(folder / LOCK_FILE).st_ino == held
+    assert len(raced) == 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +18,36 @@ from hangulgan.data.corpus_merge import merge_corpora
 from hangulgan.data.corpus_render import parse_shard, render_corpus
 from hangulgan.data.sheets import compare_sheet, preview_sheet
 from hangulgan.errors import CorpusError
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Inside the block SIGTERM stops the command as Ctrl-C does, by an exception, so the
+    clean-up runs (the worker processes shut down, the corpus lock file goes) instead of
+    the process vanishing mid-write; the command then exits 143 after saying so."""
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        if not received:  # a second SIGTERM must not cut the clean-up short
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not received:
+            raise
+        click.echo("terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _charset(spec: str) -> list[int]:
@@ -104,16 +137,17 @@ def render_cmd(
         augment=AugmentConfig(wrap=not no_wrap),
         seed=seed,
     )
-    summary = render_corpus(
-        fonts,
-        out,
-        settings,
-        workers=workers,
-        force=force,
-        shard=parse_shard(shard),
-        progress=not quiet,
-        instances=instances,
-    )
+    with _sigterm_stops():
+        summary = render_corpus(
+            fonts,
+            out,
+            settings,
+            workers=workers,
+            force=force,
+            shard=parse_shard(shard),
+            progress=not quiet,
+            instances=instances,
+        )
     rows = [
         (o.face_id, o.glyphs, o.missing, len(o.empty), len(o.failed), f"{o.seconds:.2f}s")
         for o in summary.rendered
@@ -223,5 +257,6 @@ def corpus_merge(parts, out, move):
 
     Interrupted (killed, disk full)? Run the same command again: it finishes the merge.
     With --move the face folders leave the PARTS, whose manifests stop listing them."""
-    added = merge_corpora(list(parts), out, move=move)
+    with _sigterm_stops():
+        added = merge_corpora(list(parts), out, move=move)
     click.echo(f"merged {len(added)} faces into {out}")

@@ -180,20 +180,26 @@ def render_parallel(
                 bars.clear()
         return lost
 
-    lost = run(todo, workers, one_at_a_time=False)
-    while lost:
-        # One face at a time: a death now names its face, which is skipped.
-        culprit_or_rest = run(lost, 1, one_at_a_time=True)
-        if not culprit_or_rest:
-            break
-        culprit, lost = culprit_or_rest[0], culprit_or_rest[1:]
-        alternate = finish(
-            culprit,
-            FontError(
-                f"{face_label(culprit.path, culprit.index, culprit.num_faces)}: the render "
-                "process died on this face (a crash inside FreeType?)"
-            ),
-        )
-        if alternate is not None:
-            by_id[alternate.face_id] = alternate
-            lost.insert(0, alternate)
+    try:
+        lost = run(todo, workers, one_at_a_time=False)
+        while lost:
+            # One face at a time: a death now names its face, which is skipped.
+            culprit_or_rest = run(lost, 1, one_at_a_time=True)
+            if not culprit_or_rest:
+                break
+            culprit, lost = culprit_or_rest[0], culprit_or_rest[1:]
+            alternate = finish(
+                culprit,
+                FontError(
+                    f"{face_label(culprit.path, culprit.index, culprit.num_faces)}: the render "
+                    "process died on this face (a crash inside FreeType?)"
+                ),
+            )
+            if alternate is not None:
+                by_id[alternate.face_id] = alternate
+                lost.insert(0, alternate)
+    finally:
+        # The pools are shut down (their with blocks); the queue's feeder thread and
+        # semaphores go now too, not whenever the process ends.
+        queue.close()
+        queue.join_thread()
