@@ -255,3 +255,19 @@ def test_force_replaces_only_a_font_complete_made(completed, tmp_path: Path) -> 
     result = CliRunner().invoke(main, [*args, "--out", str(again), "--no-progress", "--force"])
     assert result.exit_code == 0, result.output
     assert again.read_bytes() != out.read_bytes()
+
+
+def test_rename_family_in_every_language_and_platform(tmp_path: Path) -> None:
+    from hangulgan.vector.rename import rename_family
+
+    font = TTFont(str(build_stale_box_font(tmp_path / "s.ttf")))
+    names = rename_family(font, "손글씨", "s.ttf", 1.0)
+    assert names.family == "손글씨" and names.postscript_name.startswith("Hangulgan")
+    table = font["name"]
+    assert {r.toUnicode() for r in table.names if r.nameID in (1, 16)} == {"손글씨"}
+    # Mac Roman cannot spell it: the Mac records of the family go, the Windows ones stay
+    assert not [r for r in table.names if r.nameID in (1, 4, 16) and r.platformID == 1]
+    assert table.getName(6, 1, 0, 0).toUnicode() == names.postscript_name  # ASCII: kept
+    assert table.getName(2, 3, 1, 0x409).toUnicode() == "Regular"
+    other = TTFont(str(tmp_path / "s.ttf"))
+    assert rename_family(other, "Other Hand", "s.ttf", 1.0).postscript_name == "OtherHand-Regular"

@@ -10,6 +10,7 @@ as it is, so both stay consistent with the new family.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,17 @@ def _swap_prefix(value: str, old: str, new: str, fallback: str) -> str:
     return new + value[len(old) :] if old and value.startswith(old) else fallback
 
 
+def _postscript_name(family: str, style: str, source_family: str) -> str:
+    """``Family-Style`` in the PostScript alphabet; a family spelt without ASCII (a Korean
+    name) gets a stable hash of its spelling, so two such fonts never share one."""
+    stem = family.removesuffix(f" {SUFFIX}") if source_family else family
+    base = ps_chars(family)
+    if not ps_chars(stem):
+        digest = hashlib.sha1(family.encode()).hexdigest()[:8].upper()
+        base = f"Hangulgan{digest}{SUFFIX if source_family else ''}"
+    return f"{base}-{ps_chars(style) or 'Regular'}"[:63]
+
+
 def rename_family(font: Any, family: str | None, label: str, revision: float) -> FamilyNames:
     """Rename ``font``'s family in place to ``family`` (default: the source family followed
     by ``Complete``, in each language the source names it in) and write a PostScript name
@@ -83,7 +95,7 @@ def rename_family(font: Any, family: str | None, label: str, revision: float) ->
         family = family.strip()
         check_name_string("family", family, 63, required=True)
     new_family = family or f"{source_family} {SUFFIX}"
-    postscript = f"{ps_chars(new_family) or 'Hangulgan'}-{ps_chars(style) or 'Regular'}"[:63]
+    postscript = _postscript_name(new_family, style, source_family if family is None else "")
     if new_family.casefold() == source_family.casefold() or postscript == old_ps:
         raise VectorError(
             f"--family {new_family!r}: gives the completed font the names of its source "
@@ -134,11 +146,16 @@ def rename_family(font: Any, family: str | None, label: str, revision: float) ->
                     continue
             record.string = value
     # every font names itself in US English on Windows: write what the source lacked there
-    for name_id, value in ((1, _legacy(new_family, style)), (3, unique), (4, full_name)):
+    legacy_style = style if style.lower() in RIBBI else "Regular"
+    for name_id, value in (
+        (1, _legacy(new_family, style)),
+        (2, legacy_style),
+        (3, unique),
+        (4, full_name),
+        (6, postscript),
+    ):
         if table.getName(name_id, WINDOWS, 1, ENGLISH_US) is None:
             table.setName(value, name_id, WINDOWS, 1, ENGLISH_US)
-    if table.getName(6, WINDOWS, 1, ENGLISH_US) is None:
-        table.setName(postscript, 6, WINDOWS, 1, ENGLISH_US)
     return FamilyNames(source_family, new_family, style, full_name, postscript)
 
 
