@@ -154,6 +154,29 @@ def break_glyphs(path: Path, codepoints: list[int]) -> Path:
     return Path(path)
 
 
+def set_fields(path: Path, fields: list[tuple[str, int, str, int]]) -> Path:
+    """Set fields of a single-face font's tables in place: (tag, offset in the table,
+    struct format, value) each, e.g. ``("hhea", 34, ">H", 60046)`` for numberOfHMetrics;
+    checksums left stale, as in a file damaged on disk."""
+    data = Path(path).read_bytes()
+    for tag, field_offset, fmt, value in fields:
+        changed = _set_field(data, tag, field_offset, fmt, value)
+        if changed is None:
+            raise ValueError(f"{path}: no {tag} field at {field_offset}")
+        data = changed
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
+def shorten_table(path: Path, tag: str, length: int) -> Path:
+    """Record a shorter length for table ``tag`` of a single-face font, in place."""
+    data = _shorten_table(Path(path).read_bytes(), tag, length)
+    if data is None:
+        raise ValueError(f"{path}: no {tag} table")
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
 def render_or_die(info, settings, out_dir):
     """A render worker that dies (SIGKILL, as a crash inside FreeType would end it) on a
     face whose family starts with "Crash", and renders every other face."""

@@ -272,3 +272,23 @@ def _parent(pid):
 def _running(pid):
     stat = _stat(pid)
     return stat is not None and stat[0] != "Z"  # a zombie has ended
+
+
+def test_a_font_with_a_garbled_hhea_renders_with_a_warning_and_sane_metrics(tmp_path):
+    from hangulgan.data.corpus import Corpus
+
+    import fontdamage
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    font = fontdamage.set_fields(
+        fontfactory.build_font(fonts / "garbled.ttf", family="Garbled"),
+        [("hhea", 6, ">h", 16876), ("hhea", 34, ">H", 60046)],
+    )
+    out = tmp_path / "c"
+    result = run("render", fonts, out, "--charset", "seed16", "--quiet")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and all(f"{font.resolve()}: " in line for line in warnings)
+    geometry = Corpus.open(out).face("Garbled-Regular").meta["geometry"]
+    assert geometry["hhea"] == [880, -120, 0]  # what export writes: not +16876

@@ -140,3 +140,80 @@ def test_glyphs_that_fail_to_load_are_listed_and_the_rest_drawn(tmp_path):
     assert "invalid outline" in result.first_error and "f.ttf" in result.first_error
     assert result.codepoints.tolist() == cps[:5] + cps[7:]
     assert not result.empty.size and (result.images.reshape(58, -1).max(axis=1) == 255).all()
+
+
+# A garbled hhea: a descender above the baseline, a negative line gap, and a count of long
+# horizontal metrics beyond the glyph count, so FreeType reads bearings from the wrong place.
+GARBLED_HHEA = [
+    ("hhea", 4, ">h", -17834),  # ascender
+    ("hhea", 6, ">h", 16876),  # descender
+    ("hhea", 8, ">h", -4541),  # line gap
+    ("hhea", 34, ">H", 60046),  # numberOfHMetrics
+]
+
+
+def _far_apart(tmp_path, name):
+    # glyphs well away from the left edge, so a misread bearing moves their ink
+    shapes = {ord("가"): [(300, 0, 900, 800)], ord("나"): [(450, 0, 600, 700)]}
+    return fontfactory.build_font(tmp_path / name, shapes=shapes)
+
+
+def test_a_garbled_hhea_is_mended_renders_as_the_sound_font_and_warns(tmp_path, capfd):
+    import fontdamage
+
+    sound = render_face(str(_far_apart(tmp_path, "sound.ttf")), CPS)
+    damaged = fontdamage.set_fields(_far_apart(tmp_path, "damaged.ttf"), GARBLED_HHEA)
+    result = render_face(str(damaged), CPS)
+    assert np.array_equal(result.images, sound.images)
+    assert np.array_equal(result.advances, sound.advances)
+    # what export will write: the win metrics (as the sound font's hhea), not +16876
+    assert result.geometry == sound.geometry
+    metrics = result.geometry.metrics
+    assert (metrics.hhea_ascender, metrics.hhea_descender, metrics.hhea_line_gap) == (880, -120, 0)
+    warnings = [line for line in capfd.readouterr().err.splitlines() if str(damaged) in line]
+    assert len(warnings) == 2 and all(line.startswith("warning: ") for line in warnings)
+    assert "numberOfHMetrics 60046 mended to" in warnings[0]
+    assert "descender 16876" in warnings[1]
+    assert "replaced by the win ones (880, -120)" in warnings[1]
+
+
+def test_a_count_of_metrics_no_table_can_tell_makes_the_face_damaged(tmp_path):
+    import fontdamage
+
+    damaged = fontdamage.set_fields(_far_apart(tmp_path, "d.ttf"), [("hhea", 34, ">H", 60046)])
+    fontdamage.shorten_table(damaged, "hmtx", 3)
+    with pytest.raises(FontError, match="d.ttf: damaged: hhea numberOfHMetrics 60046 does not"):
+        render_face(str(damaged), CPS)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ([("hhea", 4, ">h", 700), ("hhea", 6, ">h", 10)], "replaced by the win ones"),
+        ([("OS/2", 68, ">h", 32767)], "typo metrics (ascender 32767"),  # a line of 33 em
+        # all three implausible: the glyphs' own bounds (y 0..800)
+        (
+            [("hhea", 4, ">h", -5), ("OS/2", 70, ">h", 900), ("OS/2", 74, ">H", 0)],
+            "replaced by the glyphs' bounds (800, 0)",
+        ),
+    ],
+)
+def test_implausible_vertical_metrics_fall_back_and_warn(tmp_path, capfd, fields, expected):
+    import fontdamage
+
+    damaged = fontdamage.set_fields(_far_apart(tmp_path, "v.ttf"), fields)
+    metrics = render_face(str(damaged), CPS).geometry.metrics
+    for asc, desc in [
+        (metrics.hhea_ascender, metrics.hhea_descender),
+        (metrics.typo_ascender, metrics.typo_descender),
+        (metrics.win_ascent, -metrics.win_descent),
+    ]:
+        assert 0 < asc <= 1000 and -200 <= desc <= 0
+    assert expected in capfd.readouterr().err
+
+
+def test_sound_metrics_pass_unchanged_and_silent(tmp_path, capfd):
+    result = render_face(str(_far_apart(tmp_path, "s.ttf")), CPS)
+    metrics = result.geometry.metrics
+    assert (metrics.hhea_ascender, metrics.typo_descender, metrics.win_descent) == (880, -120, 120)
+    assert capfd.readouterr().err == ""

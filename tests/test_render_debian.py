@@ -70,3 +70,26 @@ def test_fonts_that_map_every_syllable_but_draw_ksx1001_are_kept_not_damaged(tmp
     }
     drawn = set(corpus.face("NanumSquareR").codepoints.tolist())
     assert set(hangul.ksx1001_syllables()) <= drawn
+
+
+def test_nanumgothic_with_a_garbled_hhea_renders_as_the_sound_one(tmp_path):
+    """The fault run's case: NanumGothic with its hhea table overwritten by random bytes
+    rendered a third of its glyphs off by a pixel or more, and recorded a descender above
+    the baseline for export. Now each renders bit-identically to the sound font, with the
+    sound font's geometry."""
+    from hangulgan import hangul
+    from hangulgan.data.render import FaceRenderer
+
+    import fontdamage
+
+    source = debian_font(NANUM / "NanumGothic.ttf")
+    syllables = hangul.all_syllables()
+    sound = FaceRenderer(str(source)).render(syllables)
+    for seed in range(3):
+        garbled = dict(fontdamage.damaged_variants(source.read_bytes(), seed))["garble-hhea"]
+        path = tmp_path / f"garbled{seed}.ttf"
+        path.write_bytes(garbled)
+        result = FaceRenderer(str(path)).render(syllables)
+        assert np.array_equal(result.images, sound.images), seed
+        assert np.array_equal(result.advances, sound.advances), seed
+        assert result.geometry == sound.geometry, seed

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from math import floor
+from math import ceil, floor
 from typing import Any, Protocol, runtime_checkable
 
 from hangulgan.data.glyphset import GlyphSet
@@ -47,6 +47,11 @@ RULES = {"em": EM_RULE, "fit": FIT_RULE}
 # geometry was recorded, whose images the builder always read this way).
 CJK_ASCENDER = 0.88
 CJK_DESCENDER = -0.12
+# Plausible vertical metrics (VerticalMetrics.sanitized): a line at most this many em tall,
+# and reaching the Hangul ink to within this share of the em. Measured on the Debian Korean
+# fonts: lines 1.0-1.4 em; the typo box falls short of the ink by up to 0.08 em (LexiGulim).
+MAX_LINE_EMS = 4
+INK_SLACK_EMS = 0.25
 
 
 @runtime_checkable
@@ -105,6 +110,73 @@ class VerticalMetrics:
             s(self.win_ascent),
             s(self.win_descent),
             self.use_typo_metrics,
+        )
+
+    def sanitized(
+        self,
+        ink: tuple[float, float] | None = None,
+        bounds: tuple[float, float] | None = None,
+    ) -> tuple[VerticalMetrics, list[str]]:
+        """These metrics with each implausible ascender/descender pair (hhea, OS/2 typo,
+        OS/2 win) replaced, and what was replaced and why (empty when all are sound).
+
+        ``ink`` is (bottom, top) of the face's Hangul ink in font units (its 1st and 99th
+        percentiles), when known, and ``bounds`` its lowest bottom and highest top. A pair is
+        plausible when its ascender is above the baseline
+        and its descender not (descender ≤ 0), it spans at most :data:`MAX_LINE_EMS` em, and
+        it reaches the ink to within :data:`INK_SLACK_EMS` em; a line gap from 0 to one em.
+        A damaged table (a garbled ``hhea``: descender +16876) would otherwise go to export.
+        An implausible pair takes the first plausible one of the others (hhea and win first
+        for each other, as fonts usually set them equal), else the glyphs' ``bounds`` (or the
+        ink's), else the CJK convention; its line gap becomes 0.
+        """
+        upm = self.units_per_em
+        pairs = {
+            "hhea": (self.hhea_ascender, self.hhea_descender, self.hhea_line_gap),
+            "typo": (self.typo_ascender, self.typo_descender, self.typo_line_gap),
+            "win": (self.win_ascent, -self.win_descent, 0),
+        }
+
+        def plausible(asc: int, desc: int, gap: int) -> bool:
+            if not (asc > 0 >= desc and asc - desc <= MAX_LINE_EMS * upm and 0 <= gap <= upm):
+                return False
+            slack = INK_SLACK_EMS * upm
+            return ink is None or (asc >= ink[1] - slack and desc <= ink[0] + slack)
+
+        sound = {name: plausible(*pair) for name, pair in pairs.items()}
+        box = bounds or ink
+        if all(sound.values()):
+            return self, []
+        order = {"hhea": ("win", "typo"), "typo": ("hhea", "win"), "win": ("hhea", "typo")}
+        fixed = dict(pairs)
+        notes = []
+        for name, (asc, desc, gap) in pairs.items():
+            if sound[name]:
+                continue
+            other = next((o for o in order[name] if sound[o]), None)
+            if other is not None:
+                replacement, source = (pairs[other][0], pairs[other][1], 0), f"the {other} ones"
+            elif box is not None and box[1] > 0 >= box[0]:
+                replacement, source = (ceil(box[1]), floor(box[0]), 0), "the glyphs' bounds"
+            else:
+                cjk = VerticalMetrics.cjk_default(upm)
+                replacement, source = (cjk.hhea_ascender, cjk.hhea_descender, 0), "880/-120"
+            fixed[name] = replacement
+            notes.append(
+                f"implausible {name} metrics (ascender {asc}, descender {desc}, line gap {gap} "
+                f"of {upm} units per em) replaced by {source} ({replacement[0]}, "
+                f"{replacement[1]})"
+            )
+        return (
+            VerticalMetrics(
+                upm,
+                *fixed["hhea"],
+                *fixed["typo"],
+                fixed["win"][0],
+                -fixed["win"][1],
+                self.use_typo_metrics,
+            ),
+            notes,
         )
 
     @classmethod

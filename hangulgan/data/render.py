@@ -24,6 +24,8 @@ em (``canvas``): the font checks render two fonts on one baseline that way.
 from __future__ import annotations
 
 import ctypes
+import io
+import sys
 from ctypes import c_int, c_long, c_void_p
 from dataclasses import dataclass, field
 
@@ -34,6 +36,7 @@ from freetype.ft_structs import FT_BBox, FT_Matrix
 
 from hangulgan import hangul
 from hangulgan.data.ftlayout import ensure_layout
+from hangulgan.data.mend import mended_font
 from hangulgan.data.placement import Geometry, VerticalMetrics
 from hangulgan.errors import FontError
 
@@ -117,6 +120,18 @@ class RenderResult:
         return {"placement": "em", "geometry": geometry.to_meta()}
 
 
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_once(path: str, problem: str) -> None:
+    """Say on stderr, once per process, that the font file ``path`` has ``problem`` and
+    what was done about it: a damaged table that rendering works around is no reason to
+    skip a face, but the user should hear of it."""
+    if (path, problem) not in _warned:
+        _warned.add((path, problem))
+        print(f"warning: {path}: {problem}", file=sys.stderr, flush=True)
+
+
 def em_box(path: str, face_index: int, upm: int) -> tuple[float, float]:
     """(ascender, descender) of a face's em box in font units: the OS/2 typo values when
     they add up to the em, else 880/-120 of 1000. Centres a face that draws no Hangul."""
@@ -161,8 +176,12 @@ class FaceRenderer:
         if canvas < size:
             raise ValueError(f"canvas ({canvas} px) must hold the em ({size} px)")
         self.path = str(path)
+        mended, note = mended_font(self.path, face_index)  # FontError: damaged beyond that
+        if note:
+            warn_once(self.path, note)
         try:
-            self.face = freetype.Face(self.path, face_index)
+            source = self.path if mended is None else io.BytesIO(mended)
+            self.face = freetype.Face(source, face_index)
         except freetype.FT_Exception as err:
             raise FontError(
                 f"{path}: FreeType cannot open face {face_index} ({ft_error_text(err)})"
@@ -199,10 +218,19 @@ class FaceRenderer:
     def _em_geometry(self, face_index: int, baseline_row: float | None) -> Geometry:
         """The face's ``em`` geometry: its metrics, usual Hangul advance and baseline row."""
         upm = int(self.face.units_per_EM)
+        bottoms, tops, advances = self.sample_hangul()
         metrics = VerticalMetrics.from_font(self.path, face_index)
         if metrics is None or metrics.units_per_em != upm:
             metrics = VerticalMetrics.cjk_default(upm)  # tables fontTools cannot read
-        bottoms, tops, advances = self.sample_hangul()
+        else:
+            units = upm / (self.size * 64)  # 26.6 pixels at this size → font units
+            ink = bounds = None
+            if tops:
+                ink = (np.percentile(bottoms, 1) * units, np.percentile(tops, 99) * units)
+                bounds = (min(bottoms) * units, max(tops) * units)
+            metrics, notes = metrics.sanitized(ink, bounds)
+            for note in notes:
+                warn_once(self.path, note)
         if advances:
             values, counts = np.unique(advances, return_counts=True)
             advance = int(values[np.argmax(counts)])
