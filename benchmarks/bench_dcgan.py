@@ -47,7 +47,8 @@ from report import Report
 
 from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.models.dcgan import DCGAN, DCGANConfig
+from hangulgan.models.dcgan import DCGAN
+from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.train.config import TrainConfig
 from hangulgan.train.trainer import (
     EpochSampler,

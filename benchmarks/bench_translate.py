@@ -22,8 +22,14 @@ import torch
 from report import Report
 
 from hangulgan.train.contract import DataInfo
-from hangulgan.translate.models import Autoencoder, AutoencoderConfig, Pix2Pix, Pix2PixConfig
-from hangulgan.translate.unpaired import UGATIT, CycleGAN, CycleGANConfig, UGATITConfig
+from hangulgan.translate.config import (
+    AutoencoderConfig,
+    CycleGANConfig,
+    Pix2PixConfig,
+    UGATITConfig,
+)
+from hangulgan.translate.models import Autoencoder, Pix2Pix
+from hangulgan.translate.unpaired import UGATIT, CycleGAN
 
 LIMIT_GIB = 8.0
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
-from hangulgan.models.dcgan import DCGAN, DCGANConfig
+from hangulgan.models.dcgan import DCGAN
+from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.models.layers import FastDropout, count_parameters
 from hangulgan.train.contract import DataInfo
 from hangulgan.train.registry import MODELS, get_model_class

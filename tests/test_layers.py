@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from hangulgan.models.dcgan import DCGAN, DCGANConfig
+from hangulgan.models.dcgan import DCGAN
+from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.models.layers import FastDropout, FoldConvTranspose2d, OneChannelConv2d
 from hangulgan.train.contract import DataInfo
 

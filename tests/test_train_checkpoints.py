@@ -305,7 +305,7 @@ def test_a_second_trainer_in_the_same_run_folder_is_refused(test_font, tmp_path)
 
 def test_a_toml_value_outside_its_choices_names_them(tmp_path):
     from hangulgan.errors import ConfigError
-    from hangulgan.models.dcgan import DCGANConfig
+    from hangulgan.models.dcgan_config import DCGANConfig
     from hangulgan.train.options import compose
 
     with pytest.raises(ConfigError, match=r"x.toml: \[model\]: loss 'wasserstein': choose one of"):

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     from safetensors.torch import save_file
-    from hangulgan.models.dcgan import DCGANConfig
+    from hangulgan.models.dcgan_config import DCGANConfig
     from hangulgan.train.config import TrainConfig
     from hangulgan.data.dataset import GlyphDataset
     from hangulgan.data.glyphset import GlyphSet

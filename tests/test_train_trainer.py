@@ -14,7 +14,7 @@ from safetensors import safe_open
 from hangulgan.data.dataset import GlyphDataset
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, RunError
-from hangulgan.models.dcgan import DCGANConfig
+from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.runs import list_runs, open_run, write_glyphset, write_grid

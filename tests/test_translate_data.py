@@ -13,8 +13,9 @@ from hangulgan import hangul
 from hangulgan.data.corpus_manifest import RenderSettings
 from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import ConfigError
-from hangulgan.translate.data import TranslateDataConfig, TranslationData
-from hangulgan.translate.models import AutoencoderConfig, Pix2Pix, Pix2PixConfig
+from hangulgan.translate.config import AutoencoderConfig, Pix2PixConfig, TranslateDataConfig
+from hangulgan.translate.data import TranslationData
+from hangulgan.translate.models import Pix2Pix
 
 from conftest import NANUM, debian_font
 

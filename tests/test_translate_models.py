@@ -12,13 +12,8 @@ from PIL import Image
 
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.contract import DataInfo
-from hangulgan.translate.models import (
-    Autoencoder,
-    AutoencoderConfig,
-    Pix2Pix,
-    Pix2PixConfig,
-    linear_decay,
-)
+from hangulgan.translate.config import AutoencoderConfig, Pix2PixConfig
+from hangulgan.translate.models import Autoencoder, Pix2Pix, linear_decay
 from hangulgan.translate.networks import PatchDiscriminator, UNetGenerator
 
 from conftest import run_cli

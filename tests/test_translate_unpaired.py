@@ -17,14 +17,8 @@ from hangulgan.data.corpus_render import render_corpus
 from hangulgan.errors import ConfigError
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.contract import DataInfo
-from hangulgan.translate.unpaired import (
-    UGATIT,
-    CycleGAN,
-    CycleGANConfig,
-    ImagePool,
-    UGATITConfig,
-    UGATITGenerator,
-)
+from hangulgan.translate.config import CycleGANConfig, UGATITConfig
+from hangulgan.translate.unpaired import UGATIT, CycleGAN, ImagePool, UGATITGenerator
 
 from conftest import NANUM, debian_font, run_cli
 
@@ -144,7 +138,7 @@ def test_image_pool_returns_old_fakes_once_full():
 
 
 def test_cyclegan_needs_sides_divisible_by_four(domains):
-    from hangulgan.translate.data import TranslateDataConfig
+    from hangulgan.translate.config import TranslateDataConfig
 
     with pytest.raises(ConfigError, match="size 30 does not divide by 4"):
         CycleGAN.make_dataset(TranslateDataConfig(data=str(domains), size=30), CycleGANConfig())

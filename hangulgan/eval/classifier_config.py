@@ -7,6 +7,7 @@ models load no networks (:mod:`hangulgan.eval.classifier_model` is the model its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from hangulgan.errors import ConfigError
 from hangulgan.train.options import ModelConfig, option
@@ -33,6 +34,14 @@ DEFAULT_HOLDOUT_FACES = (
 @dataclass
 class ClassifierConfig(ModelConfig):
     """The classifier network and its optimiser."""
+
+    command_help: ClassVar[str] = """
+    Glyph classifier (content: the three jamo; style: the face), for `hangulgan evaluate`.
+
+    Train the content classifier with faces held out, the style classifier with
+    syllables held out; then `hangulgan classifier-export RUN --out NAME` measures the
+    held-out accuracy and writes NAME.safetensors + NAME.json.
+    """
 
     task: str = option("content", "content: jamo heads; style: which face.", choices=TASKS)
     width: int = option(16, "Channels of the first convolution (the last has six times as many).")

@@ -138,12 +138,8 @@ class ClassifierDataset:
 
 
 class GlyphClassifier(Model):
-    """Glyph classifier (content: the three jamo; style: the face), for `hangulgan evaluate`.
-
-    Train the content classifier with faces held out, the style classifier with
-    syllables held out; then `hangulgan classifier-export RUN --out NAME` measures the
-    held-out accuracy and writes NAME.safetensors + NAME.json.
-    """
+    """The glyph classifier as a model the trainer trains (what `hangulgan train classifier`
+    is for: ``ClassifierConfig.command_help``)."""
 
     name = "classifier"
     config_class = ClassifierConfig

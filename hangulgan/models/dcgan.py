@@ -28,8 +28,6 @@ input-only backward instead.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +36,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
+from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.models.layers import (
     FastDropout,
     FoldConvTranspose2d,
@@ -45,66 +44,11 @@ from hangulgan.models.layers import (
     scale_grad,
 )
 from hangulgan.train.contract import Capability, DataInfo, Model
-from hangulgan.train.options import ModelConfig, option
 
-LOSSES = ("bce", "hinge")
 # Below this logit σ(l) nears float32's smallest normal numbers (σ(−87) ≈ 1.6e−38): the
 # one-pass step's gradient ratio would be lost, so that step takes G's own backward.
 SATURATED_LOGIT = 50.0
 JAMO_COUNTS = (hangul.N_INITIALS, hangul.N_MEDIALS, hangul.N_FINALS)
-
-
-@dataclass
-class DCGANConfig(ModelConfig):
-    """Options of the DCGAN; defaults reproduce the seeds' network and optimiser."""
-
-    latent_dim: int = option(100, "Size of the noise vector z.", flag="latent")
-    conditional: bool = option(
-        False,
-        "Condition on the syllable (jamo embeddings in G; projection and a jamo classifier "
-        "in D), so `sample --text` and `--out-set` can ask for given syllables.",
-    )
-    jamo_dim: int = option(16, "Width of each jamo embedding in G (conditional only).")
-    loss: str = option(
-        "bce", "bce: the seeds' non-saturating loss; hinge: hinge loss.", choices=LOSSES
-    )
-    spectral_norm: bool = option(False, "Spectral norm on D's layers.")
-    lr: float = option(1e-4, "Adam learning rate of G and D.")
-    beta1: float = option(0.9, "Adam beta1 of G and D.")
-    beta2: float = option(0.999, "Adam beta2 of G and D.")
-    adam_eps: float = option(1e-7, "Adam epsilon (Keras' default).")
-    dropout: float = option(0.3, "Dropout rate in D.")
-    channels_last: bool = option(True, "NHWC memory layout (faster on CPU).")
-    standing_samples: int = option(
-        2048, "Random inputs that re-measure G's batch-norm statistics before sampling."
-    )
-    aux_weight: float = option(
-        1.0, "Conditional: weight of D's jamo classifier loss (AC-GAN style)."
-    )
-
-    @classmethod
-    def legacy_defaults(cls) -> dict[str, Any]:
-        """Runs saved before the jamo classifier existed were trained without it."""
-        return {"aux_weight": 0.0}
-
-    def validate(self) -> None:
-        """Raise ConfigError for values out of range."""
-        if self.latent_dim < 1:
-            raise ConfigError(f"latent size {self.latent_dim}: must be 1 or more")
-        if self.jamo_dim < 1:
-            raise ConfigError(f"jamo embedding size {self.jamo_dim}: must be 1 or more")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate {self.lr}: must be positive")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ConfigError("Adam betas must lie in [0, 1)")
-        if self.aux_weight < 0:
-            raise ConfigError(f"aux weight {self.aux_weight}: must be 0 or more")
-        if self.standing_samples < 0:
-            raise ConfigError(f"standing samples {self.standing_samples}: must be 0 or more")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout {self.dropout}: must lie in [0, 1)")
 
 
 class JamoEmbedding(nn.Module):
@@ -217,14 +161,6 @@ class DCGAN(Model):
     """The seeds' DCGAN, optionally class-conditional on the syllable's jamo."""
 
     name = "dcgan"
-    description = """Train the seeds' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
-
-    \b
-    Examples:
-      hangulgan train dcgan --corpus corpus/ --run runs/dcgan --steps 2000
-      hangulgan train dcgan --corpus corpus/ --run runs/seed16 --charset seed16 --conditional
-      hangulgan train dcgan --run runs/dcgan --resume --steps 4000
-    """
     config_class = DCGANConfig
     ema_networks = ("G",)
     one_pass = True  # the BCE step's shared backward (False: the textbook two backwards)

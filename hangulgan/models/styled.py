@@ -86,10 +86,6 @@ class StyledModel(Model):
     """The few-shot generator as a trainable model (see the module docstring)."""
 
     name = MODEL_NAME
-    description = (
-        "Few-shot style-conditioned generator: any syllable in the style of K reference "
-        "glyphs (content from NanumGothic and the jamo, style pooled from the references)."
-    )
     config_class = StyledConfig
     data_config_class = StyledDataConfig
     ema_networks = ("net",)

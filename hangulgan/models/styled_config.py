@@ -7,6 +7,7 @@ load no networks (:mod:`hangulgan.models.styled` is the model itself).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from hangulgan.errors import ConfigError
 from hangulgan.train.options import ModelConfig, option
@@ -17,6 +18,11 @@ STYLE_POOLS = ("attention", "mean")
 @dataclass
 class StyledConfig(ModelConfig):
     """Options of the few-shot generator's networks and losses."""
+
+    command_help: ClassVar[str] = (
+        "Few-shot style-conditioned generator: any syllable in the style of K reference "
+        "glyphs (content from NanumGothic and the jamo, style pooled from the references)."
+    )
 
     width: int = option(16, "Channels of the first encoder stage (deeper stages: 2× and 4×).")
     style_dim: int = option(128, "Width of a reference's style code.")

@@ -140,13 +140,16 @@ class Model:
     """Base class of every trainable model; see the module docstring for the contract.
 
     Subclasses set ``name`` and ``config_class`` (and ``data_config_class`` when they train
-    on something other than a glyph corpus selection), fill ``self.networks`` in
-    ``__init__``, and implement :meth:`configure_optimizers`, :meth:`training_step`,
-    :meth:`grid_inputs` and :meth:`generate`.
+    on something other than a glyph corpus selection, ``family`` when they are not glyph
+    models), fill ``self.networks`` in ``__init__``, and implement
+    :meth:`configure_optimizers`, :meth:`training_step`, :meth:`grid_inputs` and
+    :meth:`generate`. :mod:`hangulgan.train.registry` finds them by name.
     """
 
     name: ClassVar[str] = ""
-    description: ClassVar[str] = ""  # help of `hangulgan train NAME` (default: the docstring)
+    # help of `hangulgan train NAME` for a model registered as a class; the built-in models
+    # put it on their config (``command_help``), whose module imports no torch
+    description: ClassVar[str] = ""
     # which command trains it: GLYPH (`hangulgan train`) or TRANSLATION (`translate train`)
     family: ClassVar[str] = GLYPH
     config_class: ClassVar[type[ModelConfig]] = ModelConfig

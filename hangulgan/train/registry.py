@@ -22,7 +22,6 @@ import importlib
 import inspect
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from hangulgan.errors import RunError
@@ -112,7 +111,7 @@ BUILTIN: dict[str, ModelEntry] = {
         ModelEntry(
             "dcgan",
             model="hangulgan.models.dcgan:DCGAN",
-            config="hangulgan.models.dcgan:DCGANConfig",
+            config="hangulgan.models.dcgan_config:DCGANConfig",
         ),
         ModelEntry(
             "styled",
@@ -129,30 +128,30 @@ BUILTIN: dict[str, ModelEntry] = {
         ModelEntry(
             "pix2pix",
             model="hangulgan.translate.models:Pix2Pix",
-            config="hangulgan.translate.models:Pix2PixConfig",
+            config="hangulgan.translate.config:Pix2PixConfig",
             family=TRANSLATION,
-            data_config="hangulgan.translate.data:TranslateDataConfig",
+            data_config="hangulgan.translate.config:TranslateDataConfig",
         ),
         ModelEntry(
             "autoencoder",
             model="hangulgan.translate.models:Autoencoder",
-            config="hangulgan.translate.models:AutoencoderConfig",
+            config="hangulgan.translate.config:AutoencoderConfig",
             family=TRANSLATION,
-            data_config="hangulgan.translate.data:TranslateDataConfig",
+            data_config="hangulgan.translate.config:TranslateDataConfig",
         ),
         ModelEntry(
             "cyclegan",
             model="hangulgan.translate.unpaired:CycleGAN",
-            config="hangulgan.translate.unpaired:CycleGANConfig",
+            config="hangulgan.translate.config:CycleGANConfig",
             family=TRANSLATION,
-            data_config="hangulgan.translate.data:TranslateDataConfig",
+            data_config="hangulgan.translate.config:TranslateDataConfig",
         ),
         ModelEntry(
             "ugatit",
             model="hangulgan.translate.unpaired:UGATIT",
-            config="hangulgan.translate.unpaired:UGATITConfig",
+            config="hangulgan.translate.config:UGATITConfig",
             family=TRANSLATION,
-            data_config="hangulgan.translate.data:TranslateDataConfig",
+            data_config="hangulgan.translate.config:TranslateDataConfig",
         ),
     )
 }
@@ -175,6 +174,8 @@ class Registry(MutableMapping):
     def _installed(self) -> dict[str, ModelEntry]:
         """Models other packages declare as entry points (read once)."""
         if self._plugins is None:
+            from importlib import metadata  # ~40 ms: only when a name is not built in
+
             self._plugins = {}
             for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 if point.name in self._builtin:

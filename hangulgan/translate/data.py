@@ -25,7 +25,6 @@ stderr); images of another mode (gray, palette, RGBA) are converted.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,40 +32,9 @@ import torch
 from PIL import Image
 
 from hangulgan.errors import ConfigError
-from hangulgan.train.options import option
+from hangulgan.translate.config import TranslateDataConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-LAYOUTS = ("auto", "folders", "side-by-side", "unaligned", "colorize")
-
-
-@dataclass
-class TranslateDataConfig:
-    """Where the pairs come from (an image folder or a glyph corpus) and how they are cut."""
-
-    data: str | None = option(
-        None,
-        "Image folder: A/ and B/ with matching names, side-by-side A|B images, or "
-        "trainA/ and trainB/ (unaligned).",
-    )
-    layout: str = option("auto", "Layout of --data (auto: guessed from it).", choices=LAYOUTS)
-    corpus: str | None = option(None, "Glyph corpus (instead of --data): face X → face Y.")
-    source_face: str | None = option(None, "Corpus face of the inputs (A).")
-    target_face: str | None = option(None, "Corpus face of the targets (B).")
-    charset: str = option("all", "Corpus syllables: all, ksx1001, seed16 or a text file.")
-    holdout: float = option(
-        0.1, "Fraction of the corpus syllables held out of training (for evaluate)."
-    )
-    unpaired: bool = option(
-        False, "Corpus: A and B from disjoint halves of the syllables (no pair seen)."
-    )
-    size: int = option(64, "Side of the (square) training images, after the crop.")
-    load_size: int = option(0, "Side images are resized to before the random crop (0: --size).")
-    flip: bool = option(False, "Flip pairs left-right at random.")
-    channels: int = option(0, "Image channels: 1 or 3 (0: 1 for glyphs, 3 for images).")
-    gray_input: bool = option(
-        False, "Make the inputs (A) grayscale, copied into every channel (colorisation)."
-    )
-    workers: int = option(0, "DataLoader worker processes that read the images.")
 
 
 def _images_in(folder: Path) -> list[Path]:

@@ -12,7 +12,6 @@ alone: the baseline the seed projects compared pix2pix against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -21,10 +20,17 @@ from torch import nn
 
 from hangulgan.errors import ConfigError
 from hangulgan.train.contract import Capability, DataInfo, Model
-from hangulgan.train.options import ModelConfig, option
+from hangulgan.train.options import ModelConfig
 from hangulgan.train.registry import TRANSLATION
-from hangulgan.translate.data import TranslateDataConfig, TranslationData, check_divisible
-from hangulgan.translate.networks import NORMS, PatchDiscriminator, UNetGenerator
+from hangulgan.translate.config import (
+    AutoencoderConfig,
+    Pix2PixConfig,
+    TranslateDataConfig,
+    TranslatorConfig,
+    UNetConfig,
+)
+from hangulgan.translate.data import TranslationData, check_divisible
+from hangulgan.translate.networks import PatchDiscriminator, UNetGenerator
 
 
 def unet_depth(config_depth: int, size: int) -> int:
@@ -40,59 +46,6 @@ def linear_decay(step: int, constant: int, decay: int) -> float:
     if decay <= 0:
         return 1.0
     return max(0.0, 1.0 - max(0, step - constant) / float(decay + 1))
-
-
-@dataclass
-class TranslatorConfig(ModelConfig):
-    """Options every translation model has: Adam and the linear learning-rate decay."""
-
-    lr: float = option(2e-4, "Adam learning rate.")
-    beta1: float = option(0.5, "Adam β1.")
-    lr_constant_steps: int = option(0, "Steps at the full learning rate before the decay.")
-    lr_decay_steps: int = option(
-        0, "Steps of the linear decay to zero after --lr-constant-steps (0: no decay)."
-    )
-
-    def validate(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"--lr must be positive, not {self.lr}")
-        if self.lr_constant_steps < 0 or self.lr_decay_steps < 0:
-            raise ConfigError("--lr-constant-steps and --lr-decay-steps must be 0 or more")
-
-
-@dataclass
-class UNetConfig(TranslatorConfig):
-    """Options shared by the U-Net models."""
-
-    width: int = option(64, "Channels of the U-Net's first layer (×2 per level, up to ×8).")
-    depth: int = option(
-        0, "U-Net down-samplings; the image side must divide by 2**depth (0: down to 1×1, ≤8)."
-    )
-    norm: str = option("batch", "Normalisation layers.", choices=NORMS)
-    dropout: bool = option(True, "Dropout 0.5 in the deep up-samplings (pix2pix's noise).")
-
-    def validate(self) -> None:
-        super().validate()
-        if self.width < 1:
-            raise ConfigError(f"--width must be positive, not {self.width}")
-        if self.depth and not 2 <= self.depth <= 10:
-            raise ConfigError(f"--depth must lie in 2..10 (or 0: automatic), not {self.depth}")
-
-
-@dataclass
-class Pix2PixConfig(UNetConfig):
-    """Options of pix2pix."""
-
-    d_width: int = option(64, "Channels of the PatchGAN's first layer.")
-    d_layers: int = option(3, "PatchGAN stride-2 layers (3: 70×70 patches).")
-    l1_weight: float = option(100.0, "Weight of the L1 loss beside the GAN loss.")
-
-
-@dataclass
-class AutoencoderConfig(UNetConfig):
-    """Options of the U-Net autoencoder."""
-
-    loss: str = option("l1", "Reconstruction loss.", choices=("l1", "mse"))
 
 
 class Translator(Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NORMS = ("batch", "instance")
+from hangulgan.translate.config import NORMS
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:

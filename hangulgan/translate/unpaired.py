@@ -9,7 +9,6 @@ optimizers and (CycleGAN) the image pools, so a resumed run continues exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -19,9 +18,10 @@ from torch.nn.utils import spectral_norm
 
 from hangulgan.errors import CheckpointError, ConfigError
 from hangulgan.train.contract import DataInfo
-from hangulgan.train.options import ModelConfig, option
-from hangulgan.translate.models import Translator, TranslatorConfig
-from hangulgan.translate.networks import NORMS, PatchDiscriminator, norm_layer
+from hangulgan.train.options import ModelConfig
+from hangulgan.translate.config import CycleGANConfig, UGATITConfig
+from hangulgan.translate.models import Translator
+from hangulgan.translate.networks import PatchDiscriminator, norm_layer
 
 # ------------------------------------------------------------------------------ CycleGAN
 
@@ -117,26 +117,6 @@ class ImagePool:
 def lsgan(logits: torch.Tensor, target: float) -> torch.Tensor:
     """Least-squares GAN loss of ``logits`` against a constant target."""
     return (logits - target).pow(2).mean()
-
-
-@dataclass
-class CycleGANConfig(TranslatorConfig):
-    """Options of CycleGAN."""
-
-    width: int = option(64, "Channels of the generators' first layer.")
-    blocks: int = option(9, "Residual blocks of each generator (9 at 256², 6 at 128²).")
-    norm: str = option("instance", "Normalisation layers.", choices=NORMS)
-    dropout: bool = option(False, "Dropout 0.5 in the residual blocks.")
-    d_width: int = option(64, "Channels of the PatchGANs' first layer.")
-    d_layers: int = option(3, "PatchGAN stride-2 layers (3: 70×70 patches).")
-    cycle_weight: float = option(10.0, "Weight of the cycle loss (λ).")
-    identity_weight: float = option(0.5, "Weight of the identity loss, times λ.")
-    pool_size: int = option(50, "Generated images kept in each history pool (0: none).")
-
-    def validate(self) -> None:
-        super().validate()
-        if self.width < 1 or self.blocks < 0 or self.pool_size < 0:
-            raise ConfigError("--width must be positive, --blocks and --pool-size 0 or more")
 
 
 class CycleGAN(Translator):
@@ -411,32 +391,6 @@ class UGATITDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, cam_logit, heatmap = self.cam(self.body(x))
         return self.head(x), cam_logit, heatmap
-
-
-@dataclass
-class UGATITConfig(TranslatorConfig):
-    """Options of U-GAT-IT (the reference's learning rate 1e-4 and weight decay 1e-4)."""
-
-    lr: float = option(1e-4, "Adam learning rate.")
-    width: int = option(64, "Channels of the generators' first layer.")
-    blocks: int = option(4, "Residual blocks in the encoder and AdaLIN blocks in the decoder.")
-    light: bool = option(
-        True, "Light mode: the γ/β MLP works on pooled features (full mode needs a large GPU)."
-    )
-    d_width: int = option(64, "Channels of the discriminators' first layer.")
-    global_layers: int = option(7, "Layers of the global discriminator (5 stride-2 convs at 7).")
-    local_layers: int = option(5, "Layers of the local discriminator.")
-    adv_weight: float = option(1.0, "Weight of the adversarial losses.")
-    cycle_weight: float = option(10.0, "Weight of the cycle loss.")
-    identity_weight: float = option(10.0, "Weight of the identity loss.")
-    cam_weight: float = option(1000.0, "Weight of the generators' CAM loss.")
-
-    def validate(self) -> None:
-        super().validate()
-        if self.width < 1 or self.blocks < 1:
-            raise ConfigError("--width and --blocks must be positive")
-        if min(self.global_layers, self.local_layers) < 3:
-            raise ConfigError("--global-layers and --local-layers must be 3 or more")
 
 
 class UGATIT(Translator):
