@@ -292,3 +292,40 @@ def test_a_font_with_a_garbled_hhea_renders_with_a_warning_and_sane_metrics(tmp_
     assert len(warnings) == 2 and all(f"{font.resolve()}: " in line for line in warnings)
     geometry = Corpus.open(out).face("Garbled-Regular").meta["geometry"]
     assert geometry["hhea"] == [880, -120, 0]  # what export writes: not +16876
+
+
+@pytest.mark.parametrize("reader", ["closed at once", "head -n 3"])
+def test_a_closed_output_pipe_ends_the_command_quietly(fonts, tmp_path, reader):
+    """`corpus info corpus/ | head -n 3` is ordinary shell use: no 'internal error', no
+    exit 70; the command stops as `git log | head` does (141: 128 + SIGPIPE)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "c"
+    assert run("render", fonts, out, "--charset", "seed16", "--quiet").exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    (record,) = manifest["faces"].values()
+    manifest["faces"] = {f"Face{i:05d}": record for i in range(5000)}  # ~400 KB of lines
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "hangulgan", "corpus", "info", str(out)]
+    if reader == "closed at once":
+        info = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        info.stdout.close()
+        stderr = info.stderr.read()
+        status = info.wait(timeout=60)
+    else:
+        shell = subprocess.run(
+            ["bash", "-c", 'set -o pipefail; "$@" | head -n 3', "bash", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert len(shell.stdout.splitlines()) == 3
+        stderr, status = shell.stderr, shell.returncode
+    assert stderr == "", stderr
+    assert status in (0, 141)

@@ -14,7 +14,8 @@ Exit codes (documented in the README):
 * 70 – an unexpected exception, i.e. a bug in hangulgan (``EX_SOFTWARE`` of sysexits.h):
   one line that says so, the traceback in a log file whose path is printed, or on
   stderr with ``hangulgan --debug``;
-* 130 / 143 – stopped by Ctrl-C / SIGTERM.
+* 130 / 143 – stopped by Ctrl-C / SIGTERM;
+* 141 – the reader of its output went away (``hangulgan corpus info c/ | head``), quietly.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ EXIT_SKIPPED = 1
 EXIT_ERROR = 2
 EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head`
 
 # command name → "module:attribute" of its click command
 COMMANDS = {
@@ -71,7 +73,19 @@ class _LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        except BrokenPipeError as err:
+            if not _stdout_reader_gone():  # another pipe broke: not the shell's doing
+                report_bug(err, debug=bool(ctx.obj and ctx.obj.get("debug")))
+                sys.exit(EXIT_BUG)
+            # The reader of stdout went away (`corpus info | head`): ordinary shell use.
+            # Stop quietly, as `git log | head` does; Python's docs' recipe: point stdout
+            # at devnull so the flush at exit does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except HangulganError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(EXIT_ERROR)
@@ -91,6 +105,18 @@ class _LazyGroup(click.Group):
                 sys.exit(EXIT_ERROR)
             report_bug(err, debug=bool(ctx.obj and ctx.obj.get("debug")))
             sys.exit(EXIT_BUG)
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reading end was closed (poll reports an error)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file descriptor
+        return False
 
 
 def report_bug(err: BaseException, debug: bool) -> None:
