@@ -1,10 +1,15 @@
-"""The README's code runs: every ``sh`` and ``python`` block, in order, in a temp folder.
+"""The documentation's code runs: every ``sh`` and ``python`` block of README.md and then of
+docs/*.md (in the order of ``DOCS``), in one temp folder, so a page may use what an
+earlier one made (the README's corpus, training.md's runs).
 
-The corpus is small (two Debian faces instead of ``make fonts``' 53) and training is cut
-to a few steps; those are the only changes, listed in ``CI_CHANGES``. Commands that
-cannot run here are listed in ``NOT_ON_CI`` with the reason. A README command that is
-in neither list runs as written; a list entry that matches no README command fails the
-test, so neither the README nor the lists can rot silently.
+The corpus is small (two Debian faces instead of every face of ``make fonts``) and
+training is cut to a few steps; those are the only changes, listed in ``CI_CHANGES``.
+Commands that cannot run here are listed in ``NOT_ON_CI`` with the reason. A command
+that is in neither list runs as written; a list entry that matches no command fails the
+test, and so does a page of docs/ missing from ``DOCS``, so neither the pages nor the
+lists can rot silently. Long training runs that CI does not repeat are ``text`` blocks
+or prose. Every relative link of the pages must lead to a file, and to a heading there
+when it names one.
 """
 
 from __future__ import annotations
@@ -25,25 +30,41 @@ import hangulgan
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-NANUM = Path("/usr/share/fonts/truetype/nanum")
-CI_FACES = ("NanumGothic.ttf",)
+# docs/*.md, in the order their blocks run (after the README's)
+DOCS = (
+    "corpus.md",
+    "training.md",
+    "fonts.md",
+    "evaluation.md",
+    "results.md",
+    "ocr.md",
+    "translate.md",
+    "speed.md",
+    "architecture.md",
+)
+PAGES = (README, *(ROOT / "docs" / name for name in DOCS))
+# CI's `make fonts`: NanumGothic (the styled model's content face) and UnPilgi (the face
+# the README's researcher quick start holds out and evaluates on)
+CI_FACES = (
+    Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf"),
+    Path("/usr/share/fonts/truetype/unfonts-core/UnPilgi.ttf"),
+)
 
 # command prefix → why it cannot run in a test
 NOT_ON_CI = {
     "make demo": "runs the whole pipeline with installation: CI runs `make demo` itself",
     "make test": "would run this test suite from inside itself",
-    "make install": "installs packages into .venv (CI installs through `make test`)",
     "torchrun": "multi-process DDP training (tested by tests/test_train_ddp.py)",
     "mkdir -p ~/.local/share/fonts": "installs a font into the user's home folder",
     "hangulgan train classifier --corpus corpus/ --run runs/content-classifier --holdout-faces "
-    "default": "holds out nine faces of the 53-face default corpus; CI's corpus has one face",
+    "default": "holds out nine named faces of the full corpus; CI's corpus has two",
     "hangulgan classifier-export runs/content-classifier": "exports the run above",
     "hangulgan train styled --corpus corpus/ --run runs/styled32 ": "holds out ten faces of "
-    "the 95-face corpus; CI's corpus has one face (`train styled` runs in tests/test_styled.py)",
+    "the full corpus; CI's corpus has two (`train styled` runs in tests/test_styled.py)",
     "hangulgan train styled --corpus corpus/ --run runs/styled32-content": "continues the run "
     "above with the content critic trained before it",
     "hangulgan train classifier --corpus corpus/ --run runs/critic": "holds out ten faces "
-    "of the 95-face corpus (the styled run's content critic); CI's corpus has one face",
+    "of the full corpus (the styled run's content critic); CI's corpus has two",
     "hangulgan classifier-export runs/critic": "exports the critic above",
     "hangulgan styled-export runs/styled32": "exports the run above",
     "hangulgan generate runs/styled32": "draws with the run above",
@@ -51,13 +72,13 @@ NOT_ON_CI = {
 
 # command prefix → what CI runs instead, and why (time: the suite runs on 2 cores)
 CI_CHANGES = {
-    "make fonts": "links NanumGothic alone into fonts/ instead of 53 faces",
+    "make fonts": "links NanumGothic and UnPilgi alone into fonts/, not every Korean face",
     "hangulgan render fonts/ corpus/ ": "renders KS X 1001 only (--charset ksx1001 appended)",
     "hangulgan render fonts/ corpus-aug/": "augments KS X 1001 only (--charset ksx1001 appended)",
     "hangulgan train": "stops after a few steps (--steps appended; the last --steps wins)",
-    "hangulgan sample runs/cond --charset ksx1001 --out-set": "draws the seeds' 16 syllables "
-    "(--charset seed16 appended), so export-ttf traces 16 glyphs, not 2,350",
-    "hangulgan generate": "draws the seeds' 16 syllables (--charset seed16 appended), so "
+    "hangulgan sample runs/cond --charset ksx1001 --out-set": "draws the 16 syllables of "
+    "--charset seed16 (appended), so export-ttf traces 16 glyphs, not 2,350",
+    "hangulgan generate": "draws the 16 syllables of --charset seed16 (appended), so "
     "export-ttf traces 16 glyphs, not 11,172",
     "hangulgan complete": "fine-tunes 3 steps instead of 200 (--finetune-steps 3 appended)",
 }
@@ -67,7 +88,8 @@ CI_CHANGES = {
 class Block:
     language: str
     text: str
-    line: int  # where the block starts in README.md
+    page: str  # README.md or docs/NAME.md
+    line: int  # where the block starts in it
 
     def commands(self) -> list[str]:
         """Shell commands, with backslash continuations joined and comments dropped."""
@@ -81,13 +103,21 @@ class Block:
 
 
 def readme_blocks() -> list[Block]:
-    text = README.read_text(encoding="utf-8")
+    """The sh and python blocks of README.md, then of each page of ``DOCS``, in order."""
     blocks = []
-    for match in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
-        if match.group(1) in ("sh", "bash", "python"):
-            line = text[: match.start()].count("\n") + 1
-            blocks.append(Block(match.group(1), match.group(2), line))
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        name = str(page.relative_to(ROOT))
+        for match in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
+            if match.group(1) in ("sh", "bash", "python"):
+                line = text[: match.start()].count("\n") + 1
+                blocks.append(Block(match.group(1), match.group(2), name, line))
     return blocks
+
+
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces → -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def strip_comment(command: str) -> str:
@@ -111,7 +141,7 @@ def ci_version(command: str, train_steps: dict[str, int]) -> str:
     """The command as CI runs it (see CI_CHANGES)."""
     change = matching(CI_CHANGES, command + " ")
     if change == "make fonts":
-        links = " && ".join(f"ln -s {NANUM / face} fonts/{face}" for face in CI_FACES)
+        links = " && ".join(f"ln -s {face} fonts/{face.name}" for face in CI_FACES)
         return f"mkdir -p fonts && {links}"
     if change and change.startswith("hangulgan render"):
         return f"{command} --charset ksx1001"
@@ -132,14 +162,37 @@ def test_every_readme_command_is_run_or_listed():
     ]
     for table in (NOT_ON_CI, CI_CHANGES):
         for prefix in table:
-            assert any((c + " ").startswith(prefix) for c in commands), f"{prefix!r}: not in README"
+            assert any((c + " ").startswith(prefix) for c in commands), f"{prefix!r}: in no page"
     assert any(b.language == "python" for b in readme_blocks())
+
+
+def test_every_page_of_docs_is_run():
+    assert sorted(DOCS) == sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+
+
+def test_links_between_pages_resolve():
+    checked = 0
+    for page in (*PAGES, ROOT / "fonts" / "README.md"):
+        text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            assert file.exists(), f"{page.name}: link to {target}: no such file"
+            if anchor:
+                headings = re.findall(r"^#+ (.*)$", file.read_text(encoding="utf-8"), re.M)
+                assert anchor in {heading_anchor(h) for h in headings}, (
+                    f"{page.name}: link to {target}: no such heading"
+                )
+            checked += 1
+    assert checked
 
 
 def test_python_blocks_are_valid_python():
     for block in readme_blocks():
         if block.language == "python":
-            ast.parse(block.text, filename=f"README.md:{block.line}")
+            ast.parse(block.text, filename=f"{block.page}:{block.line}")
 
 
 def test_package_docstring_names_only_packages_that_exist():
@@ -152,8 +205,8 @@ def test_package_docstring_names_only_packages_that_exist():
 @pytest.mark.slow
 def test_readme_blocks_run(tmp_path):
     for face in CI_FACES:
-        if not (NANUM / face).exists():
-            pytest.skip(f"{NANUM / face} not installed (run make fonts)")
+        if not face.exists():
+            pytest.skip(f"{face} not installed (run make fonts)")
     # `hangulgan` on PATH runs this checkout, as `.venv/bin/hangulgan` would
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -177,7 +230,7 @@ def test_readme_blocks_run(tmp_path):
     train_steps: dict[str, int] = {}
     ran, skipped = [], []
     for block in readme_blocks():
-        where = f"README.md:{block.line}"
+        where = f"{block.page}:{block.line}"
         if block.language == "python":
             steps = [(block.text, [sys.executable, "-c", block.text])]
         else:
@@ -202,5 +255,5 @@ def test_readme_blocks_run(tmp_path):
     print("\nran:", *ran, "\nnot on CI:", *skipped, sep="\n  ")
     assert len(skipped) == len(NOT_ON_CI)
     assert (work / "Draft.ttf").is_file() and (work / "out" / "Round.ttf").is_file()
-    # the styled run's training split, written by the README's `python -c` line
+    # the styled run's training split, written by training.md's `python -c` line
     assert len((work / "train-syllables.txt").read_text(encoding="utf-8")) == 10_055
