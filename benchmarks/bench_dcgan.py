@@ -24,7 +24,7 @@ overhead of the trainer around the step.
 3. ``--profile``: where the float32 step spends its time (torch.profiler, top ops).
 
 Everything runs under the malloc setting ``train`` makes on CPU
-(:func:`~hangulgan.train.trainer.reuse_freed_memory`), both sides of each pair alike;
+(:func:`~hangulgan.train.cpu.reuse_freed_memory`), both sides of each pair alike;
 ``--stock-malloc`` leaves glibc's defaults.
 
     .venv/bin/python benchmarks/bench_dcgan.py [--threads 2] [--rounds 4] [--steps 5]
@@ -50,14 +50,11 @@ from hangulgan.data.glyphset import GlyphSet
 from hangulgan.models.dcgan import DCGAN
 from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.train.config import TrainConfig
-from hangulgan.train.trainer import (
-    EpochSampler,
-    Trainer,
-    bf16_is_native,
-    data_info,
-    reuse_freed_memory,
-    seed_everything,
-)
+from hangulgan.train.cpu import reuse_freed_memory
+from hangulgan.train.device import bf16_is_native, seed_everything
+from hangulgan.train.loop import Trainer
+from hangulgan.train.sampler import EpochSampler
+from hangulgan.train.trainer import data_info
 
 BATCH = 256
 

@@ -34,7 +34,7 @@ def _training_rate(generator: StyledGenerator, steps: int = 6) -> float:
     from hangulgan.models.styled import StyledModel
     from hangulgan.models.styled_config import StyledConfig
     from hangulgan.train.contract import DataInfo
-    from hangulgan.train.trainer import reuse_freed_memory
+    from hangulgan.train.cpu import reuse_freed_memory
 
     torch.set_num_threads(1)
     reuse_freed_memory()  # the malloc setting `train` makes on CPU (generate was timed before)

@@ -143,7 +143,7 @@ def test_fast_dropout_on_channels_last_keeps_the_layout_and_the_rate():
 
 MMAP_COUNT = """
 import ctypes, sys, torch
-from hangulgan.train.trainer import reuse_freed_memory
+from hangulgan.train.cpu import reuse_freed_memory
 
 class MallInfo2(ctypes.Structure):
     names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"

@@ -18,7 +18,8 @@ from hangulgan.models.dcgan_config import DCGANConfig
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.runs import list_runs, open_run, write_glyphset, write_grid
-from hangulgan.train.trainer import EpochSampler, train
+from hangulgan.train.sampler import EpochSampler
+from hangulgan.train.trainer import train
 
 
 def tiny_dataset(n: int = 24, size: int = 16) -> GlyphDataset:
@@ -352,7 +353,7 @@ def test_bf16_autocast_runs_on_cpu_and_changes_the_arithmetic(tmp_path):
 
 
 def test_native_bf16_is_read_from_the_cpu_flags():
-    from hangulgan.train.trainer import bf16_is_native, cpu_flags
+    from hangulgan.train.device import bf16_is_native, cpu_flags
 
     cpu = torch.device("cpu")
     # AVX-512 alone only emulates bf16 (slower than float32): not native
@@ -367,21 +368,21 @@ def test_native_bf16_is_read_from_the_cpu_flags():
 def test_amp_auto_follows_native_support_and_a_resume_keeps_the_recorded_precision(
     tmp_path, monkeypatch, capfd
 ):
-    from hangulgan.train import trainer as trainer_module
+    from hangulgan.train import device as device_module
 
     data = tiny_dataset()
-    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f", "avx512bw"})
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512bw"})
     train("dcgan", small_model(), quick(steps=2), data, tmp_path / "emulated")
     train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "off")
     assert RunConfig.load(tmp_path / "emulated").precision == "float32"
     assert losses(tmp_path / "emulated") == losses(tmp_path / "off")
 
-    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     train("dcgan", small_model(), quick(steps=4), data, tmp_path / "native")
     train("dcgan", small_model(), quick(steps=2), data, tmp_path / "moved")
     assert RunConfig.load(tmp_path / "native").precision == "bf16"
     # the run moves to a machine without native bf16: it keeps bf16, and says so
-    monkeypatch.setattr(trainer_module, "cpu_flags", lambda: {"avx512f"})
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f"})
     capfd.readouterr()
     train("dcgan", small_model(), quick(steps=4), data, tmp_path / "moved", resume=True)
     assert "keeps the precision it recorded (bf16" in capfd.readouterr().err

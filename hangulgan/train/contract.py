@@ -1,7 +1,7 @@
 """The model contract: the interface between a model and the shared trainer.
 
 A model owns its networks (``nn.Module`` by name), its optimizers (by name) and one
-training step; it never contains a loop. The trainer (:mod:`hangulgan.train.trainer`) owns
+training step; it never contains a loop. The trainer (:mod:`hangulgan.train.loop`) owns
 the loop, devices, seeding, mixed precision, checkpoints, resume, logs, sample grids, the
 EMA copies of the networks a model names in ``ema_networks``, and distributed training.
 

@@ -21,15 +21,12 @@ from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunEr
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import CONFIG_FILE, RunConfig
 from hangulgan.train.contract import Capability, DataInfo, Model
+from hangulgan.train.device import resolve_device
 from hangulgan.train.grid import save_grid, to_uint8_ink
 from hangulgan.train.registry import get_model_class
-from hangulgan.train.trainer import (
-    METRICS_FILE,
-    SAMPLES_DIR,
-    build_model,
-    fixed_batch,
-    resolve_device,
-)
+from hangulgan.train.rundir import METRICS_FILE, SAMPLES_DIR
+from hangulgan.train.sampler import fixed_batch
+from hangulgan.train.trainer import build_model
 
 
 @dataclass
