@@ -249,7 +249,7 @@ def test_split_by_face_gives_each_split_its_own_faces(corpus, tmp_path):
     train, val = manifest["splits"]["train"], manifest["splits"]["val"]
     assert not set(train["sources"]) & set(val["sources"])
     assert set(train["per_source"]) == set(train["sources"])
-    assert len(read_lmdb(out / "train" / "lmdb")) == 10 == len(read_gt(out / "val" / "gt"))
+    assert len(read_lmdb(out / "lmdb" / "train")) == 10 == len(read_gt(out / "gt" / "val"))
 
 
 def test_empty_text_file_is_an_error(corpus, tmp_path):
@@ -494,6 +494,58 @@ def test_text_lines_split_by_sample_never_land_in_two_splits(corpus, tmp_path):
     result = run("ocr-export", str(corpus / "corpus"), "--out", str(out), "--text", str(text),
                  "--split", "0.5,0.25,0.25")  # fmt: skip
     assert result.exit_code == 0, result.output
-    parts = [[label for _, label in read_gt(out / split / "gt")] for split in SPLITS]
+    parts = [[label for _, label in read_gt(out / "gt" / split)] for split in SPLITS]
     assert [len(p) for p in parts] == [9, 4, 5] or [len(p) for p in parts] == [9, 5, 4]
     assert sorted(sum(parts, [])) == lines  # each line once, in exactly one split
+
+
+def hierarchical_leaves(root: Path) -> list[str]:
+    """The folders deep-text-recognition-benchmark's ``hierarchical_dataset(root)`` opens
+    as LMDBs: it walks ``root + '/'`` and takes every folder without subfolders."""
+    return sorted(dirpath for dirpath, dirnames, _ in os.walk(str(root) + "/") if not dirnames)
+
+
+@pytest.mark.parametrize("split", [None, "0.8,0.2"])
+def test_the_lmdb_root_holds_only_lmdbs(corpus, tmp_path, split):
+    out = tmp_path / "ocr"
+    args = ["--format", "gt,lmdb,easyocr", *(["--split", split] if split else [])]
+    result = run("ocr-export", str(corpus / "corpus"), "--out", str(out), "--count", "10", *args)
+    assert result.exit_code == 0, result.output
+    leaves = hierarchical_leaves(out / "lmdb")
+    wanted = [str(out / "lmdb") + "/"] if split is None else [
+        str(out / "lmdb" / s) for s in ("train", "val")
+    ]  # fmt: skip
+    assert leaves == wanted
+    for leaf in leaves:  # each one an LMDB as LmdbDataset opens it, and nothing else
+        assert sorted(os.listdir(leaf)) == ["data.mdb", "lock.mdb"]
+        assert len(read_lmdb(Path(leaf))) == (10 if split is None else 8 if "train" in leaf else 2)
+    # the other formats and files lie beside the LMDB root, never below it
+    assert sorted(p.name for p in out.iterdir()) == [
+        "charset.txt", "easyocr", "gt", "lmdb", "manifest.json"
+    ]  # fmt: skip
+
+
+def image_folder_classes(root: Path) -> dict[str, int]:
+    """torchvision's ImageFolder.find_classes: sorted sub-folder names, numbered from 0."""
+    names = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    return {name: i for i, name in enumerate(names)}
+
+
+@pytest.mark.parametrize("by", ["sample", "face"])
+def test_class_folders_share_one_index_across_splits(corpus, tmp_path, by):
+    out = tmp_path / "cls"
+    result = run(
+        "ocr-export", str(corpus / "corpus"), str(corpus / "blanked"), "--out", str(out),
+        "--kind", "syllables", "--count", "100", "--format", "classes", "--split",
+        "0.5,0.25,0.25", "--by", by,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    indices = [image_folder_classes(out / "classes" / s) for s in SPLITS]
+    assert indices[0] == indices[1] == indices[2]
+    listed = (out / "classes.txt").read_text(encoding="utf-8").splitlines()
+    assert {name: i for i, name in enumerate(listed)} == indices[0]
+    assert set(listed) == set(CHARSET)
+    if by == "sample":
+        # every character in shuffled rounds: with 21 or more samples, every class has one
+        for s in SPLITS:
+            assert all(any((out / "classes" / s / name).iterdir()) for name in listed)

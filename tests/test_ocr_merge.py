@@ -82,12 +82,12 @@ def test_shards_draw_their_own_streams_and_merge_without_gaps(corpus, tmp_path, 
         assert sum(m["counts"][split] for m in manifests) == whole["counts"][split]
     assert sum(sum(m["counts"].values()) for m in manifests) == 50
 
-    labels = {p: {s: read_lmdb(p / s / "lmdb") for s in ("train", "val")} for p in parts}
+    labels = {p: {s: read_lmdb(p / "lmdb" / s) for s in ("train", "val")} for p in parts}
     # each shard its own random stream: not the unsharded run's, not another shard's
     streams = [labels[p]["train"][:10] for p in parts]
-    streams.append(read_lmdb(tmp_path / "whole" / "train" / "lmdb")[:10])
+    streams.append(read_lmdb(tmp_path / "whole" / "lmdb" / "train")[:10])
     assert len({tuple(s) for s in streams}) == 4
-    images = [(p / "train" / "gt" / "images" / "000000001.png").read_bytes() for p in parts]
+    images = [(p / "gt" / "train" / "images" / "000000001.png").read_bytes() for p in parts]
     assert len(set(images)) == 3
 
     out = tmp_path / "merged"
@@ -100,22 +100,22 @@ def test_shards_draw_their_own_streams_and_merge_without_gaps(corpus, tmp_path, 
     assert manifest["missing_shards"] == []
     for split in ("train", "val"):
         n = whole["counts"][split]
-        merged = read_lmdb(out / split / "lmdb")  # num-samples, keys 1..n, PIL decodes each
+        merged = read_lmdb(out / "lmdb" / split)  # num-samples, keys 1..n, PIL decodes each
         assert len(merged) == n
-        assert lmdb_keys(out / split / "lmdb") == {b"num-samples"} | {
+        assert lmdb_keys(out / "lmdb" / split) == {b"num-samples"} | {
             b"%s-%09d" % (kind, i) for kind in (b"image", b"label") for i in range(1, n + 1)
         }
         # in shard order whatever order the parts were named in
         assert merged == sum((labels[p][split] for p in parts), [])
         assert Counter(merged) == Counter(label for p in parts for label in labels[p][split])
-        gt = read_gt(out / split / "gt")  # opens every named image
+        gt = read_gt(out / "gt" / split)  # opens every named image
         assert [label for _, label in gt] == merged
         assert [name for name, _ in gt] == [f"images/{i:09d}.png" for i in range(1, n + 1)]
-        easy = read_easyocr(out / split / "easyocr")
+        easy = read_easyocr(out / "easyocr" / split)
         assert [label for _, label in easy] == merged
         # one sample, one number in every format
-        last = (out / split / "gt" / gt[-1][0]).read_bytes()
-        assert lmdb_image(out / split / "lmdb", n) == last
+        last = (out / "gt" / split / gt[-1][0]).read_bytes()
+        assert lmdb_image(out / "lmdb" / split, n) == last
     charsets = [set((p / "charset.txt").read_text(encoding="utf-8").split()) for p in parts]
     assert (out / "charset.txt").read_text(encoding="utf-8").split() == sorted(set.union(*charsets))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
@@ -130,13 +130,13 @@ def test_text_shards_take_disjoint_slices_of_the_lines(corpus, tmp_path):
     parts = [tmp_path / f"p{i}" for i in (1, 2, 3)]
     for i, part in enumerate(parts, 1):
         export(corpus, part, *common, "--shard", f"{i}/3")
-    seen = [label for p in parts for s in ("train", "val") for _, label in read_gt(p / s / "gt")]
+    seen = [label for p in parts for s in ("train", "val") for _, label in read_gt(p / "gt" / s)]
     assert sorted(seen) == lines  # every line once: the slices neither overlap nor miss
     assert merge(*map(str, parts), "--out", str(tmp_path / "m")).exit_code == 0
     for split in ("train", "val"):
         # the merged shards hold the unsharded run's lines, in its order
-        assert read_lmdb(tmp_path / "m" / split / "lmdb") == [
-            label for _, label in read_gt(tmp_path / "whole" / split / "gt")
+        assert read_lmdb(tmp_path / "m" / "lmdb" / split) == [
+            label for _, label in read_gt(tmp_path / "whole" / "gt" / split)
         ]
 
 
@@ -149,7 +149,7 @@ def test_split_by_face_is_the_same_in_every_shard(corpus, tmp_path):
         assert faces[0] == faces[1] == faces[2]
     result = merge(str(tmp_path / "p1"), str(tmp_path / "p2"), "--out", str(tmp_path / "m"))
     assert result.exit_code == 0, result.output
-    assert len(read_lmdb(tmp_path / "m" / "val" / "lmdb")) == whole["counts"]["val"]
+    assert len(read_lmdb(tmp_path / "m" / "lmdb" / "val")) == whole["counts"]["val"]
 
     # a shard of another --seed that deals the faces the other way round is refused
     sources = open_sources([str(corpus / "corpus")], 32)

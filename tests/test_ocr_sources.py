@@ -174,12 +174,12 @@ def test_workers_write_what_the_merged_shards_would(tmp_path):
     )
     assert result.exit_code == 0, result.output
     for split in ("train", "val"):
-        made = read_gt(tmp_path / "w" / split / "gt")
-        merged = read_gt(tmp_path / "m" / split / "gt")
+        made = read_gt(tmp_path / "w" / "gt" / split)
+        merged = read_gt(tmp_path / "m" / "gt" / split)
         assert made == merged and len(made) == 15
         for path, _ in made:
-            assert (tmp_path / "w" / split / "gt" / path).read_bytes() == (
-                tmp_path / "m" / split / "gt" / path
+            assert (tmp_path / "w" / "gt" / split / path).read_bytes() == (
+                tmp_path / "m" / "gt" / split / path
             ).read_bytes()
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["workers"] == 2 and manifest["source_refs"][-1] == "--styles random:1"

@@ -1,6 +1,9 @@
 """Write OCR samples in the formats text recognizers train on.
 
-Layout of ``OUT`` (with ``--split``, each split has its own folder: ``OUT/train/gt`` …)::
+Layout of ``OUT``: one folder per format, and with ``--split`` one folder per split
+inside it (``OUT/lmdb/train``, ``OUT/gt/val`` …), so a format's folder holds that format
+only. deep-text-recognition-benchmark's ``hierarchical_dataset(root)`` opens every leaf
+folder under ``root`` as an LMDB: ``OUT/lmdb`` (or ``OUT/lmdb/train``) finds only LMDBs::
 
     gt/         images/000000001.png … and gt.txt: ``images/000000001.png<TAB>label``
                 lines (deep-text-recognition-benchmark's create_lmdb_dataset.py input,
@@ -9,7 +12,10 @@ Layout of ``OUT`` (with ``--split``, each split has its own folder: ``OUT/train/
                 counting from 1, and ``num-samples``, as create_lmdb_dataset.py writes
     easyocr/    the images and ``labels.csv`` (``filename,words``), as EasyOCR's trainer
                 reads it
-    classes/    one folder per character holding its images (``--kind syllables`` only)
+    classes/    one folder per character holding its images (``--kind syllables`` only);
+                every split has every class's folder (empty where the split drew none),
+                so torchvision's ImageFolder gives a character one index in every split;
+                ``classes.txt`` beside the formats lists the folders in that order
     charset.txt every character of the labels, one a line (space excluded: the
                 trainers add it with their own flag)
     manifest.json  sources, counts per split and source, skipped text, seed, options;
@@ -70,7 +76,8 @@ FORMATS = ("gt", "lmdb", "easyocr", "classes")
 SPLIT_NAMES = ("train", "val", "test")
 BY = ("sample", "face", "style")
 MANIFEST_FORMAT = "hangulgan.ocr-export"
-MANIFEST_VERSION = 1
+# 2: format-first folders (OUT/FORMAT/SPLIT); 1 had OUT/SPLIT/FORMAT
+MANIFEST_VERSION = 2
 # create_lmdb_dataset.py's map size: 1 TiB of address space; the file grows as written.
 LMDB_MAP_SIZE = 1 << 40
 
@@ -352,6 +359,8 @@ class SplitPlan:
     samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
     offset: int = 0  # where in ``items`` this split's samples start
     first: int = 0  # the index of this run's first sample among the split's (--shard)
+    round_chars: list[str] = field(default_factory=list)  # --kind syllables: every class
+    round: list[str] = field(default_factory=list)  # the current shuffled round of them
 
 
 def _shares(total: int, fractions: Sequence[float]) -> list[int]:
@@ -471,17 +480,33 @@ def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[
             holders = [s for s in plan.sources if s.holds(text)]
             out.append((holders[int(rng.integers(len(holders)))], text))
         return out
+    if options.kind == "syllables":
+        return _balanced_syllables(plan, start, n, rng)
     for _ in range(n):
         source = plan.sources[int(rng.integers(len(plan.sources)))]
-        if options.kind == "syllables":
-            cps = source.codepoints
-            text = chr(int(cps[int(rng.integers(len(cps)))]))
-        else:
-            sampler = plan.samplers.get(source.name)
-            if sampler is None:
-                sampler = plan.samplers[source.name] = Sampler(source, TextShape())
-            text = sampler.word(rng) if options.kind == "words" else sampler.line(rng)
+        sampler = plan.samplers.get(source.name)
+        if sampler is None:
+            sampler = plan.samplers[source.name] = Sampler(source, TextShape())
+        text = sampler.word(rng) if options.kind == "words" else sampler.line(rng)
         out.append((source, text))
+    return out
+
+
+def _balanced_syllables(plan: SplitPlan, start: int, n: int, rng) -> list[tuple[Source, str]]:
+    """Single characters for a character classifier: every character the split's sources
+    hold, in shuffled rounds (each round draws each character once, from a source that
+    holds it), so that each class has a sample in the split as soon as ``count`` allows."""
+    if not plan.round_chars:
+        held = sorted({int(cp) for s in plan.sources for cp in s.codepoints.tolist()})
+        plan.round_chars = [chr(cp) for cp in held]
+    out: list[tuple[Source, str]] = []
+    chars = plan.round_chars
+    for at in range(start, start + n):
+        if at % len(chars) == 0 or not plan.round:
+            plan.round = [chars[i] for i in rng.permutation(len(chars))]
+        text = plan.round[at % len(chars)]
+        holders = [s for s in plan.sources if s.holds(text)]
+        out.append((holders[int(rng.integers(len(holders)))], text))
     return out
 
 
@@ -521,14 +546,20 @@ class ExportSummary:
     manifest: dict[str, Any]
 
 
+def format_folder(out: Path, fmt: str, split: str = "") -> Path:
+    """Where format ``fmt`` of ``split`` lies in an export: ``OUT/FORMAT/SPLIT``, or
+    ``OUT/FORMAT`` when nothing is split (``split`` empty or ``all``)."""
+    return out / fmt / split if split and split != "all" else out / fmt
+
+
 def _output_paths(out: Path, options: ExportOptions) -> list[Path]:
     # the sample folders first: the error names the LMDB (or gt folder) about to be lost
     paths = [
-        out / split / fmt if split else out / fmt
-        for split in options.split_names
-        for fmt in options.formats
+        format_folder(out, fmt, split) for fmt in options.formats for split in options.split_names
     ]
-    return [*paths, out / "manifest.json", out / "charset.txt"]
+    # what an export of version 1 (OUT/SPLIT/FORMAT) wrote there: --force replaces it too
+    old = [out / split / fmt for split in SPLIT_NAMES for fmt in FORMATS]
+    return [*paths, *old, out / "manifest.json", out / "charset.txt", out / "classes.txt"]
 
 
 def export(
@@ -601,8 +632,9 @@ def export(
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     try:
         for plan in plans:
-            folder = out / plan.name if plan.name else out
-            writers = {fmt: open_writer(fmt, folder / fmt) for fmt in options.formats}
+            writers = {
+                fmt: open_writer(fmt, format_folder(out, fmt, plan.name)) for fmt in options.formats
+            }
             counts = per_source.setdefault(plan.name or "all", Counter())
             try:
                 _write_split(
@@ -641,12 +673,36 @@ def export(
                 f"every format and stay readable ({per_split})"
             ) from err
         raise
+    if "classes" in options.formats:
+        write_class_folders(out, options.split_names, charset)
     manifest["complete"] = True
     manifest["counts"] = written
     write_bytes_atomic(out / "charset.txt", "".join(f"{c}\n" for c in sorted(charset)).encode())
     manifest["charset_size"] = len(charset)
     write_json_atomic(out / "manifest.json", manifest)
     return ExportSummary(written, skipped, manifest)
+
+
+CLASS_LIST = "classes.txt"
+
+
+def write_class_folders(out: Path, splits: Sequence[str], labels: set[str]) -> list[str]:
+    """Give every split of the ``classes`` format a folder for every class of ``labels``
+    and the folders already there, and write ``OUT/classes.txt``: the folder names, one a
+    line, in the order torchvision's ImageFolder numbers them (sorted), so class *k* is
+    line *k* in every split. Returns the names."""
+    names = {class_folder(label) for label in labels}
+    for split in splits:
+        folder = format_folder(out, "classes", split)
+        if folder.is_dir():
+            names.update(entry.name for entry in os.scandir(folder) if entry.is_dir())
+    ordered = sorted(names)
+    for split in splits:
+        folder = format_folder(out, "classes", split)
+        for name in ordered:
+            (folder / name).mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out / CLASS_LIST, "".join(f"{n}\n" for n in ordered).encode())
+    return ordered
 
 
 def require_ocr_export(out: Path) -> None:
@@ -657,9 +713,14 @@ def require_ocr_export(out: Path) -> None:
             f"{out}: holds files but no manifest.json of an OCR export; --force replaces only "
             "an earlier ocr-export or ocr-merge output"
         )
-    read_format_json(
-        out / "manifest.json", MANIFEST_FORMAT, MANIFEST_VERSION, ConfigError, "OCR export"
-    )
+    path = out / "manifest.json"
+    try:
+        read_format_json(path, MANIFEST_FORMAT, MANIFEST_VERSION, ConfigError, "OCR export")
+    except ConfigError as err:
+        try:  # an export of the older layout is replaced as well
+            read_format_json(path, MANIFEST_FORMAT, 1, ConfigError, "OCR export")
+        except ConfigError:
+            raise err from None
 
 
 def _torch_seed(options: ExportOptions) -> int:

@@ -38,8 +38,10 @@ from hangulgan.ocr.export import (
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
     LmdbWriter,
+    format_folder,
     open_writer,
     require_ocr_export,
+    write_class_folders,
 )
 
 # An LMDB transaction of the merge holds at most this many samples or bytes: large
@@ -66,7 +68,7 @@ class Part:
 
     def folder(self, split: str, fmt: str) -> Path:
         """Where format ``fmt`` of ``split`` lies."""
-        return self.path / fmt if split == "all" else self.path / split / fmt
+        return format_folder(self.path, fmt, split)
 
 
 def _describe(stream: dict[str, Any]) -> str:
@@ -405,14 +407,13 @@ def merge_exports(
     empty = out.is_dir() and not any(out.iterdir())
     with atomic_dir(out, replace=force or empty) as tmp:
         for split in splits:
-            folder = tmp if split == "all" else tmp / split
             offsets = []
             at = 0
             for part in read:
                 offsets.append(at)
                 at += part.counts[split]
             for fmt in formats:
-                target = folder / fmt
+                target = format_folder(tmp, fmt, split)
                 if fmt == "lmdb":
                     n = _merge_lmdb(read, split, target, progress)
                 elif fmt == "classes":
@@ -421,6 +422,8 @@ def merge_exports(
                     n = _merge_list(read, split, fmt, target, place, progress)
                 written[split] = n
         charset = sorted(set().union(*(_charset(p) for p in read)))
+        if "classes" in formats:  # one class index in every split, as in each part
+            write_class_folders(tmp, splits, set())
         write_bytes_atomic(tmp / "charset.txt", "".join(f"{c}\n" for c in charset).encode())
         manifest = _manifest(read, written, missing, len(charset))
         # the manifest last: a folder without it is never taken for a whole merge
