@@ -160,3 +160,50 @@ def test_compare_glyphsets_bad_input():
         metrics.compare_glyphsets(
             _glyphset(a, [0xAC00, 0xAC01], "g"), _glyphset(a, [0xAC02, 0xAC03], "r")
         )
+
+
+def _bars(width: int, shear: float = 0.0, size: int = 32) -> np.ndarray:
+    """Three vertical bars ``width`` px wide and 20 px tall, leaning by ``shear`` px per px
+    of height (positive: the top to the right)."""
+    image = np.zeros((size, size), dtype=np.uint8)
+    for row in range(6, 26):
+        offset = round(shear * (16 - row))
+        for left in (6, 14, 22):
+            start = left + offset
+            image[row, start : start + width] = 255
+    return image
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 6])
+def test_shape_measures_stroke_width(width):
+    # the skeleton's ends are lengthened by half a width: bars of any width read true
+    measured = metrics.shape_measures(_bars(width)[None])["stroke_width"]
+    assert measured == pytest.approx(width, rel=0.03)
+
+
+def test_shape_measures_heavier_strokes_read_wider_and_blank_is_zero():
+    thin, thick = (metrics.shape_measures(_bars(w)[None]) for w in (1, 3))
+    assert thick["stroke_width"] > 2 * thin["stroke_width"]
+    assert thick["coverage"] == pytest.approx(3 * thin["coverage"], rel=0.01)
+    blank = metrics.shape_measures(np.zeros((2, 32, 32), dtype=np.uint8))
+    assert blank == {"stroke_width": 0.0, "slant": 0.0, "coverage": 0.0}
+
+
+def test_shape_measures_slant_sign_and_size():
+    upright = metrics.shape_measures(_bars(2)[None])["slant"]
+    right = metrics.shape_measures(_bars(2, shear=0.25)[None])["slant"]
+    left = metrics.shape_measures(_bars(2, shear=-0.25)[None])["slant"]
+    assert abs(upright) < 1.0
+    # a shear of 0.25 px per px is atan(0.25) = 14°; the bars' rounding costs a little
+    assert right == pytest.approx(math.degrees(math.atan(0.25)), abs=2.5)
+    assert left == pytest.approx(-right, abs=0.5)
+
+
+def test_compare_glyphsets_reports_shape_errors():
+    real = GlyphSet(images=np.stack([_bars(2)] * 3), codepoints=np.array([0xAC00, 0xAC01, 0xAC02]))
+    heavy = GlyphSet(images=np.stack([_bars(4)] * 3), codepoints=real.codepoints)
+    row = metrics.compare_glyphsets(heavy, real)
+    assert row["stroke_width_error"] == pytest.approx(1.0, rel=0.15)
+    assert row["slant_error"] == pytest.approx(0.0, abs=0.5)
+    same = metrics.compare_glyphsets(real, real)
+    assert same["stroke_width_error"] == 0.0 and same["slant_error"] == 0.0

@@ -50,6 +50,11 @@ COLUMNS = (
     "ink_iou",
     "legibility",
     "diversity",
+    "stroke_width",
+    "stroke_width_error",
+    "slant",
+    "slant_error",
+    "coverage",
 )
 
 
@@ -201,6 +206,10 @@ def evaluate_glyphsets(
             )
             base.pop("notes", None)
             report.rows[name] = base
+    # the real glyphs' own drawing, which the rows above are measured against
+    report.rows[f"real ({real.name})"] = {"count": len(shared_real)} | metrics.shape_measures(
+        shared_real.images
+    )
     if classifier is not None:
         real_row = metrics.content_accuracy(
             classifier,
