@@ -57,6 +57,8 @@ COMMANDS = {
     "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
     "ocr-merge": "hangulgan.cli.ocr_commands:ocr_merge_command",
     "translate": "hangulgan.cli.translate_commands:translate_group",
+    "template": "hangulgan.cli.scan_commands:template_command",
+    "from-scan": "hangulgan.cli.scan_commands:from_scan_command",
 }
 
 
