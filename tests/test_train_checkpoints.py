@@ -14,14 +14,13 @@ import pytest
 from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import save_file
-from test_train_trainer import losses, quick, small_model, tiny_dataset
+from test_train_trainer import losses, quick, small_model, tiny_dataset, train_dcgan
 
 from hangulgan.cli import main
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, HangulganError, RunError
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.runs import _syllables, open_run, sample_images, write_glyphset, write_grid
-from hangulgan.train.trainer import train
 
 
 def rewrite(path: Path, tensors=None, state=None) -> None:
@@ -39,12 +38,12 @@ def rewrite(path: Path, tensors=None, state=None) -> None:
 @pytest.fixture
 def run(tmp_path) -> Path:
     folder = tmp_path / "r"
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), folder)
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), folder)
     return folder
 
 
 def resume(folder: Path, steps: int = 2):
-    return train("dcgan", small_model(), quick(steps=steps), tiny_dataset(), folder, resume=True)
+    return train_dcgan(small_model(), quick(steps=steps), tiny_dataset(), folder, resume=True)
 
 
 @pytest.mark.parametrize(
@@ -86,13 +85,12 @@ SHAPE_SCRIPT = textwrap.dedent(
     sys.path.insert(0, sys.argv[2])
     from hangulgan.errors import CheckpointError
     from hangulgan.train import checkpoint as ckpt
-    from test_train_trainer import quick, small_model, tiny_dataset
+    from test_train_trainer import quick, small_model, tiny_dataset, train_dcgan
     from test_train_checkpoints import rewrite
-    from hangulgan.train.trainer import train
     import torch
 
     run = Path(sys.argv[1])
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), run)
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), run)
     path = ckpt.latest_checkpoint(run)
     saved = ckpt.read_checkpoint(path).tensors
     rewrite(path, tensors={
@@ -100,7 +98,7 @@ SHAPE_SCRIPT = textwrap.dedent(
         "opt.D.0.exp_avg_sq": saved["opt.D.0.exp_avg_sq"][:1].contiguous(),
     })
     try:
-        train("dcgan", small_model(), quick(steps=3), tiny_dataset(), run, resume=True)
+        train_dcgan(small_model(), quick(steps=3), tiny_dataset(), run, resume=True)
     except CheckpointError as err:
         print("refused:", err)
     """
@@ -128,15 +126,15 @@ def test_optimizer_state_of_the_wrong_shape_is_refused_before_loading(tmp_path):
 def test_damaged_newest_checkpoint_falls_back_to_the_one_kept_before(tmp_path, capfd):
     data = tiny_dataset()
     config = {"checkpoint_every": 2, "keep_checkpoints": 2}
-    train("dcgan", small_model(), quick(steps=6, **config), data, tmp_path / "straight")
-    train("dcgan", small_model(), quick(steps=4, **config), data, tmp_path / "cut")
+    train_dcgan(small_model(), quick(steps=6, **config), data, tmp_path / "straight")
+    train_dcgan(small_model(), quick(steps=4, **config), data, tmp_path / "cut")
     steps = [step for step, _ in ckpt.list_checkpoints(tmp_path / "cut")]
     assert steps == [2, 4]
     newest = ckpt.checkpoint_path(tmp_path / "cut", 4)
     newest.write_bytes(newest.read_bytes()[:5000])
     capfd.readouterr()
-    result = train(
-        "dcgan", small_model(), quick(steps=6, **config), data, tmp_path / "cut", resume=True
+    result = train_dcgan(
+        small_model(), quick(steps=6, **config), data, tmp_path / "cut", resume=True
     )
     err = capfd.readouterr().err
     assert "step-00000004.safetensors: unreadable or truncated" in err
@@ -233,7 +231,7 @@ def test_resume_to_a_step_already_reached_says_there_is_nothing_to_do(tmp_path, 
 
 def test_sample_text_keeps_the_typed_order_and_repeats(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", small_model(conditional=True), quick(steps=1), tiny_dataset(), run)
+    train_dcgan(small_model(conditional=True), quick(steps=1), tiny_dataset(), run)
     typed = "다람쥐 헌 쳇바퀴에 타고파 다람쥐"
     asked = _syllables(typed, None)
     assert "".join(map(chr, asked)) == typed.replace(" ", "")
@@ -251,7 +249,7 @@ def test_sample_text_keeps_the_typed_order_and_repeats(tmp_path):
 
 def test_sample_out_set_force_replaces_only_the_glyph_set(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", small_model(conditional=True), quick(steps=1), tiny_dataset(), run)
+    train_dcgan(small_model(conditional=True), quick(steps=1), tiny_dataset(), run)
     out = tmp_path / "glyphs"
     code, text = cli("sample", run, "--out-set", out, "--text", "가나")
     assert code == 0, text

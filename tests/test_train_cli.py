@@ -172,3 +172,22 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, corpus):
         "train", "dcgan", "--run", run, "--resume", "--steps", str(step + 1), "--no-progress"
     )
     assert code == 0 and f"trained steps {step}→{step + 1}" in out, out
+
+
+def test_a_resume_reads_the_run_config_once(tmp_path, corpus, monkeypatch):
+    from hangulgan.train.config import RunConfig
+
+    run = tmp_path / "run"
+    code, out = run_cli("train", "dcgan", "--corpus", corpus, "--run", run, "--steps", "1", *FAST)
+    assert code == 0, out
+    load = RunConfig.load.__func__
+    reads = []
+
+    def counted(cls, run_dir, model=None):
+        reads.append(Path(run_dir))
+        return load(cls, run_dir, model)
+
+    monkeypatch.setattr(RunConfig, "load", classmethod(counted))
+    code, out = run_cli("train", "dcgan", "--run", run, "--resume", "--steps", "2", "--no-progress")
+    assert code == 0 and "trained steps 1→2" in out, out
+    assert reads == [run]

@@ -20,7 +20,7 @@ from toy_translator import FolderDataConfig, ToyConfig, ToyTranslator, make_imag
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.registry import MODELS
-from hangulgan.train.trainer import train
+from hangulgan.train.trainer import new_model, train
 
 from conftest import run_cli
 
@@ -153,7 +153,7 @@ DDP_SCRIPT = textwrap.dedent(
     from safetensors.torch import save_file
     from hangulgan.train.registry import register_model
     from hangulgan.train.config import TrainConfig
-    from hangulgan.train.trainer import train
+    from hangulgan.train.trainer import new_model, train
     from toy_translator import FolderDataConfig, ToyConfig, ToyTranslator
 
     register_model(ToyTranslator)
@@ -171,7 +171,8 @@ DDP_SCRIPT = textwrap.dedent(
     config = TrainConfig(steps=3, batch=4, log_every=1, sample_every=0, progress=False, grid=2)
     model = ToyConfig(pool_size=2)
     dataset = ToyTranslator.make_dataset(data, model)
-    train("toy-translator", model, config, dataset, out / "run", data=data, callbacks=[grab])
+    toy = new_model("toy-translator", model, dataset, config)
+    train(toy, config, dataset, out / "run", data=data, callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
 )
@@ -225,8 +226,9 @@ def test_grids_are_drawn_in_float32_in_a_bf16_run(images, tmp_path, monkeypatch)
     monkeypatch.setitem(MODELS, Watched.name, Watched)
     data = FolderDataConfig(images=str(images))
     config = TrainConfig(steps=1, batch=4, amp="bf16", progress=False, grid=2)
-    train("toy-translator", ToyConfig(), config, Watched.make_dataset(data, ToyConfig()),
-          tmp_path / "r", data=data)  # fmt: skip
+    dataset = Watched.make_dataset(data, ToyConfig())
+    model = new_model("toy-translator", ToyConfig(), dataset, config)
+    train(model, config, dataset, tmp_path / "r", data=data)
     assert seen == [("train", True), ("sample", False)]
     assert RunConfig.load(tmp_path / "r").precision == "bf16"
 

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     from hangulgan.train.config import TrainConfig
     from hangulgan.data.dataset import GlyphDataset
     from hangulgan.data.glyphset import GlyphSet
-    from hangulgan.train.trainer import train
+    from hangulgan.train.trainer import new_model, train
 
     out = Path(sys.argv[1])
     rng = np.random.default_rng(0)
@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent(
 
     config = TrainConfig(steps=3, batch=8, log_every=1, sample_every=0, progress=False, grid=4)
     model = DCGANConfig(standing_samples=256, conditional=True)
-    train("dcgan", model, config, data, out / "run", callbacks=[grab])
+    train(new_model("dcgan", model, data, config), config, data, out / "run", callbacks=[grab])
     save_file(captured, str(out / f"rank{os.environ['RANK']}.safetensors"))
     """
 )

@@ -19,7 +19,7 @@ from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.runs import list_runs, open_run, write_glyphset, write_grid
 from hangulgan.train.sampler import EpochSampler
-from hangulgan.train.trainer import train
+from hangulgan.train.trainer import new_model, train
 
 
 def tiny_dataset(n: int = 24, size: int = 16) -> GlyphDataset:
@@ -40,6 +40,11 @@ def quick(**kwargs) -> TrainConfig:
     return TrainConfig(**(values | kwargs))
 
 
+def train_dcgan(model: DCGANConfig, config: TrainConfig, dataset, run_dir, **kwargs):
+    """Train a DCGAN built from ``model`` the way the CLI builds one (seeded, for the data)."""
+    return train(new_model("dcgan", model, dataset, config), config, dataset, run_dir, **kwargs)
+
+
 def rows(run: Path) -> list[dict[str, str]]:
     with open(run / "metrics.csv", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -52,10 +57,10 @@ def losses(run: Path) -> list[tuple[str, ...]]:
 def test_resume_is_the_same_run_step_by_step(tmp_path):
     data = tiny_dataset()
     model = small_model(conditional=True)
-    straight = train("dcgan", model, quick(steps=6, ema=True), data, tmp_path / "a")
-    first = train("dcgan", model, quick(steps=3, ema=True), data, tmp_path / "b")
+    straight = train_dcgan(model, quick(steps=6, ema=True), data, tmp_path / "a")
+    first = train_dcgan(model, quick(steps=3, ema=True), data, tmp_path / "b")
     assert first.step == 3
-    second = train("dcgan", model, quick(steps=6, ema=True), data, tmp_path / "b", resume=True)
+    second = train_dcgan(model, quick(steps=6, ema=True), data, tmp_path / "b", resume=True)
     assert (second.start_step, second.step) == (3, 6)
     assert straight.step == 6
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
@@ -67,9 +72,20 @@ def test_resume_is_the_same_run_step_by_step(tmp_path):
             assert torch.equal(value, b.tensors[key]), key
 
 
+def test_train_trains_the_model_it_is_given_and_hands_it_back(tmp_path):
+    data, config = tiny_dataset(), quick(steps=2)
+    model = new_model("dcgan", small_model(), data, config)
+    twin = new_model("dcgan", small_model(), data, config)  # the same seed: the same weights
+    start = {k: v.clone() for k, v in model.networks["G"].state_dict().items()}
+    assert all(torch.equal(v, twin.networks["G"].state_dict()[k]) for k, v in start.items())
+    result = train(model, config, data, None)
+    assert result.model is model and result.step == 2
+    trained = model.networks["G"].state_dict()
+    assert any(not torch.equal(trained[k], start[k]) for k in start)
+
+
 def test_checkpoint_holds_everything_as_safetensors(tmp_path):
-    train(
-        "dcgan",
+    train_dcgan(
         small_model(),
         quick(steps=2, ema=True),
         tiny_dataset(),
@@ -92,15 +108,14 @@ def test_checkpoint_holds_everything_as_safetensors(tmp_path):
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path):
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     path = ckpt.latest_checkpoint(tmp_path / "r")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated"):
         ckpt.read_checkpoint(path)
     with pytest.raises(CheckpointError):
-        train(
-            "dcgan",
+        train_dcgan(
             small_model(),
             quick(steps=2),
             tiny_dataset(),
@@ -110,7 +125,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_checkpoint_of_another_shape_does_not_load(tmp_path):
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model_config"]["latent_dim"] = 50
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
@@ -119,14 +134,13 @@ def test_checkpoint_of_another_shape_does_not_load(tmp_path):
 
 
 def test_run_of_another_model_is_refused(tmp_path):
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), tmp_path / "r")
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["model"] = "styled"
     config["data"] = {}  # a styled run keeps the styled model's data options (defaults here)
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunError, match="'styled'"):
-        train(
-            "dcgan",
+        train_dcgan(
             small_model(),
             quick(steps=2),
             tiny_dataset(),
@@ -137,13 +151,12 @@ def test_run_of_another_model_is_refused(tmp_path):
 
 def test_existing_run_needs_force(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), run)
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), run)
     before = ckpt.latest_checkpoint(run).read_bytes()
     with pytest.raises(RunError, match="--force"):
-        train("dcgan", small_model(), quick(steps=1, seed=5), tiny_dataset(), run)
+        train_dcgan(small_model(), quick(steps=1, seed=5), tiny_dataset(), run)
     assert ckpt.latest_checkpoint(run).read_bytes() == before
-    train(
-        "dcgan",
+    train_dcgan(
         small_model(),
         quick(steps=2, seed=5),
         tiny_dataset(),
@@ -159,7 +172,7 @@ def test_existing_run_needs_force(tmp_path):
 )
 def test_out_of_range_config_is_refused(tmp_path, bad):
     with pytest.raises(ConfigError):
-        train("dcgan", small_model(), quick(**bad), tiny_dataset(), tmp_path / "r")
+        train_dcgan(small_model(), quick(**bad), tiny_dataset(), tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
 
@@ -170,8 +183,7 @@ def test_stop_request_saves_a_checkpoint_and_resume_finishes_the_same(tmp_path):
         if step == 2:
             trainer.request_stop()
 
-    cut = train(
-        "dcgan",
+    cut = train_dcgan(
         small_model(),
         quick(steps=4),
         data,
@@ -180,22 +192,20 @@ def test_stop_request_saves_a_checkpoint_and_resume_finishes_the_same(tmp_path):
     )
     assert cut.interrupted and cut.step == 2
     assert cut.checkpoint == ckpt.checkpoint_path(tmp_path / "b", 2)
-    train(
-        "dcgan",
+    train_dcgan(
         small_model(),
         quick(steps=4),
         data,
         tmp_path / "b",
         resume=True,
     )
-    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "a")
+    train_dcgan(small_model(), quick(steps=4), data, tmp_path / "a")
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
 
 
 def test_metrics_grids_and_ema(tmp_path):
     run = tmp_path / "r"
-    result = train(
-        "dcgan",
+    result = train_dcgan(
         small_model(),
         quick(steps=4, log_every=2, sample_every=2, ema=True, ema_decay=0.5),
         tiny_dataset(),
@@ -220,7 +230,7 @@ def test_metrics_grids_and_ema(tmp_path):
 
 def test_epochs_and_a_dataset_smaller_than_a_batch(tmp_path):
     data = tiny_dataset(n=5)
-    result = train("dcgan", small_model(), quick(epochs=4), data, tmp_path / "r")
+    result = train_dcgan(small_model(), quick(epochs=4), data, tmp_path / "r")
     assert result.step == 3  # ceil(4 × 5 / 8)
     assert rows(tmp_path / "r")[-1]["epoch"] == "4.8"
 
@@ -239,8 +249,7 @@ def test_sampler_covers_each_epoch_and_splits_ranks():
 
 def test_sample_grid_and_glyph_set(tmp_path):
     run = tmp_path / "r"
-    train(
-        "dcgan",
+    train_dcgan(
         small_model(conditional=True),
         quick(steps=1),
         tiny_dataset(),
@@ -260,7 +269,7 @@ def test_sample_grid_and_glyph_set(tmp_path):
 
 def test_unconditional_run_cannot_write_a_glyph_set(tmp_path):
     run = tmp_path / "r"
-    train("dcgan", small_model(), quick(steps=1), tiny_dataset(), run)
+    train_dcgan(small_model(), quick(steps=1), tiny_dataset(), run)
     with pytest.raises(ConfigError, match="unconditional"):
         write_glyphset(run, tmp_path / "glyphs", text="가")
     with pytest.raises(ConfigError, match="unconditional"):
@@ -273,16 +282,14 @@ def test_tensorboard_needs_its_package(tmp_path):
         import torch.utils.tensorboard  # noqa: F401
     except ImportError:
         with pytest.raises(ConfigError, match="tensorboard"):
-            train(
-                "dcgan",
+            train_dcgan(
                 small_model(),
                 quick(steps=1, tensorboard=True),
                 tiny_dataset(),
                 tmp_path / "r",
             )
     else:
-        train(
-            "dcgan",
+        train_dcgan(
             small_model(),
             quick(steps=1, tensorboard=True),
             tiny_dataset(),
@@ -326,9 +333,7 @@ def test_checkpoint_round_trip_of_optimizers_and_schedulers(tmp_path):
 
 def test_run_saved_before_a_new_model_option_still_loads(tmp_path):
     run = tmp_path / "r"
-    train(
-        "dcgan", small_model(conditional=True, aux_weight=0.0), quick(steps=1), tiny_dataset(), run
-    )
+    train_dcgan(small_model(conditional=True, aux_weight=0.0), quick(steps=1), tiny_dataset(), run)
     config = json.loads((run / "config.json").read_text())
     del config["model_config"]["aux_weight"]  # as written before the option existed
     (run / "config.json").write_text(json.dumps(config))
@@ -343,8 +348,8 @@ def test_bf16_autocast_runs_on_cpu_and_changes_the_arithmetic(tmp_path):
     import math
 
     data = tiny_dataset()
-    train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "fp32")
-    train("dcgan", small_model(), quick(steps=2, amp="bf16"), data, tmp_path / "bf16")
+    train_dcgan(small_model(), quick(steps=2, amp="off"), data, tmp_path / "fp32")
+    train_dcgan(small_model(), quick(steps=2, amp="bf16"), data, tmp_path / "bf16")
     fp32, bf16 = losses(tmp_path / "fp32"), losses(tmp_path / "bf16")
     assert all(math.isfinite(float(v)) for row in bf16 for v in row)
     assert fp32 != bf16
@@ -372,19 +377,19 @@ def test_amp_auto_follows_native_support_and_a_resume_keeps_the_recorded_precisi
 
     data = tiny_dataset()
     monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512bw"})
-    train("dcgan", small_model(), quick(steps=2), data, tmp_path / "emulated")
-    train("dcgan", small_model(), quick(steps=2, amp="off"), data, tmp_path / "off")
+    train_dcgan(small_model(), quick(steps=2), data, tmp_path / "emulated")
+    train_dcgan(small_model(), quick(steps=2, amp="off"), data, tmp_path / "off")
     assert RunConfig.load(tmp_path / "emulated").precision == "float32"
     assert losses(tmp_path / "emulated") == losses(tmp_path / "off")
 
     monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
-    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "native")
-    train("dcgan", small_model(), quick(steps=2), data, tmp_path / "moved")
+    train_dcgan(small_model(), quick(steps=4), data, tmp_path / "native")
+    train_dcgan(small_model(), quick(steps=2), data, tmp_path / "moved")
     assert RunConfig.load(tmp_path / "native").precision == "bf16"
     # the run moves to a machine without native bf16: it keeps bf16, and says so
     monkeypatch.setattr(device_module, "cpu_flags", lambda: {"avx512f"})
     capfd.readouterr()
-    train("dcgan", small_model(), quick(steps=4), data, tmp_path / "moved", resume=True)
+    train_dcgan(small_model(), quick(steps=4), data, tmp_path / "moved", resume=True)
     assert "keeps the precision it recorded (bf16" in capfd.readouterr().err
     assert RunConfig.load(tmp_path / "moved").precision == "bf16"
     assert losses(tmp_path / "moved") == losses(tmp_path / "native")
@@ -402,5 +407,5 @@ def test_single_process_training_pays_for_no_gradient_averaging(tmp_path, monkey
     monkeypatch.setattr(dist, "all_reduce", refuse)
     monkeypatch.setattr(torch._utils, "_flatten_dense_tensors", refuse)
     monkeypatch.setattr(Runtime, "reduce_gradients", refuse)
-    result = train("dcgan", small_model(), quick(steps=2), tiny_dataset(), tmp_path / "r")
+    result = train_dcgan(small_model(), quick(steps=2), tiny_dataset(), tmp_path / "r")
     assert result.step == 2

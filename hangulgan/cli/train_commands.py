@@ -134,14 +134,15 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
         force: bool,
         **values: Any,
     ) -> None:
-        from hangulgan.train.trainer import train
+        from hangulgan.train.trainer import new_model, train
 
         model_cls = entry.model_class
         given = _collect(ctx, values)
         if resume and force:
             raise ConfigError("give --resume or --force, not both")
         data_cls = model_cls.data_config()
-        if resume:
+        saved = None
+        if resume:  # the run's config.json, read once (train is handed it)
             saved = RunConfig.load(run_dir, model=model_cls.name)
             merged = merge_resume(
                 saved,
@@ -153,6 +154,7 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
             )
             config, data = merged.train, merged.data
             model_config = saved.model_settings(model_cls)
+            saved = merged
         else:
             tables = read_toml(config_file) if config_file else {}
             source = f"{config_file}: " if config_file else ""
@@ -164,15 +166,9 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
         config.validate()
         model_config.validate()
         dataset = model_cls.make_dataset(data, model_config)
+        model = new_model(model_cls, model_config, dataset, config)
         result = train(
-            model_cls.name,
-            model_config,
-            config,
-            dataset,
-            run_dir,
-            data=data,
-            resume=resume,
-            force=force,
+            model, config, dataset, run_dir, data=data, resume=resume, saved=saved, force=force
         )
         _echo_result(result)
 

@@ -205,49 +205,43 @@ class StyledGenerator:
         What ``complete`` does when a font draws many syllables: the generator then learns
         the font's details from all of them, not only from K references.
         """
-        import tempfile
-
+        from hangulgan.models.styled import StyledModel
         from hangulgan.train.config import TrainConfig
-        from hangulgan.train.trainer import train
+        from hangulgan.train.trainer import new_model, train
 
         if steps < 1:
             raise ConfigError(f"fine-tuning steps {steps}: must be 1 or more")
-        with tempfile.TemporaryDirectory(prefix="hangulgan-finetune-") as folder:
-            start = self.save(Path(folder) / "start.safetensors")
-            config = StyledConfig(
-                **self.config.to_dict()
-                | {"init_from": str(start), "lr": lr, "adv_weight": 0.0}
-                # L1 alone: the font's own glyphs are the targets, and the training run's
-                # content critic need not exist on this machine.
-                | {"content_weight": 0.0, "content_critic": ""}
-            )
-            data = StyledDataConfig(
-                content_face=self.data.content_face,
-                holdout_fraction=0.0,
-                targets_per_face=self.data.targets_per_face,
-                refs_min=self.data.refs_min,
-                refs_max=self.data.refs_max,
-            )
-            dataset = StyledDataset.from_glyphsets([glyphs], self.content, data, seed=seed)
-            captured: dict[str, Any] = {}
-
-            def keep_model(trainer: Any, step: int, losses: dict) -> None:
-                captured["model"] = trainer.model
-
-            train_config = TrainConfig(
-                steps=steps,
-                batch=batch,
-                seed=seed,
-                amp="off",
-                log_every=max(1, steps // 10),
-                sample_every=0,
-                checkpoint_every=0,
-                progress=progress,
-            )
-            train("styled", config, train_config, dataset, None, callbacks=[keep_model])
+        config = StyledConfig(
+            **self.config.to_dict()
+            | {"init_from": "", "lr": lr, "adv_weight": 0.0}
+            # L1 alone: the font's own glyphs are the targets, and the training run's
+            # content critic need not exist on this machine.
+            | {"content_weight": 0.0, "content_critic": ""}
+        )
+        data = StyledDataConfig(
+            content_face=self.data.content_face,
+            holdout_fraction=0.0,
+            targets_per_face=self.data.targets_per_face,
+            refs_min=self.data.refs_min,
+            refs_max=self.data.refs_max,
+        )
+        dataset = StyledDataset.from_glyphsets([glyphs], self.content, data, seed=seed)
+        train_config = TrainConfig(
+            steps=steps,
+            batch=batch,
+            seed=seed,
+            amp="off",
+            log_every=max(1, steps // 10),
+            sample_every=0,
+            checkpoint_every=0,
+            progress=progress,
+        )
+        model = new_model(StyledModel, config, dataset, train_config)
+        model.networks["net"].load_state_dict(self.net.state_dict())  # start from this one
+        trained = train(model, train_config, dataset, None).model
         tuned = StyledGenerator(
             self.config,
-            captured["model"].networks["net"].state_dict(),
+            trained.networks["net"].state_dict(),
             self.content,
             self.bank_names,
             self.bank_codes,

@@ -74,6 +74,7 @@ class TrainResult:
     images_per_second: float = 0.0
     rank: int = 0
     nothing_to_do: bool = False  # a resumed run already at (or past) its last step
+    model: Model | None = None  # the model trained (the one given to train)
 
 
 def check_training_data(dataset: Any) -> None:
@@ -367,4 +368,5 @@ class Trainer:
             seconds=session,
             images_per_second=steps_session * images_per_step / max(session, 1e-9),
             rank=self.ctx.rank,
+            model=self.model,
         )

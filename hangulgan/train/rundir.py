@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hangulgan.errors import RunError
 from hangulgan.train import checkpoint as ckpt
-from hangulgan.train.config import CONFIG_FILE, RUN_FORMAT, RunConfig
+from hangulgan.train.config import CONFIG_FILE, RUN_FORMAT
 
 METRICS_FILE = "metrics.csv"
 SAMPLES_DIR = "samples"
@@ -48,11 +48,8 @@ def run_entries(run_dir: Path) -> list[str]:
     return present
 
 
-def prepare_run_dir(run_dir: Path, model_name: str, resume: bool, force: bool) -> None:
-    """Check (and with ``force`` clear) a run folder before training into it."""
-    if resume:
-        RunConfig.load(run_dir, model=model_name)
-        return
+def prepare_run_dir(run_dir: Path, force: bool) -> None:
+    """Check (and with ``force`` clear) a run folder before a new run trains into it."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir}: exists and is not a folder")
     present = run_entries(run_dir)

@@ -69,16 +69,34 @@ def data_info(dataset: TrainingData, grid: int = 64) -> DataInfo:
 
 
 def build_model(
-    model_name: str, model_config: ModelConfig | dict[str, Any], info: DataInfo
+    model: str | type[Model], model_config: ModelConfig | dict[str, Any], info: DataInfo
 ) -> Model:
-    """Instantiate a registered model from its config (a dataclass, or a dict as saved in a
-    run's config.json: types are checked, missing fields get the legacy defaults)."""
-    cls = get_model_class(model_name)
+    """Instantiate a model (a class, or a registered model's name) from its config (a
+    dataclass, or a dict as saved in a run's config.json: types are checked, missing fields
+    get the legacy defaults)."""
+    cls = get_model_class(model) if isinstance(model, str) else model
     if isinstance(model_config, dict):
         values = cls.config_class.legacy_defaults() | model_config
         model_config = from_dict(cls.config_class, values, where="model_config")
     model_config.validate()
     return cls(model_config, info)
+
+
+def new_model(
+    model: str | type[Model],
+    model_config: ModelConfig | dict[str, Any],
+    dataset: TrainingData,
+    config: TrainConfig,
+) -> Model:
+    """The model :func:`train` is given to train ``dataset`` under ``config``: ``model`` (a
+    class or a registered model's name) built from ``model_config`` for the dataset's
+    :func:`data_info`, its weights drawn after seeding everything with ``config.seed`` (so
+    every process of a distributed run starts from the same weights, and a run from the
+    same ones as any other run with that seed)."""
+    config.validate()
+    info = data_info(dataset, config.grid)
+    seed_everything(config.seed)
+    return build_model(model, model_config, info)
 
 
 def _restore_newest(trainer: Trainer, run_path: Path) -> None:
@@ -102,24 +120,28 @@ def _restore_newest(trainer: Trainer, run_path: Path) -> None:
 
 
 def train(
-    model_name: str,
-    model_config: ModelConfig | dict[str, Any],
+    model: Model,
     config: TrainConfig,
     dataset: TrainingData,
     run_dir: str | Path | None,
     *,
     data: Any = None,
     resume: bool = False,
+    saved: RunConfig | None = None,
     force: bool = False,
     callbacks: list[StepCallback] | None = None,
 ) -> TrainResult:
-    """Train ``model_name`` on ``dataset`` into ``run_dir`` (None: write nothing).
+    """Train ``model`` on ``dataset`` into ``run_dir`` (None: write nothing); the result
+    holds the trained model (``result.model``, the same object).
 
-    With ``resume`` the run continues from its newest checkpoint that loads (the saved
-    model config and data selection should be passed back in; :func:`resume_config` reads
-    them, :func:`hangulgan.train.config.merge_resume` merges new trainer options), in the
-    precision it recorded unless ``config.amp`` asks for one. Under torchrun each process
-    calls this; they agree on everything but their data slice and their noise.
+    Build the model with :func:`new_model` (seeded, for the dataset's :func:`data_info`);
+    ``data`` is the data config recorded in the run. With ``resume`` the run continues
+    from its newest checkpoint that loads (the model should be built from the saved model
+    config and the data from the saved selection; :func:`resume_config` reads them,
+    :func:`hangulgan.train.config.merge_resume` merges new trainer options), in the
+    precision it recorded unless ``config.amp`` asks for one; ``saved`` is the run's
+    config as the caller read it (else it is read here: once either way). Under torchrun
+    each process calls this; they agree on everything but their data slice and their noise.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -143,20 +165,23 @@ def train(
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         problem: HangulganError | None = None
-        saved: RunConfig | None = None
+        saved = saved if resume else None
         if ctx.is_main and run_path is not None:
             try:
                 if run_path.exists() and not run_path.is_dir():
                     raise RunError(f"{run_path}: exists and is not a folder")
-                if resume:
-                    RunConfig.load(run_path, model=model_name)  # never creates a folder
+                if resume:  # read before the lock file, which would create a folder
+                    saved = saved or RunConfig.load(run_path, model=model.name)
+                    if saved.model != model.name:
+                        raise RunError(
+                            f"{run_path}: holds a {saved.model!r} run, not {model.name!r}"
+                        )
                 elif run_path.is_dir():
                     run_entries(run_path)  # a user's folder is refused before the lock file
                 # one writer per run folder: a second `train` gets LockedError naming us
                 lock.enter_context(folder_lock(run_path, what="run"))
-                prepare_run_dir(run_path, model_name, resume, force)
-                if resume:
-                    saved = RunConfig.load(run_path, model=model_name)
+                if not resume:
+                    prepare_run_dir(run_path, force)
                 ckpt.remove_stale_temporaries(run_path)
             except HangulganError as err:
                 problem = err
@@ -173,19 +198,17 @@ def train(
                 precision = saved.precision
             elif ctx.is_main:
                 warn(f"{run_path}: switching from {saved.precision} to {precision} (--amp)")
-        seed_everything(config.seed)  # the same on every rank: identical initial weights
-        info = data_info(dataset, config.grid)
-        model = build_model(model_name, model_config, info).to(device)
+        model.to(device)
         if ctx.distributed:
             model.runtime = DistributedRuntime(ctx)
             broadcast_modules(list(model.networks.values()))
         if ctx.is_main and run_path is not None and not resume:
             RunConfig(
-                model=model_name,
+                model=model.name,
                 model_config=model.config.to_dict(),
                 train=config,
                 data=data if data is not None else type(model).data_config()(),
-                data_info=info.to_dict(),
+                data_info=model.info.to_dict(),
                 world_size=ctx.world_size,
                 precision=precision,
             ).save(run_path)
@@ -203,6 +226,7 @@ def train(
                     total_steps=trainer.total_steps,
                     nothing_to_do=True,
                     rank=ctx.rank,
+                    model=model,
                 )
             if ctx.is_main and saved is not None:
                 saved.train = config
