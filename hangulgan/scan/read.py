@@ -35,6 +35,7 @@ from hangulgan.scan.locate import LocatedPage, locate_page
 SUPERSAMPLE = 4  # samples per glyph pixel along each side
 BORDER_MM = 1.5  # how far outside the box is looked at (ink over the edge)
 INK_LEVEL = 0.5  # ink is darker than half the paper
+SURE_INK_LEVEL = 0.3  # this dark is ink whatever its surroundings
 GUIDE_INK_LEVEL = 0.3  # on a printed guide or box line, only clearly dark ink counts
 GUIDE_BAND_MM = 0.35  # half-width of the band around a printed line
 EDGE_INSET_MM = 0.6  # the box's inside begins this far in from its printed edge
@@ -184,7 +185,9 @@ def read_box(located: LocatedPage, box: Box, geometry: Geometry) -> BoxReading:
     per_mm = SUPERSAMPLE * geometry.em_px / EM  # samples per mm
     window = max(3, int(SAUVOLA_WINDOW_MM * per_mm) | 1)
     local = threshold_sauvola(samples, window_size=window, k=SAUVOLA_K, r=0.5)
-    ink = (samples < local) & (samples < INK_LEVEL)
+    # Sauvola finds faint strokes by their local contrast, but calls the inside of a wide
+    # dark area (a marker stroke, a filled box) paper: what is clearly dark is ink anyway
+    ink = (samples < INK_LEVEL) & ((samples < local) | (samples < SURE_INK_LEVEL))
     on_guides = _bands(samples.shape, to_sample, box, GUIDE_BAND_MM)
     ink &= ~on_guides | (samples < GUIDE_INK_LEVEL)
     inset = EDGE_INSET_MM
