@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 
 from hangulgan import hangul
-from hangulgan.errors import ConfigError, GlyphSetError
-from hangulgan.ocr import compose
-from hangulgan.ocr.compose import (
+from hangulgan.errors import ConfigError
+from hangulgan.ocr import text as text_module
+from hangulgan.ocr.text import (
     FLOOR_KSX1001,
     FLOOR_OTHER,
     Sampler,
-    Source,
     TextShape,
     parse_frequency_table,
     syllable_frequency,
@@ -33,24 +32,9 @@ SCRIPT = ROOT / "scripts" / "derive_syllable_frequency.py"
 ALL = np.arange(hangul.FIRST, hangul.LAST + 1)
 
 
-def fake_source(codepoints) -> Source:
-    """A source that holds ``codepoints`` (1×1 tiles: the sampler reads only code points)."""
-    cps = np.asarray(codepoints, dtype=np.int32)
-    n = len(cps)
-    return Source(
-        name="fake",
-        tiles=np.zeros((n, 1, 1), dtype=np.uint8),
-        advances_px=np.ones(n),
-        origins_px=np.zeros(n),
-        codepoints=cps,
-        rows=np.arange(n),
-        space_px=1.0,
-    )
-
-
 def draw(codepoints, n: int, seed: int = 0) -> Counter[str]:
     """``n`` syllables from the built-in sampler over a source holding ``codepoints``."""
-    sampler = Sampler(fake_source(codepoints), TextShape(word_syllables=(1000, 1000)))
+    sampler = Sampler(np.asarray(codepoints), "fake", TextShape(word_syllables=(1000, 1000)))
     rng = np.random.default_rng(seed)
     return Counter("".join(sampler.word(rng) for _ in range(n // 1000)))
 
@@ -129,8 +113,8 @@ def test_unlisted_syllables_are_drawn_but_rarely():
 def test_characters_other_than_syllables_weigh_nothing():
     weights = syllable_weights(np.array([ord("A"), 0x3131, 0x1100, ord("가"), ord(" ")]))
     assert weights.tolist()[:3] == [0, 0, 0] and weights[3] > 0 and weights[4] == 0
-    with pytest.raises(GlyphSetError, match="no Hangul syllable"):
-        Sampler(fake_source([ord("A"), ord("B")]))
+    with pytest.raises(ConfigError, match="no Hangul syllable"):
+        Sampler(np.array([ord("A"), ord("B")]), "fake")
 
 
 @pytest.mark.parametrize(
@@ -154,5 +138,5 @@ def test_table_ships_as_package_data():
         "package-data"
     ]
     relative = TABLE.relative_to(ROOT / "hangulgan" / "ocr").as_posix()
-    assert relative == compose.FREQUENCY_TABLE
+    assert relative == text_module.FREQUENCY_TABLE
     assert any(fnmatch(relative, pattern) for pattern in package_data.get("hangulgan.ocr", []))

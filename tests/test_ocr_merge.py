@@ -17,8 +17,8 @@ import test_ocr_export
 from test_ocr_export import read_easyocr, read_gt, read_lmdb, run
 
 from hangulgan.ocr import merge as merge_module
-from hangulgan.ocr.compose import open_sources
 from hangulgan.ocr.export import ExportOptions, _shares, plan_splits, shard_slices
+from hangulgan.ocr.sources import open_sources
 
 # the two-face corpus of the export tests (a module fixture: rendered once here too)
 corpus = test_ocr_export.corpus
@@ -152,7 +152,7 @@ def test_split_by_face_is_the_same_in_every_shard(corpus, tmp_path):
     assert len(read_lmdb(tmp_path / "m" / "lmdb" / "val")) == whole["counts"]["val"]
 
     # a shard of another --seed that deals the faces the other way round is refused
-    sources = open_sources([str(corpus / "corpus")], 32)
+    sources = open_sources([str(corpus / "corpus")], tmp_path / "fonts")
     options = ExportOptions(count=12, split=(0.5, 0.5), by="face")
 
     def train_faces(seed: int) -> list[str]:

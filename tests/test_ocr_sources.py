@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from test_ocr_export import read_gt, run
 
-from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
-from hangulgan.ocr.compose import Source, open_sources, render_font_glyphsets
+from hangulgan.ocr.fonts import FontSource
+from hangulgan.ocr.setting import render_text
+from hangulgan.ocr.sources import open_sources
 from hangulgan.ocr.styles import parse_style_spec, random_style_seed, styled_glyphsets
 
 NANUM = Path("/usr/share/fonts/truetype/nanum")
@@ -28,7 +29,7 @@ def need(*fonts: Path) -> None:
             pytest.skip(f"{font} not installed (run make fonts)")
 
 
-def test_a_font_file_renders_as_the_render_stage_does(tmp_path):
+def test_a_corpus_face_is_set_from_its_font_within_the_corpus_charset(tmp_path):
     need(GOTHIC)
     charset = tmp_path / "charset.txt"
     charset.write_text("가나다한글", encoding="utf-8")
@@ -36,16 +37,16 @@ def test_a_font_file_renders_as_the_render_stage_does(tmp_path):
         "render", str(GOTHIC), str(tmp_path / "corpus"), "--charset", str(charset), "--quiet"
     )
     assert result.exit_code == 0, result.output
-    rendered = GlyphSet.load(tmp_path / "corpus" / "faces" / "NanumGothic", mmap=False)
-    (font_set,) = render_font_glyphsets(GOTHIC, 32)
-    assert font_set.meta["family"] == "NanumGothic"
-    assert len(font_set.codepoints) == 11172
-    for ch in "가나다한글":
-        np.testing.assert_array_equal(font_set.image(ch), rendered.image(ch))
-    (source,) = open_sources([str(GOTHIC)], 32)
-    corpus_source = open_sources([str(tmp_path / "corpus")], 32)[0]
-    assert source.advances_px[source.index[ord("가")]] == pytest.approx(
-        corpus_source.advances_px[corpus_source.index[ord("가")]]
+    (font,) = open_sources([str(GOTHIC)], tmp_path / "fonts")
+    (face,) = open_sources([str(tmp_path / "corpus")], tmp_path / "fonts")
+    assert font.name == face.name == "NanumGothic"
+    assert font.main.path == face.main.path == GOTHIC  # the font file itself, not a copy
+    # the corpus's syllables only (held-out syllables stay out), the font's other characters
+    assert face.holds("한글 가나다") and not face.holds("라") and font.holds("라")
+    assert face.holds("가 1,000 (ABC)") and face.holds("010-1234-5678")
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(
+        render_text(font, "한글 가나", 32, None, rng), render_text(face, "한글 가나", 32, None, rng)
     )
 
 
@@ -57,7 +58,7 @@ def test_a_font_that_lacks_a_syllable_is_never_used_for_it(tmp_path):
     if not gaegu.is_dir():
         pytest.skip("fonts/web/gaegu/400 not fetched (run make fonts)")
     rare = "똠"  # not in KS X 1001
-    sources = open_sources([str(gaegu), str(GOTHIC)], 32)
+    sources = open_sources([str(gaegu), str(GOTHIC)], tmp_path / "fonts")
     assert not sources[0].holds(rare) and sources[1].holds(rare)
     text = tmp_path / "lines.txt"
     text.write_text(f"{rare}방\n한글\n", encoding="utf-8")
@@ -87,23 +88,27 @@ def test_style_spec_parsing():
     assert random_style_seed(0, 1) != random_style_seed(0, 2) != random_style_seed(1, 1)
 
 
-def styled_sources(spec: str, seed: int, texts: list[str]) -> list[Source]:
-    """The styles of ``spec`` as 32 px sources, as ocr-export sets text from them."""
-    return [Source.from_glyphset(g, 32, name=g.name) for g in styled_glyphsets(spec, seed, texts)]
+def styled_sources(spec: str, seed: int, texts: list[str], scratch: Path) -> list[FontSource]:
+    """The styles of ``spec`` built into fonts, as ocr-export sets text from them."""
+    return open_sources([], scratch, styled_glyphsets(spec, seed, texts))
 
 
-def test_styles_are_drawn_for_the_text_and_differ_by_seed():
+def test_styles_are_drawn_for_the_text_and_differ_by_seed(tmp_path):
     texts = ["한글 글꼴", "다람쥐"]
-    first = styled_sources("random:2,NanumPen", 0, texts)
-    again = styled_sources("random:2", 0, texts)
-    other = styled_sources("random:2", 1, texts)
+    first = styled_sources("random:2,NanumPen", 0, texts, tmp_path / "a")
+    again = styled_sources("random:2", 0, texts, tmp_path / "b")
+    other = styled_sources("random:2", 1, texts, tmp_path / "c")
     assert [s.name for s in first] == ["style-random-0001", "style-random-0002", "style-NanumPen"]
-    assert sorted(chr(c) for c in first[0].codepoints) == sorted(set("한글꼴다람쥐"))
-    np.testing.assert_array_equal(first[0].tiles, again[0].tiles)  # same seed, same style
-    assert not np.array_equal(first[0].tiles, other[0].tiles)
-    assert not np.array_equal(first[0].tiles, first[1].tiles)
-    # every drawn glyph has ink, and the styles are distinct designs
-    assert all((s.tiles > 64).reshape(len(s.tiles), -1).sum(1).min() > 10 for s in first)
+    # each style is a font of the text's syllables, set like any font
+    assert all(s.holds("한글꼴다람쥐") and not s.holds("가") for s in first)
+
+    def drawn(source: FontSource) -> np.ndarray:
+        return render_text(source, "한글 글꼴", 32, None, np.random.default_rng(0))
+
+    np.testing.assert_array_equal(drawn(first[0]), drawn(again[0]))  # same seed, same style
+    assert not np.array_equal(drawn(first[0]), drawn(other[0]))
+    assert not np.array_equal(drawn(first[0]), drawn(first[1]))
+    assert all((drawn(s) < 128).sum() > 100 for s in first)  # ink, and distinct designs
     assert len({s.group for s in first}) == 3
 
 

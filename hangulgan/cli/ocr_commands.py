@@ -21,6 +21,14 @@ def _split(text: str) -> tuple[float, ...]:
         ) from None
 
 
+def _height(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not match:
+        raise ConfigError(f"--height {text}: pixels, or a range LOW-HIGH such as 24-64")
+    low = int(match.group(1))
+    return low, int(match.group(2) or low)
+
+
 def _shard(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -44,8 +52,26 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     "--text",
     "text_file",
     type=click.Path(path_type=Path),
-    help="UTF-8 file, one sample per line (NFC); default: words and lines of syllables drawn "
-    "by their frequency in Korean text (--kind syllables: every held syllable alike).",
+    help="UTF-8 file, one sample per line (NFC); default: built-in text (--sampler).",
+)
+@click.option(
+    "--sampler",
+    type=click.Choice(["real", "syllables"]),
+    default="real",
+    show_default=True,
+    help="Built-in text: real Korean words and lines with the digits, Latin, punctuation and "
+    "symbols it mixes in; or syllables drawn one by one by their frequency (not words).",
+)
+@click.option(
+    "--fallback-font",
+    type=click.Path(path_type=Path),
+    help="Font that draws what a source lacks (digits, Latin, punctuation; never Hangul); "
+    "glyph sets and --styles borrow its basic Latin when built into fonts.",
+)
+@click.option(
+    "--max-width",
+    type=int,
+    help="Leave out (and count) samples wider than this many pixels; never squeezed.",
 )
 @click.option("--count", type=int, help="Samples in all (default with --text: one per line).")
 @click.option(
@@ -81,7 +107,12 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     help="Processes: worker I makes shard I/N and the shards are merged into OUT (so the "
     "samples depend on N; --force then replaces OUT whole, if it holds an OCR dataset).",
 )
-@click.option("--height", default=32, show_default=True, help="Image height in pixels.")
+@click.option(
+    "--height",
+    default="32",
+    show_default=True,
+    help="Image height in pixels, or a range LOW-HIGH (e.g. 24-64) each image draws from.",
+)
 @click.option("--augment", is_flag=True, help="Distort glyphs and lines (see the README).")
 @click.option(
     "--image-format",
@@ -104,6 +135,9 @@ def ocr_export_command(
     out,
     kind,
     text_file,
+    sampler,
+    fallback_font,
+    max_width,
     count,
     formats,
     split,
@@ -119,22 +153,27 @@ def ocr_export_command(
     force,
     quiet,
 ) -> None:
-    """Write labelled images of Hangul set from SOURCES for OCR training.
+    """Write labelled images of text set from SOURCES for OCR training.
 
-    SOURCES are corpus folders (all their faces), corpus faces (CORPUS::FACE),
-    glyph-set folders, and fonts (a font file, or a folder of font files such as a web
-    font's subsets), rendered as `render` would. --styles adds styles the styled model
-    draws for this run (the syllables of --text, or KS X 1001's 2,350). A text is set only
-    from a source that draws every one of its characters; text no source holds is
-    skipped and counted (exit code 1).
+    SOURCES are fonts (a font file, or a folder of font files such as a web font's
+    subsets), corpus folders (all their faces) and faces (CORPUS::FACE), set from the font
+    each was rendered from, and glyph-set folders, built into fonts first. --styles adds
+    styles the styled model draws for this run, built into fonts the same way. Text is
+    shaped with each font's own advances and kerning (HarfBuzz) and drawn by FreeType; a
+    text is set only from a source that draws every one of its characters (with
+    --fallback-font for what the design lacks); text no source draws is skipped and
+    counted (exit code 1).
 
     \b
-    hangulgan ocr-export corpus/ --out ocr/ --count 100000 --split 0.9,0.1 --by style
-    hangulgan ocr-export MyFont.ttf corpus/::NanumPen --text lines.txt --out ocr-lines/
-    hangulgan ocr-export --styles random:50 --kind syllables --count 9000 --out ocr-s/
+    hangulgan ocr-export fonts/ --out ocr/ --count 100000 --split 0.9,0.1 --by style
+    hangulgan ocr-export MyFont.ttf --text lines.txt --kind lines --height 24-64 --out o/
+    hangulgan ocr-export --styles random:50 --fallback-font F.ttf --count 9000 --out s/
     """
-    from hangulgan.ocr.compose import open_sources
-    from hangulgan.ocr.export import ExportOptions, export, read_text, shard_slices
+    import tempfile
+
+    from hangulgan.ocr.export import ExportOptions, export, shard_slices
+    from hangulgan.ocr.sources import open_fallback, open_spec, resolve
+    from hangulgan.ocr.text import read_text
 
     options = ExportOptions(
         kind=kind,
@@ -143,17 +182,21 @@ def ocr_export_command(
         split=_split(split),
         by=by,
         seed=seed,
-        height=height,
+        height=_height(height),
         augment=augment,
         image_format=image_format,
         shard=_shard(shard),
+        sampler=sampler,
+        max_width=max_width,
+        text_file=str(text_file) if text_file is not None else None,
     )
     options.validate()
     texts = read_text(text_file, kind) if text_file is not None else None
     if texts is None and count is None:
         raise ConfigError("--count: how many samples to make (or give --text FILE)")
     if not sources and not styles:
-        raise ConfigError("no source: name corpora, faces, glyph sets or fonts, or --styles")
+        raise ConfigError("no source: name fonts, corpora, faces or glyph sets, or --styles")
+    fallback = open_fallback(fallback_font)  # refused now, before any work
     from tqdm import tqdm
 
     styled = []
@@ -172,32 +215,56 @@ def ocr_export_command(
     total = count
     if count is not None and options.shard is not None:
         total = sum(n for _, n in shard_slices(count, options.split, options.shard))
-    # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
-    with tqdm(total=total, unit="img", disable=True if quiet else None) as bar:
-        if workers != 1:
-            from hangulgan.ocr.parallel import export_parallel
+    with tempfile.TemporaryDirectory(prefix="hangulgan-ocr-fonts-") as scratch:
+        specs = resolve(
+            list(sources),
+            Path(scratch),
+            styled,
+            fallback_font,
+            note=lambda text: click.echo(f"note: {text}", err=True),
+        )
+        records = [
+            {
+                "name": s.name,
+                "design": s.group,
+                "origin": s.origin,
+                "fonts": [f for f, _ in s.faces],
+            }
+            for s in specs
+        ]
+        # None: tqdm draws only on a terminal; the total is unknown with --text until skipping
+        with tqdm(total=total, unit="img", disable=True if quiet else None) as bar:
+            if workers != 1:
+                from hangulgan.ocr.parallel import export_parallel
 
-            summary = export_parallel(
-                list(sources), styled, out, options, workers, texts, force, bar.update, refs
-            )
-        else:
-            from hangulgan.ocr.compose import Source
-
-            loaded = open_sources(list(sources), height)
-            loaded += [Source.from_glyphset(g, height, name=g.name) for g in styled]
-            summary = export(
-                loaded, out, options, texts, force=force, source_refs=refs, progress=bar.update
-            )
+                summary = export_parallel(
+                    specs, fallback_font and str(fallback_font), out, options, workers, texts,
+                    force, bar.update, refs, records,
+                )  # fmt: skip
+            else:
+                loaded = [open_spec(spec, fallback) for spec in specs]
+                summary = export(
+                    loaded, out, options, texts, force=force, source_refs=refs,
+                    progress=bar.update, source_records=records,
+                )  # fmt: skip
     counts = ", ".join(f"{name}: {n}" for name, n in summary.written.items())
     part = f"shard {options.shard[0]}/{options.shard[1]}, " if options.shard else ""
     click.echo(f"wrote {sum(summary.written.values())} samples to {out} ({part}{counts})")
+    failed = False
+    if summary.too_wide:
+        click.echo(
+            f"left out {summary.too_wide} samples wider than --max-width {max_width}", err=True
+        )
+        failed = True
     if summary.skipped:
         examples = ", ".join(repr(t) for t in summary.skipped[:3])
         click.echo(
-            f"skipped {len(summary.skipped)} text samples that no source holds every "
+            f"skipped {len(summary.skipped)} text samples that no source draws every "
             f"character of (e.g. {examples})",
             err=True,
         )
+        failed = True
+    if failed:
         sys.exit(1)
 
 

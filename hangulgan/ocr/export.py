@@ -36,14 +36,7 @@ joins the parts.
 
 from __future__ import annotations
 
-import errno
-import io
-import os
 import shutil
-import struct
-import unicodedata
-import zlib
-from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -52,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from hangulgan import hangul
 from hangulgan.errors import ConfigError, DiskFullError, HangulganError
 from hangulgan.io import (
     disk_full_as_error,
@@ -60,26 +54,29 @@ from hangulgan.io import (
     write_bytes_atomic,
     write_json_atomic,
 )
-from hangulgan.ocr.compose import (
-    LineAugment,
-    Sampler,
-    Source,
-    TextShape,
-    augment_tiles,
-    finish_line,
-    glyph_rows,
-    set_text,
+from hangulgan.ocr.fonts import FontSource
+from hangulgan.ocr.setting import Distortion, render_text
+from hangulgan.ocr.text import SAMPLERS, RealText, Sampler, TextShape
+from hangulgan.ocr.writers import (
+    FORMATS,
+    FormatWriter,
+    encode_image,
+    format_folder,
+    open_writer,
+    write_class_folders,
 )
 
+# a source (and its text) as the rest of the module names it
+Source = FontSource
+
 KINDS = ("syllables", "words", "lines")
-FORMATS = ("gt", "lmdb", "easyocr", "classes")
 SPLIT_NAMES = ("train", "val", "test")
 BY = ("sample", "face", "style")
 MANIFEST_FORMAT = "hangulgan.ocr-export"
 # 2: format-first folders (OUT/FORMAT/SPLIT); 1 had OUT/SPLIT/FORMAT
 MANIFEST_VERSION = 2
-# create_lmdb_dataset.py's map size: 1 TiB of address space; the file grows as written.
-LMDB_MAP_SIZE = 1 << 40
+# Tries at drawing a built-in text that a source draws whole before a plainer kind
+TEXT_TRIES = 30
 
 
 @dataclass
@@ -92,8 +89,11 @@ class ExportOptions:
     split: tuple[float, ...] = (1.0,)
     by: str = "sample"
     seed: int = 0
-    height: int = 32
+    height: tuple[int, int] = (32, 32)  # each sample's height drawn from this range
     augment: bool = False
+    sampler: str = "real"  # built-in text: real Korean, or syllables by frequency
+    max_width: int | None = None  # wider samples are skipped and counted
+    text_file: str | None = None  # named in errors about the text
     image_format: str = "png"
     batch: int = 512
     shard: tuple[int, int] | None = None  # (i, n): this run makes part i of n (from 1)
@@ -115,8 +115,13 @@ class ExportOptions:
             raise ConfigError(f"--split {','.join(map(str, self.split))}: fractions must sum to 1")
         if self.by not in BY:
             raise ConfigError(f"--by {self.by}: choose sample, face or style")
-        if not 8 <= self.height <= 256:
-            raise ConfigError(f"--height {self.height}: must be 8 to 256 pixels")
+        low, high = self.height
+        if not 8 <= low <= high <= 256:
+            raise ConfigError(f"--height {low}-{high}: must be 8 to 256 pixels, low to high")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"--sampler {self.sampler}: choose {' or '.join(SAMPLERS)}")
+        if self.max_width is not None and self.max_width < 2 * high:
+            raise ConfigError(f"--max-width {self.max_width}: at least twice the height")
         if self.image_format not in ("png", "jpg"):
             raise ConfigError(f"--image-format {self.image_format}: png or jpg")
         if self.batch < 1:
@@ -141,209 +146,6 @@ class ExportOptions:
         return [""] if len(self.split) == 1 else list(SPLIT_NAMES[: len(self.split)])
 
 
-def read_text(path: str | Path, kind: str) -> list[str]:
-    """The samples of a UTF-8 text file, NFC: its non-blank lines with runs of white space
-    as one space (``--kind syllables``: its distinct characters). ConfigError when none."""
-    path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such text file") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 ({err.reason})") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: unreadable ({err.strerror or err})") from None
-    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFC", raw).splitlines()]
-    lines = [line for line in lines if line]
-    if kind == "syllables":
-        lines = sorted({ch for line in lines for ch in line if ch != " "})
-    if not lines:
-        raise ConfigError(f"{path}: holds no text (every line is blank)")
-    return lines
-
-
-# --------------------------------------------------------------------------- writers
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-
-
-class FormatWriter(ABC):
-    """One output format of one split: :meth:`add` samples, :meth:`commit` each batch."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.written = 0  # samples committed: readable whatever happens next
-
-    @abstractmethod
-    def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        """Write (or stage) sample ``number`` (from 1) as file ``name``."""
-
-    @abstractmethod
-    def commit(self) -> None:
-        """Make every sample added so far readable."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release files; what was not committed is not part of the output."""
-
-
-class _ListWriter(FormatWriter):
-    """Image files and a list file of ``name SEP label`` lines (gt.txt, labels.csv)."""
-
-    def __init__(self, folder: Path, images: str, list_name: str, sep: str, header: str) -> None:
-        super().__init__(folder)
-        self.images = folder / images
-        self.images.mkdir(parents=True, exist_ok=True)
-        self.prefix = f"{images}/" if images else ""
-        self.list_path = folder / list_name
-        self.sep = sep
-        self.pending: list[str] = []
-        self.handle = open(self.list_path, "w", encoding="utf-8")
-        self.handle.write(header)
-        self.handle.flush()
-
-    def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        self.add_file(name, label, lambda path: _write_file(path, data))
-
-    def add_file(self, name: str, label: str, put: Callable[[Path], None]) -> None:
-        """Stage a sample whose image ``put`` writes to its path (``ocr-merge`` links it)."""
-        put(self.images / name)
-        self.pending.append(f"{self.prefix}{name}{self.sep}{label}\n")
-
-    def commit(self) -> None:
-        # lines follow their images, so a list never names an image that is not there
-        self.handle.write("".join(self.pending))
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.written += len(self.pending)
-        self.pending = []
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def class_folder(label: str) -> str:
-    """The folder name of a class: the character itself, or ``U+XXXX`` for one that
-    cannot name a folder (``/``, ``.``, a backslash)."""
-    if label in (".", "..") or "/" in label or "\\" in label:
-        return "_".join(f"U+{ord(ch):04X}" for ch in label)
-    return label
-
-
-class _ClassesWriter(FormatWriter):
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.pending = 0
-
-    def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        target = self.folder / class_folder(label)
-        target.mkdir(exist_ok=True)
-        _write_file(target / name, data)
-        self.pending += 1
-
-    def commit(self) -> None:
-        self.written += self.pending
-        self.pending = 0
-
-    def close(self) -> None:
-        """Nothing is held open: every image is its own file."""
-
-
-class LmdbWriter(FormatWriter):
-    """The LMDB format: ``image-%09d`` / ``label-%09d`` records and ``num-samples``."""
-
-    def __init__(self, folder: Path) -> None:
-        import lmdb
-
-        super().__init__(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.env = lmdb.open(str(folder), map_size=LMDB_MAP_SIZE)
-        self.cache: dict[bytes, bytes] = {}
-
-    def add(self, number: int, name: str, label: str, data: bytes) -> None:
-        self.cache[b"image-%09d" % number] = data
-        self.cache[b"label-%09d" % number] = label.encode("utf-8")
-
-    def commit(self) -> None:
-        import lmdb
-
-        count = self.written + len(self.cache) // 2
-        try:
-            with self.env.begin(write=True) as txn:
-                for key, value in self.cache.items():
-                    txn.put(key, value)
-                txn.put(b"num-samples", str(count).encode())
-            self.env.sync(True)
-        except lmdb.Error as err:
-            # LMDB reports a write that found no room as EIO ("Input/output error"), so
-            # ask the file system; the last committed batch stays the readable database
-            needed = sum(len(v) for v in self.cache.values()) + (1 << 20)
-            if not is_disk_full(err) and _free_bytes(self.folder) >= needed:
-                raise HangulganError(f"{self.folder}: LMDB write failed ({err})") from err
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.folder)) from err
-        self.written = count
-        self.cache = {}
-
-    def close(self) -> None:
-        self.env.close()
-
-
-def _free_bytes(folder: Path) -> int:
-    stats = os.statvfs(folder)
-    return stats.f_bavail * stats.f_frsize
-
-
-def open_writer(fmt: str, folder: Path) -> FormatWriter:
-    """The writer of format ``fmt`` (one of :data:`FORMATS`) into ``folder``."""
-    if fmt == "gt":
-        return _ListWriter(folder, "images", "gt.txt", "\t", "")
-    if fmt == "easyocr":
-        # EasyOCR's trainer reads it with pandas, splitting each line at its first comma
-        return _ListWriter(folder, "", "labels.csv", ",", "filename,words\n")
-    if fmt == "classes":
-        return _ClassesWriter(folder)
-    return LmdbWriter(folder)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """A grey 8-bit PNG of ``image``, rows unfiltered, deflated at level 1.
-
-    Pillow's encoder tries every row filter and spends most of a small word image's time
-    there; for 32 px text the plain rows compress about as well."""
-    height, width = image.shape
-    rows = np.empty((height, width + 1), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type None
-    rows[:, 1:] = image
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
-
-
-def encode_image(image: np.ndarray, image_format: str, quality: int = 95) -> bytes:
-    """PNG or JPEG bytes of a grey image."""
-    if image_format != "jpg":
-        return encode_png(np.ascontiguousarray(image))
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image, "L").save(buffer, "JPEG", quality=int(quality))
-    return buffer.getvalue()
-
-
 # --------------------------------------------------------------------------- planning
 
 
@@ -356,7 +158,7 @@ class SplitPlan:
     count: int
     items: list[str] = field(default_factory=list)  # text samples settable here (--text)
     unset: int = 0  # text samples no source of this split holds
-    samplers: dict[str, Sampler] = field(default_factory=dict)  # per source name, built once
+    samplers: dict[str, Sampler] = field(default_factory=dict)  # --sampler syllables
     offset: int = 0  # where in ``items`` this split's samples start
     first: int = 0  # the index of this run's first sample among the split's (--shard)
     round_chars: list[str] = field(default_factory=list)  # --kind syllables: every class
@@ -440,9 +242,10 @@ def plan_splits(
     unheld = set(skipped)
     settable = [t for t in texts if t not in unheld] if texts is not None else None
     if settable is not None and not settable:
+        where = options.text_file or "the text"
         raise ConfigError(
-            f"no text sample can be set: no source holds every character of any of them "
-            f"(e.g. {skipped[0]!r})"
+            f"{where}: no source draws every character of any of its lines, even with "
+            f"--fallback-font (e.g. {skipped[0]!r})"
         )
     total = options.count if options.count is not None else len(settable or [])
     if total is None or total < 1:
@@ -471,8 +274,10 @@ def plan_splits(
     return plans, skipped
 
 
-def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[Source, str]]:
-    """``n`` (source, text) pairs of a split, the text always held by its source."""
+def _texts_for(
+    plan: SplitPlan, start: int, n: int, options: ExportOptions, rng, real: RealText | None
+) -> list[tuple[Source, str]]:
+    """``n`` (source, text) pairs of a split, the text always drawn whole by its source."""
     out: list[tuple[Source, str]] = []
     if plan.items:
         for i in range(plan.offset + start, plan.offset + start + n):
@@ -484,12 +289,28 @@ def _texts_for(plan: SplitPlan, start: int, n: int, options, rng) -> list[tuple[
         return _balanced_syllables(plan, start, n, rng)
     for _ in range(n):
         source = plan.sources[int(rng.integers(len(plan.sources)))]
-        sampler = plan.samplers.get(source.name)
-        if sampler is None:
-            sampler = plan.samplers[source.name] = Sampler(source, TextShape())
-        text = sampler.word(rng) if options.kind == "words" else sampler.line(rng)
-        out.append((source, text))
+        out.append((source, _builtin_text(plan, source, options, rng, real)))
     return out
+
+
+def _builtin_text(plan: SplitPlan, source: Source, options: ExportOptions, rng, real) -> str:
+    """A built-in word or line that ``source`` draws whole: real text (a few tries, then
+    plain Korean words, which every Korean design draws) or frequency-drawn syllables."""
+    if real is not None:
+        make = real.word if options.kind == "words" else real.line
+        for _ in range(TEXT_TRIES):
+            text = make(rng)
+            if source.holds(text):
+                return text
+        for _ in range(TEXT_TRIES):
+            text = real.korean_word(rng)
+            if source.holds(text):
+                return text
+    sampler = plan.samplers.get(source.name)
+    if sampler is None:
+        syllables = source.drawn_hangul(np.asarray(hangul.all_syllables()))
+        sampler = plan.samplers[source.name] = Sampler(syllables, source.name, TextShape())
+    return sampler.word(rng) if options.kind == "words" else sampler.line(rng)
 
 
 def _balanced_syllables(plan: SplitPlan, start: int, n: int, rng) -> list[tuple[Source, str]]:
@@ -497,7 +318,8 @@ def _balanced_syllables(plan: SplitPlan, start: int, n: int, rng) -> list[tuple[
     hold, in shuffled rounds (each round draws each character once, from a source that
     holds it), so that each class has a sample in the split as soon as ``count`` allows."""
     if not plan.round_chars:
-        held = sorted({int(cp) for s in plan.sources for cp in s.codepoints.tolist()})
+        everything = np.asarray(hangul.all_syllables())
+        held = sorted({int(cp) for s in plan.sources for cp in s.drawn_hangul(everything)})
         plan.round_chars = [chr(cp) for cp in held]
     out: list[tuple[Source, str]] = []
     chars = plan.round_chars
@@ -514,27 +336,19 @@ def _balanced_syllables(plan: SplitPlan, start: int, n: int, rng) -> list[tuple[
 
 
 def render_batch(
-    pairs: list[tuple[Source, str]], augment: LineAugment | None, rng, generator
-) -> list[np.ndarray]:
-    """Grey images of ``(source, text)`` pairs: glyph tiles of one shape are distorted in
-    one torch batch, then each text is set and finished per line."""
-    tiles: list[np.ndarray | None] = [None] * len(pairs)
-    if augment is not None:
-        by_shape: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
-        for i, (source, text) in enumerate(pairs):
-            rows = glyph_rows(source, text)
-            by_shape.setdefault(source.tiles.shape[1:], []).append((i, source.tiles[rows]))
-        for group in by_shape.values():
-            stacked = np.concatenate([t for _, t in group])
-            distorted = augment_tiles(stacked, augment.glyph, generator)
-            at = 0
-            for i, part in group:
-                tiles[i] = distorted[at : at + len(part)]
-                at += len(part)
-    return [
-        finish_line(set_text(source, text, tiles[i]), augment, rng)
-        for i, (source, text) in enumerate(pairs)
-    ]
+    pairs: list[tuple[Source, str]], options: ExportOptions, rng
+) -> list[np.ndarray | None]:
+    """Grey images of ``(source, text)`` pairs, each of a height drawn from
+    ``options.height``; None for one wider than ``options.max_width`` (never squeezed)."""
+    distortion = Distortion() if options.augment else None
+    low, high = options.height
+    images: list[np.ndarray | None] = []
+    for source, text in pairs:
+        height = low if low == high else int(rng.integers(low, high + 1))
+        image = render_text(source, text, height, distortion, rng)
+        too_wide = options.max_width is not None and image.shape[1] > options.max_width
+        images.append(None if too_wide else image)
+    return images
 
 
 @dataclass
@@ -544,12 +358,7 @@ class ExportSummary:
     written: dict[str, int]  # per split
     skipped: list[str]  # text samples no source holds
     manifest: dict[str, Any]
-
-
-def format_folder(out: Path, fmt: str, split: str = "") -> Path:
-    """Where format ``fmt`` of ``split`` lies in an export: ``OUT/FORMAT/SPLIT``, or
-    ``OUT/FORMAT`` when nothing is split (``split`` empty or ``all``)."""
-    return out / fmt / split if split and split != "all" else out / fmt
+    too_wide: int = 0  # samples wider than --max-width, left out
 
 
 def _output_paths(out: Path, options: ExportOptions) -> list[Path]:
@@ -570,8 +379,10 @@ def export(
     force: bool = False,
     source_refs: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
+    source_records: Sequence[dict[str, Any]] = (),
 ) -> ExportSummary:
-    """Make the samples and write them in every format of ``options``."""
+    """Make the samples and write them in every format of ``options``. ``source_records``
+    describe the sources in the manifest (default: their names and designs)."""
     options.validate()
     if not sources:
         raise ConfigError("no source: name a corpus, a corpus face or a glyph set")
@@ -588,12 +399,8 @@ def export(
     if options.shard is not None:
         # the plan above is every shard's; the samples are drawn from this shard's stream
         rng = np.random.default_rng(options.random_seed())
-    augment = LineAugment() if options.augment else None
-    generator = None
-    if augment is not None:  # torch only distorts glyphs: plain runs skip its import
-        import torch
-
-        generator = torch.Generator().manual_seed(_torch_seed(options))
+    real = RealText() if texts is None and options.sampler == "real" else None
+    too_wide: dict[str, int] = {}
     charset: set[str] = set()
     per_source: dict[str, Counter] = {}
     written: dict[str, int] = {}
@@ -601,27 +408,16 @@ def export(
         "format": MANIFEST_FORMAT,
         "version": MANIFEST_VERSION,
         "complete": False,
-        "sources": [
-            {
-                "name": s.name,
-                "design": s.group,
-                "glyphs": len(s.codepoints),
-                "inkless_skipped": len(s.empty),
-            }
-            for s in sources
-        ],
+        "sources": list(source_records) or [{"name": s.name, "design": s.group} for s in sources],
+        "fallback": [face.label for face in sources[0].fallback],
         "source_refs": list(source_refs),
         "seed": options.seed,
         "shard": list(options.shard) if options.shard is not None else None,
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()},
-        "text_sampler": "text file"
-        if texts is not None
-        else "built-in, syllables weighted by Korean frequency "
-        "(hangulgan/ocr/data/syllable-frequency.tsv, from wordfreq 3.1.1, CC BY-SA 4.0)",
+        "text_sampler": _describe_text(texts, options),
         "skipped_text": {"count": len(skipped), "examples": skipped[:10]},
         "splits": {},
     }
-    ext = options.image_format
     with disk_full_as_error(out):
         out.mkdir(parents=True, exist_ok=True)
     # the marker before anything else: a run stopped at any point leaves a folder that the
@@ -637,17 +433,8 @@ def export(
             }
             counts = per_source.setdefault(plan.name or "all", Counter())
             try:
-                _write_split(
-                    plan,
-                    writers,
-                    options,
-                    augment,
-                    rng,
-                    generator,
-                    charset,
-                    counts,
-                    progress,
-                    ext,
+                too_wide[plan.name or "all"] = _write_split(
+                    plan, writers, options, rng, real, charset, counts, progress
                 )
             finally:
                 written[plan.name or "all"] = min(w.written for w in writers.values())
@@ -659,6 +446,7 @@ def export(
                 "per_source": dict(counts),
                 "text_unset_in_split": plan.unset,
                 "first": plan.first,  # where this shard's samples start in the split
+                "too_wide": too_wide.get(plan.name or "all", 0),
             }
     except HangulganError:
         raise
@@ -680,29 +468,7 @@ def export(
     write_bytes_atomic(out / "charset.txt", "".join(f"{c}\n" for c in sorted(charset)).encode())
     manifest["charset_size"] = len(charset)
     write_json_atomic(out / "manifest.json", manifest)
-    return ExportSummary(written, skipped, manifest)
-
-
-CLASS_LIST = "classes.txt"
-
-
-def write_class_folders(out: Path, splits: Sequence[str], labels: set[str]) -> list[str]:
-    """Give every split of the ``classes`` format a folder for every class of ``labels``
-    and the folders already there, and write ``OUT/classes.txt``: the folder names, one a
-    line, in the order torchvision's ImageFolder numbers them (sorted), so class *k* is
-    line *k* in every split. Returns the names."""
-    names = {class_folder(label) for label in labels}
-    for split in splits:
-        folder = format_folder(out, "classes", split)
-        if folder.is_dir():
-            names.update(entry.name for entry in os.scandir(folder) if entry.is_dir())
-    ordered = sorted(names)
-    for split in splits:
-        folder = format_folder(out, "classes", split)
-        for name in ordered:
-            (folder / name).mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(out / CLASS_LIST, "".join(f"{n}\n" for n in ordered).encode())
-    return ordered
+    return ExportSummary(written, skipped, manifest, sum(too_wide.values()))
 
 
 def require_ocr_export(out: Path) -> None:
@@ -723,14 +489,21 @@ def require_ocr_export(out: Path) -> None:
             raise err from None
 
 
-def _torch_seed(options: ExportOptions) -> int:
-    """The glyph distortions' torch seed: ``--seed`` unsharded (as before shards), else
-    drawn from a child of the shard's seed sequence (a spawn key no shard uses)."""
-    if options.shard is None:
-        return int(options.seed)
-    seq = options.random_seed()
-    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 0))
-    return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
+def _describe_text(texts: list[str] | None, options: ExportOptions) -> str:
+    if texts is not None:
+        return f"text file {options.text_file}" if options.text_file else "text file"
+    if options.kind == "syllables":
+        return "built-in: every syllable the sources draw, in shuffled rounds"
+    if options.sampler == "syllables":
+        return (
+            "built-in, syllables weighted by Korean frequency (hangulgan/ocr/data/"
+            "syllable-frequency.tsv, from wordfreq 3.1.1, CC BY-SA 4.0)"
+        )
+    return (
+        "built-in real Korean: tokens of hangulgan/ocr/data/korean-words.tsv (wordfreq "
+        "3.1.1, CC BY-SA 4.0), the Korean Constitution (hangulgan/ocr/data/"
+        "constitution-ko.txt, not protected by copyright), prices, dates, URLs and symbols"
+    )
 
 
 def _try_manifest(out: Path, manifest: dict, charset: set[str], written: dict) -> None:
@@ -743,25 +516,41 @@ def _try_manifest(out: Path, manifest: dict, charset: set[str], written: dict) -
         pass
 
 
-def _write_split(plan, writers, options, augment, rng, generator, charset, counts, progress, ext):
+def _write_split(
+    plan: SplitPlan,
+    writers: dict[str, FormatWriter],
+    options: ExportOptions,
+    rng,
+    real: RealText | None,
+    charset: set[str],
+    counts: Counter,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Make and write a split's samples; how many were too wide to keep."""
     number = 0
+    too_wide = 0
+    ext = options.image_format
+    quality_range = Distortion().jpeg_quality
     for start in range(0, plan.count, options.batch):
         n = min(options.batch, plan.count - start)
-        pairs = _texts_for(plan, start, n, options, rng)
-        images = render_batch(pairs, augment, rng, generator)
-        for (_source, text), image in zip(pairs, images, strict=True):
+        pairs = _texts_for(plan, start, n, options, rng, real)
+        images = render_batch(pairs, options, rng)
+        for (source, text), image in zip(pairs, images, strict=True):
+            if image is None:
+                too_wide += 1
+                continue
             number += 1
             quality = 95
-            if ext == "jpg" and augment is not None:
-                quality = int(rng.integers(augment.jpeg_quality[0], augment.jpeg_quality[1] + 1))
+            if ext == "jpg" and options.augment:
+                quality = int(rng.integers(quality_range[0], quality_range[1] + 1))
             data = encode_image(image, ext, quality)
             name = f"{number:09d}.{ext}"
             for writer in writers.values():
                 writer.add(number, name, text, data)
-        for writer in writers.values():
-            writer.commit()
-        for source, text in pairs:
             counts[source.name] += 1
             charset.update(ch for ch in text if ch != " ")
+        for writer in writers.values():
+            writer.commit()
         if progress is not None:
             progress(n)
+    return too_wide

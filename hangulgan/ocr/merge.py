@@ -33,14 +33,12 @@ from typing import Any
 
 from hangulgan.errors import ConfigError
 from hangulgan.io import atomic_dir, read_format_json, write_bytes_atomic, write_json_atomic
-from hangulgan.ocr.export import (
+from hangulgan.ocr.export import MANIFEST_FORMAT, MANIFEST_VERSION, require_ocr_export
+from hangulgan.ocr.writers import (
     LMDB_MAP_SIZE,
-    MANIFEST_FORMAT,
-    MANIFEST_VERSION,
     LmdbWriter,
     format_folder,
     open_writer,
-    require_ocr_export,
     write_class_folders,
 )
 
@@ -115,6 +113,13 @@ def read_part(path: str | Path) -> Part:
     return Part(path, manifest, counts, streams)
 
 
+def _shown(value: Any) -> str:
+    """An option as typed: a height range [24, 64] as 24-64, [32, 32] as 32."""
+    if isinstance(value, list) and len(value) == 2:
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}-{value[1]}"
+    return str(value)
+
+
 def _check_alike(parts: Sequence[Part]) -> None:
     """ConfigError naming the part and the option when the parts cannot be joined."""
     first = parts[0]
@@ -122,8 +127,9 @@ def _check_alike(parts: Sequence[Part]) -> None:
         for key, flag in SHARED.items():
             if part.options.get(key) != first.options.get(key):
                 raise ConfigError(
-                    f"{part.path}: made with {flag} {part.options.get(key)}, {first.path} with "
-                    f"{flag} {first.options.get(key)}; merge parts made with the same options"
+                    f"{part.path}: made with {flag} {_shown(part.options.get(key))}, "
+                    f"{first.path} with {flag} {_shown(first.options.get(key))}; merge parts "
+                    "made with the same options"
                 )
         if sorted(part.options["formats"]) != sorted(first.options["formats"]):
             raise ConfigError(

@@ -7,8 +7,8 @@ samples therefore depend on N (each shard draws from its own random stream); the
 do not.
 
 Workers are spawned, not forked: a forked child of a process that has run torch's thread
-pool can hang. Each re-opens the sources from their references (a corpus is memory-mapped,
-so its pages are shared); styles are drawn once, here, and handed over as glyph sets.
+pool can hang. Each opens the sources from their :class:`~hangulgan.ocr.sources.SourceSpec`
+(font files; glyph sets and drawn styles were built into fonts once, before).
 """
 
 from __future__ import annotations
@@ -24,46 +24,47 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError
 from hangulgan.io import write_json_atomic
-from hangulgan.ocr.compose import open_sources
 from hangulgan.ocr.export import ExportOptions, ExportSummary, export
+from hangulgan.ocr.sources import SourceSpec, open_fallback, open_spec
 
 MAX_WORKERS = 256
 
 
 def _make_part(
-    refs: list[str], options: ExportOptions, texts: list[str] | None, out: str, queue: Any
-) -> tuple[dict[str, int], list[str]]:
+    specs: list[SourceSpec],
+    fallback: str | None,
+    options: ExportOptions,
+    texts: list[str] | None,
+    out: str,
+    queue: Any,
+) -> tuple[dict[str, int], list[str], int]:
     """One worker: open the sources and write one shard (progress through ``queue``)."""
-    if options.augment:
-        import torch
-
-        torch.set_num_threads(1)  # one core per worker: the workers are the parallelism
-    sources = open_sources(refs, options.height)
-    summary = export(sources, out, options, texts, source_refs=refs, progress=queue.put)
-    return summary.written, summary.skipped
+    faces = open_fallback(fallback)
+    sources = [open_spec(spec, faces) for spec in specs]
+    summary = export(sources, out, options, texts, progress=queue.put)
+    return summary.written, summary.skipped, summary.too_wide
 
 
 def export_parallel(
-    refs: Sequence[str],
-    styled: Sequence[GlyphSet],
+    specs: Sequence[SourceSpec],
+    fallback: str | None,
     out: str | Path,
     options: ExportOptions,
     workers: int,
     texts: list[str] | None = None,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
-    source_refs: Sequence[str] | None = None,
+    source_refs: Sequence[str] = (),
+    source_records: Sequence[dict[str, Any]] = (),
 ) -> ExportSummary:
     """Make the run ``options`` describes in ``workers`` processes and merge it into ``out``.
 
-    ``refs`` are source references (:func:`open_sources`); ``styled`` glyph sets drawn by
-    the styled model (:func:`~hangulgan.ocr.styles.styled_glyphsets`), saved once for the
-    workers to read. ``force`` replaces ``out`` when it
-    holds an earlier OCR dataset (the merge's rule). ``source_refs`` are recorded in the
-    manifest (default ``refs``)."""
+    ``specs`` are the sources (:func:`~hangulgan.ocr.sources.resolve`), ``fallback`` the
+    ``--fallback-font``. ``force`` replaces ``out`` when it holds an earlier OCR dataset
+    (the merge's rule). ``source_refs`` and ``source_records`` are recorded in the
+    manifest."""
     from hangulgan.ocr.merge import check_merge_out, merge_exports
 
     if not 2 <= workers <= MAX_WORKERS:
@@ -76,11 +77,6 @@ def export_parallel(
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.workers-{os.getpid()}-", dir=out.parent))
     try:
-        refs = list(refs)
-        for glyphs in styled:
-            folder = scratch / "styles" / glyphs.name
-            glyphs.save(folder)
-            refs.append(str(folder))
         parts = [str(scratch / f"part-{i:03d}") for i in range(1, workers + 1)]
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager:
@@ -88,7 +84,13 @@ def export_parallel(
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 futures = [
                     pool.submit(
-                        _make_part, refs, replace(options, shard=(i, workers)), texts, part, queue
+                        _make_part,
+                        list(specs),
+                        fallback,
+                        replace(options, shard=(i, workers)),
+                        texts,
+                        part,
+                        queue,
                     )
                     for i, part in enumerate(parts, 1)
                 ]
@@ -103,13 +105,16 @@ def export_parallel(
                         raise failed[0].exception()  # type: ignore[misc]
                 _drain(queue, progress)
                 skipped = futures[0].result()[1]
+                too_wide = sum(f.result()[2] for f in futures)
         merged = merge_exports(parts, out, force=True)
         manifest = dict(merged.manifest)
         manifest["workers"] = workers
-        manifest["source_refs"] = list(source_refs if source_refs is not None else refs)
+        manifest["source_refs"] = list(source_refs)
+        if source_records:
+            manifest["sources"] = list(source_records)
         manifest["skipped_text"] = {"count": len(skipped), "examples": skipped[:10]}
         write_json_atomic(out / "manifest.json", manifest)
-        return ExportSummary(merged.written, skipped, manifest)
+        return ExportSummary(merged.written, skipped, manifest, too_wide)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
