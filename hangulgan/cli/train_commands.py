@@ -29,7 +29,7 @@ from hangulgan.train.options import compose, field_type, option_flag
 from hangulgan.train.registry import GLYPH, MODELS, ModelEntry, model_entry, model_names
 
 _SECTIONS = ("model", "data", "train")
-_RESERVED = {"--run", "--config", "--resume", "--force", "--help", "-h"}
+_RESERVED = {"--run", "--config", "--resume", "--force", "--cpu-malloc", "--help", "-h"}
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -123,6 +123,14 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
             "--steps/--epochs, logging and device options may change).",
         ),
         click.Option(["--force"], is_flag=True, help="Replace an existing run in RUN."),
+        click.Option(
+            ["--cpu-malloc/--no-cpu-malloc"],
+            default=True,
+            show_default=True,
+            help="On CPU, have glibc's malloc reuse the memory a step freed for the next "
+            "(the DCGAN's float32 step: 218 against 194 img/s); the process keeps its peak "
+            "memory while training, and glibc's stock settings come back when it ends.",
+        ),
     ]
 
     @click.pass_context
@@ -132,6 +140,7 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
         config_file: Path | None,
         resume: bool,
         force: bool,
+        cpu_malloc: bool,
         **values: Any,
     ) -> None:
         from hangulgan.train.trainer import new_model, train
@@ -168,7 +177,15 @@ def build_train_command(model: ModelEntry | type) -> click.Command:
         dataset = model_cls.make_dataset(data, model_config)
         model = new_model(model_cls, model_config, dataset, config)
         result = train(
-            model, config, dataset, run_dir, data=data, resume=resume, saved=saved, force=force
+            model,
+            config,
+            dataset,
+            run_dir,
+            data=data,
+            resume=resume,
+            saved=saved,
+            force=force,
+            cpu_malloc=cpu_malloc,
         )
         _echo_result(result)
 

@@ -1,15 +1,37 @@
 """CPU tuning of a training process: glibc's malloc.
 
-Torch keeps no caching allocator on the CPU; see :func:`reuse_freed_memory`.
+Torch keeps no caching allocator on the CPU; :func:`reuse_freed_memory` has glibc's malloc
+play that part. ``train`` applies it for the length of a run on CPU (``--cpu-malloc``, on
+by default) through :func:`malloc_reuse`, which gives glibc its stock settings back when
+the run ends, so a longer process (``complete``, which fine-tunes and then traces) goes on
+with the allocator it started with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
+from collections.abc import Callable, Iterator
 
-# glibc mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+# glibc mallopt parameters (malloc.h) and glibc's defaults for them (mallopt(3))
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+STOCK_TRIM_THRESHOLD = 128 * 1024
+STOCK_MMAP_MAX = 65536
+REUSE_TRIM_THRESHOLD = 2**30  # keep up to 1 GiB of freed memory at the heap's top
+
+# whether this process's malloc runs with reuse_freed_memory's settings now
+_reusing = False
+
+
+def _mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt``, or None where there is none (not Linux; musl and others)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
 
 
 def reuse_freed_memory() -> bool:
@@ -22,14 +44,53 @@ def reuse_freed_memory() -> bool:
     (bench_dcgan, one thread, 2-core AMD EPYC). TensorFlow keeps its own caching
     allocator on CPU, torch does not. With mmap off and the heap's top kept, freed blocks
     are reused; the process keeps its peak memory instead of returning it between steps.
-    Applies to the whole process (a training process: ``train`` calls it on CPU). Returns
+    Applies to the whole process until :func:`stock_malloc` (``train`` scopes it with
+    :func:`malloc_reuse`). Returns whether it took effect (glibc only).
+    """
+    global _reusing
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    done = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, REUSE_TRIM_THRESHOLD))
+    _reusing = _reusing or done
+    return done
+
+
+def stock_malloc() -> bool:
+    """Give glibc's malloc its default mmap count and trim threshold back (65,536 mmapped
+    chunks, 128 KiB), undoing :func:`reuse_freed_memory`: large allocations are again
+    served by ``mmap`` and freed memory above the threshold is returned to the system.
+
+    glibc's adaptive mmap threshold stays where it was: setting either value by
+    ``mallopt`` switches the adaptation off, and no call switches it back on. Returns
     whether it took effect (glibc only).
     """
-    if not sys.platform.startswith("linux"):
+    global _reusing
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
+    done = bool(mallopt(M_MMAP_MAX, STOCK_MMAP_MAX)) and bool(
+        mallopt(M_TRIM_THRESHOLD, STOCK_TRIM_THRESHOLD)
+    )
+    _reusing = _reusing and not done
+    return done
+
+
+@contextlib.contextmanager
+def malloc_reuse(enabled: bool = True) -> Iterator[bool]:
+    """:func:`reuse_freed_memory` for the length of a ``with`` block, glibc's stock
+    settings back after it (:func:`stock_malloc`).
+
+    Yields whether the process reuses freed memory inside the block. A process that reused
+    it already (an enclosing block, a benchmark that called :func:`reuse_freed_memory`)
+    keeps doing so after the block; ``enabled=False`` changes nothing.
+    """
+    if not enabled or _reusing:
+        yield _reusing
+        return
+    applied = reuse_freed_memory()
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl and others: no mallopt, nothing to tune
-        return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**30))
+        yield applied
+    finally:
+        if applied:
+            stock_malloc()

@@ -22,7 +22,7 @@ from hangulgan.io import folder_lock
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.contract import DataInfo, Model, TrainingData
-from hangulgan.train.cpu import reuse_freed_memory
+from hangulgan.train.cpu import malloc_reuse
 from hangulgan.train.device import resolve_device, resolve_precision, seed_everything
 from hangulgan.train.dist import (
     DistributedRuntime,
@@ -130,6 +130,7 @@ def train(
     saved: RunConfig | None = None,
     force: bool = False,
     callbacks: list[StepCallback] | None = None,
+    cpu_malloc: bool = True,
 ) -> TrainResult:
     """Train ``model`` on ``dataset`` into ``run_dir`` (None: write nothing); the result
     holds the trained model (``result.model``, the same object).
@@ -142,6 +143,10 @@ def train(
     precision it recorded unless ``config.amp`` asks for one; ``saved`` is the run's
     config as the caller read it (else it is read here: once either way). Under torchrun
     each process calls this; they agree on everything but their data slice and their noise.
+
+    On CPU, ``cpu_malloc`` has glibc's malloc reuse freed memory while the run lasts
+    (:func:`~hangulgan.train.cpu.malloc_reuse`: measured faster), its stock settings back
+    when ``train`` returns.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -151,12 +156,13 @@ def train(
         tensorboard_class()  # fail before the run folder is touched
     if config.threads:
         torch.set_num_threads(config.threads)
-    if device.type == "cpu":
-        reuse_freed_memory()
     ctx = init_distributed(device.type)
     run_path = Path(run_dir) if run_dir is not None else None
-    lock = contextlib.ExitStack()  # rank 0 holds the run folder's lock until the end
+    # undone when train returns: the CPU malloc setting, rank 0's lock of the run folder
+    scope = contextlib.ExitStack()
     try:
+        if device.type == "cpu":
+            scope.enter_context(malloc_reuse(cpu_malloc))
         if ctx.distributed and device.type == "cuda":
             device = torch.device("cuda", ctx.local_rank)
             torch.cuda.set_device(device)
@@ -179,7 +185,7 @@ def train(
                 elif run_path.is_dir():
                     run_entries(run_path)  # a user's folder is refused before the lock file
                 # one writer per run folder: a second `train` gets LockedError naming us
-                lock.enter_context(folder_lock(run_path, what="run"))
+                scope.enter_context(folder_lock(run_path, what="run"))
                 if not resume:
                     prepare_run_dir(run_path, force)
                 ckpt.remove_stale_temporaries(run_path)
@@ -234,7 +240,7 @@ def train(
                 saved.save(run_path)
         return trainer.fit()
     finally:
-        lock.close()
+        scope.close()
         shutdown_distributed(ctx)
 
 
