@@ -14,27 +14,13 @@ from typing import Any
 from hangulgan import __version__
 from hangulgan.errors import ConfigError, RunError
 from hangulgan.io import read_folder_header, write_json_atomic
-from hangulgan.train.options import TYPE_WORDS, from_dict, option, option_flag
+from hangulgan.train.options import TYPE_WORDS, DataConfig, from_dict, option, option_flag
 from hangulgan.train.registry import model_entry
 
 RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
 CONFIG_FILE = "config.json"
 DEFAULT_STEPS = 5000
-
-
-@dataclass
-class DataConfig:
-    """Which glyphs to train on: a selection of a corpus (the data of every glyph model)."""
-
-    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
-    faces: list[str] | None = option(
-        None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
-    )
-    charset: str = option(
-        "all", "Syllables to train on: all, ksx1001, seed16 (the seeds' 16), or a text file."
-    )
-    augmented: bool = option(False, "Also train on the corpus' augmented copies.")
 
 
 @dataclass

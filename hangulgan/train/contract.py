@@ -9,7 +9,7 @@ The contract, in the order the trainer uses it:
 
 * ``Model.make_dataset(data_config, model_config)`` (class method) opens the training
   data from the model's data config (``data_config_class``; by default the glyph corpus
-  selection :class:`~hangulgan.train.config.DataConfig`) and its own config. The result
+  selection :class:`~hangulgan.train.options.DataConfig`) and its own config. The result
   follows :class:`TrainingData`.
 * ``Model(config, info)`` builds the networks (``self.networks``) from the config and a
   :class:`DataInfo`; the trainer then moves the model with :meth:`Model.to`.
@@ -45,11 +45,10 @@ import torch
 from torch import nn
 
 from hangulgan.errors import CheckpointError, ConfigError
-from hangulgan.train.options import ModelConfig
-from hangulgan.train.registry import GLYPH
+from hangulgan.train.options import GLYPH, ModelConfig
 
 if TYPE_CHECKING:
-    from hangulgan.train.config import DataConfig
+    from hangulgan.train.options import DataConfig
 
 
 class Capability(str, enum.Enum):
@@ -177,7 +176,7 @@ class Model:
         """The dataclass of this model's data options (``--corpus``, ``--faces``, ...)."""
         if cls.data_config_class is not None:
             return cls.data_config_class
-        from hangulgan.train.config import DataConfig
+        from hangulgan.train.options import DataConfig
 
         return DataConfig
 

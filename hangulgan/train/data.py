@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError, CorpusError
-from hangulgan.train.config import DataConfig
+from hangulgan.train.options import DataConfig
 
 
 def open_dataset(data: DataConfig):  # -> hangulgan.data.dataset.GlyphDataset

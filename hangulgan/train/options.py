@@ -1,8 +1,9 @@
 """Config dataclasses whose fields are command-line options; imports no torch.
 
 The torch-free half of the model contract (the other half, :mod:`hangulgan.train.contract`,
-holds :class:`~hangulgan.train.contract.Model`). Model, data and trainer options are
-dataclasses whose fields carry their command-line help (:func:`option`);
+holds :class:`~hangulgan.train.contract.Model`): :class:`ModelConfig`, the glyph models'
+data options (:class:`DataConfig`) and the families a model may declare. Model, data and
+trainer options are dataclasses whose fields carry their command-line help (:func:`option`);
 ``hangulgan train MODEL`` is generated from them, and a saved ``config.json`` or a TOML
 file is read back into them by :func:`from_dict`. Nothing here imports torch, so the
 command line can build its ``--help`` from a model's config without loading the model.
@@ -18,6 +19,11 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from hangulgan.errors import ConfigError
+
+# The families a model declares (``Model.family``): which command trains it, so that the
+# command line sorts the models without importing them (the registry names each's family).
+GLYPH = "glyph"  # trains on a glyph corpus: `hangulgan train NAME`
+TRANSLATION = "translation"  # image-to-image: `hangulgan translate train NAME`
 
 # how an error message names a value's expected type
 TYPE_WORDS = {str: "string", dict: "table", int: "whole number", float: "number", bool: "boolean"}
@@ -67,6 +73,20 @@ class ModelConfig:
     def legacy_defaults(cls) -> dict[str, Any]:
         """Values for fields a run saved by an older hangulgan lacks (keep old runs loadable)."""
         return {}
+
+
+@dataclass
+class DataConfig:
+    """Which glyphs to train on: a selection of a corpus (the data of every glyph model)."""
+
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    faces: list[str] | None = option(
+        None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
+    )
+    charset: str = option(
+        "all", "Syllables to train on: all, ksx1001, seed16 (the seeds' 16), or a text file."
+    )
+    augmented: bool = option(False, "Also train on the corpus' augmented copies.")
 
 
 # --------------------------------------------------------------- dataclasses as options

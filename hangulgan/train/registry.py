@@ -25,18 +25,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hangulgan.errors import RunError
+from hangulgan.train.options import GLYPH, TRANSLATION
 
 if TYPE_CHECKING:
     from hangulgan.train.contract import Model
     from hangulgan.train.options import ModelConfig
 
-# The families a model declares (``Model.family``): which command trains it.
-GLYPH = "glyph"  # trains on a glyph corpus: `hangulgan train NAME`
-TRANSLATION = "translation"  # image-to-image: `hangulgan translate train NAME`
-FAMILIES = (GLYPH, TRANSLATION)
-
 ENTRY_POINT_GROUP = "hangulgan.models"
-GLYPH_DATA_CONFIG = "hangulgan.train.config:DataConfig"
+GLYPH_DATA_CONFIG = "hangulgan.train.options:DataConfig"
 
 
 def load_attribute(target: str) -> Any:

@@ -20,8 +20,7 @@ from torch import nn
 
 from hangulgan.errors import ConfigError
 from hangulgan.train.contract import Capability, DataInfo, Model
-from hangulgan.train.options import ModelConfig
-from hangulgan.train.registry import TRANSLATION
+from hangulgan.train.options import TRANSLATION, ModelConfig
 from hangulgan.translate.config import (
     AutoencoderConfig,
     Pix2PixConfig,
