@@ -77,3 +77,20 @@ def test_looking_models_up_imports_none_of_them():
         assert loaded == [], loaded
         """
     assert imported_after("import sys\n" + textwrap.dedent(code)) == []
+
+
+def test_the_command_list_is_what_the_commands_themselves_say(monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    from hangulgan.cli import COMMANDS, SUMMARIES, main
+
+    ctx = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(ctx, name)
+        first = " ".join((command.help or "").partition("\n\n")[0].split())
+        assert SUMMARIES.get(name) == first, f"cli.SUMMARIES[{name!r}] is not its help's start"
+    assert set(SUMMARIES) == set(COMMANDS)
+    listed = CliRunner().invoke(main, ["--help"]).output
+    monkeypatch.setattr(type(main), "format_commands", click.Group.format_commands)
+    assert listed == CliRunner().invoke(main, ["--help"]).output  # click's own listing

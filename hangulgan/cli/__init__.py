@@ -61,6 +61,53 @@ COMMANDS = {
     "from-scan": "hangulgan.cli.scan_commands:from_scan_command",
 }
 
+# What `hangulgan --help` lists for each command: the first paragraph of the command's own
+# help, kept here so that listing the commands imports none of their modules (numpy,
+# fontTools, torch...). tests/test_train_help.py checks each against its command; a
+# command without an entry is listed from its own help (its module imported).
+SUMMARIES = {
+    "check-font": (
+        "Check FONT as browsers and desktops will: the OpenType Sanitizer, fontconfig's fc-query "
+        "(family; 'ko' among the languages of a full set) and a raster round trip."
+    ),
+    "classifier-export": (
+        "Measure a `hangulgan train classifier` run on its held-out data and write it as a "
+        "classifier file (weights + a JSON of what it was trained on and how it scored)."
+    ),
+    "complete": "Add the Hangul syllables FONT lacks, drawn in its own style, and write --out.",
+    "corpus": "Inspect, preview and merge rendered corpora.",
+    "evaluate": (
+        "Measure generated glyphs: a glyph set against real glyphs, a trained run, or a font."
+    ),
+    "export-ttf": (
+        "Trace glyph set GLYPHS (a glyph set folder or CORPUS::FACE) into an installable font."
+    ),
+    "from-scan": (
+        "Read photos or scans of a filled-in sheet (PHOTOS: its pages, in any order) into a glyph "
+        "set at --out, with preview.png: each box as photographed beside what was read."
+    ),
+    "generate": "Draw every syllable of --charset in the style of a few references.",
+    "ocr-export": "Write labelled images of text set from SOURCES for OCR training.",
+    "ocr-merge": "Join ocr-export outputs (PARTS) into one dataset in OUT.",
+    "render": (
+        "Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC/WOFF) into the "
+        "corpus folder OUT: one glyph set per face, ink = 255, uncovered syllables recorded as "
+        "missing. A folder's WOFF files that split one face by unicode range (web fonts, as `make "
+        "fonts-web` fetches them) are read as that one face."
+    ),
+    "runs": "Inspect run folders.",
+    "sample": "Draw glyphs from a trained run: a grid PNG (--out) and/or a glyph set (--out-set).",
+    "styled-export": (
+        "Write a styled run's newest (EMA) generator as one weights file for `generate`."
+    ),
+    "template": (
+        "Write a printable handwriting sheet: OUT (a vector PDF), a PNG preview of each page and "
+        "OUT's .json layout beside it."
+    ),
+    "train": "Train a model (one subcommand per registered model; options come from its config).",
+    "translate": "Image-to-image translation: pix2pix, the U-Net autoencoder, CycleGAN, U-GAT-IT.",
+}
+
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -72,6 +119,17 @@ class _LazyGroup(click.Group):
             return None
         module, attribute = target.split(":")
         return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``hangulgan --help``, drawn from :data:`SUMMARIES` by click's
+        own layout (so it reads as if each command had been imported)."""
+        listed = {}
+        for name in self.list_commands(ctx):
+            if name in SUMMARIES:
+                listed[name] = click.Command(name, help=SUMMARIES[name])
+            elif (command := self.get_command(ctx, name)) is not None:
+                listed[name] = command
+        click.Group(commands=listed).format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -1,10 +1,11 @@
-"""Training a model: :func:`train` sets up a run and hands it to the loop.
+"""Training a model: :func:`new_model` builds it, :func:`train` sets up a run around it
+and hands it to the loop.
 
-The set-up, in order: the device and its precision (:mod:`hangulgan.train.device`), CPU
-tuning (:mod:`hangulgan.train.cpu`), the distributed group (:mod:`hangulgan.train.dist`),
-the run folder (:mod:`hangulgan.train.rundir`, locked by rank 0), the seeded model, and on
-``--resume`` the newest checkpoint that loads; then :class:`~hangulgan.train.loop.Trainer`
-runs the steps.
+The set-up, in order: the device and its precision (:mod:`hangulgan.train.device`), the
+distributed group (:mod:`hangulgan.train.dist`), CPU tuning for the run
+(:mod:`hangulgan.train.cpu`), the run folder (:mod:`hangulgan.train.rundir`, locked by
+rank 0), the model on its device, and on ``--resume`` the newest checkpoint that loads;
+then :class:`~hangulgan.train.loop.Trainer` runs the steps.
 """
 
 from __future__ import annotations
