@@ -180,7 +180,7 @@ def set_distorted(
     unit = height / 32
     em_px = max(4, round(height * EM_OF_HEIGHT * rng.uniform(*distortion.scale)))
     laid = lay_out(source, text, em_px, rng, distortion)
-    pad = max(4, round(height * 0.5))
+    pad = max(4, round(height * 0.3))  # beyond the largest move the distortions make
     shape = (laid.height + 2 * pad, laid.right - laid.left + 2 * pad)
     ink = paint(laid, shape, pad - laid.top, pad - laid.left).astype(np.float32)
     if rng.random() < distortion.bold_prob and height >= 32:
