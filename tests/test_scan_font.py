@@ -81,6 +81,7 @@ def test_a_photographed_sheet_becomes_a_checked_font(tmp_path):
     wanted = set(sheet.pages[0].syllables) | set("가나다라마바아사자차타파하전미정")
     assert {chr(cp) for cp in cmap if 0xAC00 <= cp <= 0xD7A3} == wanted
     assert ord("A") in cmap and ord(",") in cmap  # borrowed from the fallback font
+    assert (tmp_path / "Hand.specimen.png").is_file()
     # --force replaces only a font export-ttf made
     mine = tmp_path / "Mine.ttf"
     mine.write_bytes(b"not a font")

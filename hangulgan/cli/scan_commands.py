@@ -183,8 +183,11 @@ def from_scan_command(
     if font is not None:
         from hangulgan.vector.files import check_replaceable
         from hangulgan.vector.names import is_exported_font
+        from hangulgan.vector.specimen import is_specimen, specimen_paths
 
         check_replaceable(Path(font), force, is_exported_font, "a font export-ttf made")
+        for path in specimen_paths(font, Path(font).parent):
+            check_replaceable(path, force, is_specimen, "a specimen export-ttf wrote")
     glyphs = written_glyphset(readings, placement, out_path.name)
     write_scan(glyphs, readings, out_path, replace)
     seconds = time.perf_counter() - started
@@ -236,6 +239,10 @@ def _make_font(glyphs, font, family, codepoints, fallback_font, run, workers, fo
             click.echo(f"problem: {problem}", err=True)
         click.echo(f"{report.path}: written, but check-font finds the problems above", err=True)
         sys.exit(EXIT_SKIPPED)
+    from hangulgan.vector.specimen import write_specimens
+
+    png, page = write_specimens(report.path, report.path.parent)
+    click.echo(f"specimen: {png} and {page}")
     click.echo(
         f"install: mkdir -p ~/.local/share/fonts && cp {report.path} ~/.local/share/fonts/ "
         "&& fc-cache -f"
