@@ -567,3 +567,104 @@ def test_generate_refuses_a_run_that_is_not_styled(tmp_path, corpus):
         main, ["generate", str(run), "--style", "NanumGothic", "--out", str(tmp_path / "g")]
     )
     assert result.exit_code == 2 and "not a styled one" in result.output
+
+
+def _generate(run: Path, refs: Path, out: Path, *extra: str):
+    args = ["generate", str(run), "--refs", str(refs), "--out", str(out), "--no-progress"]
+    return CliRunner().invoke(main, [*args, *extra])
+
+
+def test_generate_keeps_the_references_as_given_unless_asked_to_redraw(trained_run, tmp_path):
+    from hangulgan.data.glyphset import GlyphSet
+
+    font = debian_font(NANUM / "NanumMyeongjo.ttf")
+    refs, _, _ = references_from_font(font, [ord(c) for c in DEFAULT_REFERENCES], 8, (32, 32))
+    kept = _generate(trained_run, font, tmp_path / "kept", "--charset", "seed16")
+    assert kept.exit_code == 0, kept.output
+    glyphs = GlyphSet.load(tmp_path / "kept")
+    redrawn = _generate(trained_run, font, tmp_path / "redrawn", "--charset", "seed16")
+    assert redrawn.exit_code == 0
+    both = [ord(c) for c in DEFAULT_REFERENCES if ord(c) in set(glyphs.codepoints.tolist())]
+    assert both, "seed16 shares syllables with the default references"
+    for cp in both:
+        assert np.array_equal(
+            glyphs.image(cp), refs[[ord(c) for c in DEFAULT_REFERENCES].index(cp)]
+        )
+    assert glyphs.meta["kept"] == "".join(chr(cp) for cp in glyphs.codepoints if cp in both)
+    again = _generate(
+        trained_run, font, tmp_path / "drawn", "--charset", "seed16", "--redraw-references"
+    )
+    assert again.exit_code == 0
+    drawn = GlyphSet.load(tmp_path / "drawn")
+    assert "kept" not in drawn.meta
+    assert any(not np.array_equal(drawn.image(cp), glyphs.image(cp)) for cp in both)
+    others = [cp for cp in glyphs.codepoints.tolist() if cp not in both]
+    assert all(np.array_equal(drawn.image(cp), glyphs.image(cp)) for cp in others)
+
+
+def test_generate_adapt_is_deterministic_and_moves_the_drawing(trained_run, tmp_path):
+    from hangulgan.data.glyphset import GlyphSet
+
+    font = debian_font(NANUM / "NanumMyeongjo.ttf")
+    extra = ("--charset", "seed16", "--adapt-steps", "5")
+    runs = {}
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        result = _generate(trained_run, font, tmp_path / name, *extra, "--seed", seed)
+        assert result.exit_code == 0, result.output
+        runs[name] = GlyphSet.load(tmp_path / name)
+    plain = _generate(trained_run, font, tmp_path / "plain", "--charset", "seed16")
+    assert plain.exit_code == 0
+    base = GlyphSet.load(tmp_path / "plain")
+    assert np.array_equal(runs["a"].images, runs["b"].images)
+    assert not np.array_equal(runs["a"].images, runs["c"].images)
+    assert not np.array_equal(runs["a"].images, base.images)
+
+
+@pytest.mark.parametrize(
+    ("drawings", "message"),
+    [
+        ({"가": "blank", "나": "blank"}, "holds no ink"),
+        ({"가": "same", "나": "same"}, "same image"),
+        ({"가": "one"}, "at least 2"),
+    ],
+)
+def test_generate_adapt_refuses_references_it_cannot_learn_from(
+    trained_run, tmp_path, drawings, message
+):
+    from PIL import Image
+
+    folder = tmp_path / "drawings"
+    folder.mkdir()
+    for syllable, kind in drawings.items():
+        image = np.full((32, 32), 255, np.uint8)  # paper
+        if kind != "blank":
+            image[8:24, 8:24] = 0
+        Image.fromarray(image).save(folder / f"{syllable}.png")
+    result = _generate(trained_run, folder, tmp_path / "out", "--adapt")
+    assert result.exit_code == 2, result.output
+    assert str(folder) in result.output and message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_generate_adapt_needs_references(trained_run, tmp_path):
+    result = CliRunner().invoke(
+        main, ["generate", str(trained_run), "--style", "NanumGothic", "--adapt", "--out", "x"]
+    )
+    assert result.exit_code == 2 and "give --refs" in result.output
+
+
+def test_a_diverging_adaptation_falls_back_to_the_unadapted_drawing(
+    trained_run, tmp_path, monkeypatch
+):
+    from hangulgan.data.glyphset import GlyphSet
+    from hangulgan.models import styled_adapt
+
+    font = debian_font(NANUM / "NanumMyeongjo.ttf")
+    plain = _generate(trained_run, font, tmp_path / "plain", "--charset", "seed16")
+    assert plain.exit_code == 0
+    monkeypatch.setattr(styled_adapt, "DIVERGENCE_FACTOR", 1e-6)  # any loss now "diverges"
+    result = _generate(trained_run, font, tmp_path / "out", "--charset", "seed16", "--adapt")
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "drawing without adaptation" in result.output
+    fallback = GlyphSet.load(tmp_path / "out")
+    assert np.array_equal(fallback.images, GlyphSet.load(tmp_path / "plain").images)

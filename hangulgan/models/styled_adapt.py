@@ -28,10 +28,8 @@ import torch
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError, HangulganError
-from hangulgan.models.styled_config import StyledConfig
+from hangulgan.models.styled_config import ADAPT_LR, DEFAULT_ADAPT_STEPS, StyledConfig
 
-DEFAULT_ADAPT_STEPS = 100
-ADAPT_LR = 3e-4
 MAX_REFS_PER_TARGET = 16  # references each target is drawn from (the encoder's cost)
 MAX_GROUPS = 16
 DIVERGENCE_FACTOR = 4.0  # a loss this many times the first step's is divergence
@@ -201,7 +199,8 @@ def adapt_state(
     """The generator's weights ``state`` fine-tuned on ``data`` by the shared trainer.
 
     Raises :class:`AdaptationDiverged` when the loss goes non-finite or rises past its bound,
-    or the weights come out non-finite; the caller keeps the weights it had."""
+    or the weights come out non-finite (the caller keeps the weights it had), and
+    KeyboardInterrupt when the run was stopped by Ctrl-C or SIGTERM."""
     from hangulgan.models.styled import StyledModel
     from hangulgan.train.config import TrainConfig
     from hangulgan.train.trainer import new_model, train
@@ -222,6 +221,8 @@ def adapt_state(
     model.networks["net"].load_state_dict(state)
     watch = DivergenceWatch()
     result = train(model, train_config, data, None, callbacks=[watch])
+    if result.interrupted and not watch.reason:  # Ctrl-C: the caller writes nothing
+        raise KeyboardInterrupt
     if watch.reason:
         raise AdaptationDiverged(f"adaptation stopped: {watch.reason}")
     tuned = {k: v.detach().clone() for k, v in result.model.networks["net"].state_dict().items()}

@@ -13,6 +13,10 @@ from hangulgan.errors import ConfigError
 from hangulgan.train.options import ModelConfig, option
 
 STYLE_POOLS = ("attention", "mean")
+# Adaptation to a user's references (hangulgan.models.styled_adapt), here for the CLI's
+# --help, which imports no torch: measured on the shipped weights' held-out faces.
+DEFAULT_ADAPT_STEPS = 100
+ADAPT_LR = 3e-4
 
 
 @dataclass

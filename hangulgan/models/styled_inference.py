@@ -206,18 +206,12 @@ class StyledGenerator:
         the font's details from all of them, not only from K references.
         """
         from hangulgan.models.styled import StyledModel
+        from hangulgan.models.styled_adapt import adapt_config
         from hangulgan.train.config import TrainConfig
         from hangulgan.train.trainer import new_model, train
 
         if steps < 1:
             raise ConfigError(f"fine-tuning steps {steps}: must be 1 or more")
-        config = StyledConfig(
-            **self.config.to_dict()
-            | {"init_from": "", "lr": lr, "adv_weight": 0.0}
-            # L1 alone: the font's own glyphs are the targets, and the training run's
-            # content critic need not exist on this machine.
-            | {"content_weight": 0.0, "content_critic": ""}
-        )
         data = StyledDataConfig(
             content_face=self.data.content_face,
             holdout_fraction=0.0,
@@ -236,21 +230,54 @@ class StyledGenerator:
             checkpoint_every=0,
             progress=progress,
         )
-        model = new_model(StyledModel, config, dataset, train_config)
+        model = new_model(StyledModel, adapt_config(self.config, lr), dataset, train_config)
         model.networks["net"].load_state_dict(self.net.state_dict())  # start from this one
         trained = train(model, train_config, dataset, None).model
-        tuned = StyledGenerator(
-            self.config,
+        return self.with_weights(
             trained.networks["net"].state_dict(),
+            {"finetuned": {"face": glyphs.name, "steps": steps}},
+        )
+
+    def adapted(
+        self,
+        images: np.ndarray,
+        codepoints: Sequence[int],
+        steps: int | None = None,
+        seed: int = 0,
+        progress: bool = False,
+        label: str = "references",
+    ) -> StyledGenerator:
+        """A copy of this generator adapted to K references (uint8 K×H×W in its geometry),
+        by the shared trainer (:mod:`hangulgan.models.styled_adapt`).
+
+        ConfigError (naming ``label``) for references it cannot learn from;
+        :class:`~hangulgan.models.styled_adapt.AdaptationDiverged` when the run diverges
+        (this generator is unchanged: draw with it instead)."""
+        from hangulgan.models.styled_adapt import ReferenceData, adapt_state, check_references
+        from hangulgan.models.styled_config import DEFAULT_ADAPT_STEPS
+
+        steps = DEFAULT_ADAPT_STEPS if steps is None else steps
+        cps = np.asarray(codepoints, dtype=np.int64)
+        check_references(images, cps, label)
+        data = ReferenceData(images, cps, self.content, name=label, seed=seed)
+        state = adapt_state(
+            self.config, self.net.state_dict(), data, steps=steps, seed=seed, progress=progress
+        )
+        return self.with_weights(state, {"adapted": {"references": len(cps), "steps": steps}})
+
+    def with_weights(self, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> StyledGenerator:
+        """A copy of this generator with other network weights (same content, bank, data)."""
+        return StyledGenerator(
+            self.config,
+            state,
             self.content,
             self.bank_names,
             self.bank_codes,
             self.bank_jamo,
             self.bank_counts,
-            self.meta | {"finetuned": {"face": glyphs.name, "steps": steps}},
+            self.meta | meta,
             self.data,
         )
-        return tuned
 
     # -- styles ---------------------------------------------------------------------------
     @torch.inference_mode()
@@ -378,6 +405,7 @@ class StyledGenerator:
         name: str = "generated",
         progress: Callable[[int], None] | None = None,
         placement: dict[str, Any] | None = None,
+        keep: tuple[np.ndarray, Sequence[int]] | None = None,
     ) -> GlyphSet:
         """A glyph set ready for export-ttf and evaluate.
 
@@ -385,11 +413,29 @@ class StyledGenerator:
         :mod:`hangulgan.data.placement`): the reference font's, when the references were
         rendered from one, so the export takes that font's baseline, advance and metrics;
         by default the content face's, in the training corpus' rule.
+
+        ``keep`` (images, code points): glyphs that go into the set as given instead of
+        drawn, e.g. the references the user drew (in this generator's geometry, so they
+        are placed by the same rule as the rest); the meta lists them as ``kept``.
         """
         cps = np.asarray(codepoints, dtype=np.int64)
-        images = self.draw(style, cps, progress=progress)
+        kept = {}
+        if keep is not None:
+            kept = {int(cp): image for image, cp in zip(keep[0], keep[1], strict=True)}
+        todo = np.asarray([cp for cp in cps.tolist() if cp not in kept], dtype=np.int64)
+        drawn = self.draw(style, todo, progress=progress) if len(todo) else None
+        images = np.zeros((len(cps), *self.size), dtype=np.uint8)
+        if drawn is not None:
+            images[~np.isin(cps, list(kept))] = drawn
+        for row, cp in enumerate(cps.tolist()):
+            if cp in kept:
+                images[row] = kept[cp]
+        if progress is not None and len(cps) > len(todo):
+            progress(len(cps) - len(todo))
         meta = dict(placement if placement is not None else self.meta.get("placement", {}))
         meta |= {"generator": "styled", "style": style.label}
+        if kept:
+            meta["kept"] = "".join(chr(cp) for cp in cps.tolist() if cp in kept)
         return GlyphSet(images=images, codepoints=cps.astype(np.int32), name=name, meta=meta)
 
 
