@@ -151,3 +151,37 @@ def test_empty_crossed_out_and_overflowing_boxes_are_named(tmp_path, blank_page,
         )
         >= MIN_MEAN_IOU
     )
+
+
+def test_the_placement_is_the_corpus_s(tmp_path, blank_page, geometry):
+    """A font written at full size, centred on the em square and standing on the printed
+    baseline, reads back as the corpus renders that font: same place, same size (not only
+    as the synthetic oracle says, which shares the reader's mapping)."""
+    from hangulgan.data.render import FaceRenderer
+
+    gothic = debian_font(NANUM / "NanumGothic.ttf")  # the shipped weights' content face
+    page, image = blank_page
+    rng = np.random.default_rng(5)
+    written, truth = fill_page(image, page, gothic, geometry, rng, scale=(1, 1), shift_mm=0)
+    photo = tmp_path / "page.jpg"
+    photo.write_bytes(photograph(written, rng, tilt_deg=10, turn=270, dpi=DPI))
+    reading = read_page(photo, geometry)
+    renderer = FaceRenderer(str(gothic), 0, geometry.canvas, "em")
+    assert renderer.geometry.baseline_row == geometry.baseline_row
+    rendered = renderer.render([ord(ch) for ch in page.syllables])
+    corpus = dict(zip(rendered.codepoints.tolist(), rendered.images, strict=True))
+    rows, cols = np.mgrid[0 : geometry.canvas, 0 : geometry.canvas]
+
+    def centre(image: np.ndarray) -> np.ndarray:
+        weights = image.astype(np.float64)
+        return np.array([(weights * cols).sum(), (weights * rows).sum()]) / weights.sum()
+
+    read_scores, oracle_scores, shifts = [], [], []
+    for box in reading.boxes:
+        reference = corpus[ord(box.syllable)]
+        read_scores.append(ink_iou(box.glyph, reference))
+        oracle_scores.append(ink_iou(truth[box.syllable][1], reference))
+        shifts.append(centre(box.glyph) - centre(reference))
+    assert np.mean(oracle_scores) >= 0.9
+    assert np.mean(read_scores) >= 0.8
+    assert np.abs(np.mean(shifts, axis=0)).max() < 0.3  # pixels: no drift in x or y
