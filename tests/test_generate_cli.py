@@ -68,7 +68,7 @@ def test_input_is_checked_before_the_output_clash(tmp_path):
 # Ctrl-C while drawing: the glyphs are drawn by a stand-in that is interrupted after three
 PLANT_INTERRUPT = """
 from hangulgan.models.styled_inference import StyledGenerator
-def glyphset(self, style, codepoints, name, progress=None, placement=None):
+def glyphset(self, style, codepoints, name, progress=None, placement=None, keep=None):
     for _ in range(3):
         progress(1)
     raise KeyboardInterrupt
