@@ -185,3 +185,28 @@ def test_the_placement_is_the_corpus_s(tmp_path, blank_page, geometry):
     assert np.mean(oracle_scores) >= 0.9
     assert np.mean(read_scores) >= 0.8
     assert np.abs(np.mean(shifts, axis=0)).max() < 0.3  # pixels: no drift in x or y
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("tilt", "long_side", "seed", "turn"), [(25, 1600, 1, 90), (15, 1000, 0, 0)]
+)
+def test_a_steep_or_small_photo_is_still_read(
+    tmp_path, blank_page, pen, geometry, tilt, long_side, seed, turn
+):
+    """Beyond the issue's 15°: the far marks are found though the code's guess misses them by
+    7 cm; a photo of 1,000 pixels (code modules under 2 pixels) is still read."""
+    page, image = blank_page
+    filled, truth = fill_page(image, page, pen, geometry, np.random.default_rng(0))
+    photo = tmp_path / "page.jpg"
+    photo.write_bytes(
+        photograph(
+            filled,
+            np.random.default_rng(seed),
+            tilt_deg=tilt,
+            turn=turn,
+            long_side=long_side,
+            dpi=DPI,
+        )
+    )
+    assert check_reading(read_page(photo, geometry), truth) >= 0.8

@@ -37,7 +37,10 @@ BACKGROUND_PX_PER_MM = 1.0
 BACKGROUND_CLOSING_MM = 15
 BACKGROUND_BLUR_MM = 4.0
 MARK_LEVEL = 0.5  # a mark pixel is darker than half the paper
-MARK_SEARCH_MM = 70.0  # how far from where the code's affine guess puts a mark it is looked for
+# How far from where the code's affine guess puts a mark it is looked for: the guess is off
+# by 75 mm at the far corners of a page photographed 25° off square; the nearest other mark
+# lies 180 mm away, so a covered mark is never stood in for by another.
+MARK_SEARCH_MM = 120.0
 MARK_HOLE_SHARE = (MARK_HOLE / MARK_SIZE) ** 2  # of the filled square: 0.2
 CODE_CHECK_MM = 4.0  # the fitted page must put the code's corners this close to zxing's
 MIN_PX_PER_MM = 2.5  # below this a box's glyph is drawn from too few pixels
@@ -82,6 +85,7 @@ def read_code(grey: np.ndarray, path: Path) -> tuple[Page, np.ndarray, int]:
     import zxingcpp
 
     found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode)
+    scale = 1.0
     if not found:
         # a photo in dim light: stretch the contrast and look once more
         low, high = np.percentile(grey, (1, 99))
@@ -90,6 +94,14 @@ def read_code(grey: np.ndarray, path: Path) -> tuple[Page, np.ndarray, int]:
             found = zxingcpp.read_barcodes(
                 stretched.astype(np.uint8), formats=zxingcpp.BarcodeFormat.QRCode
             )
+    if not found and max(grey.shape) < 3000:
+        # a small photo: the code's modules may be under two pixels; zxing reads them
+        # better drawn twice as large (corners scaled back below)
+        from PIL import Image
+
+        big = Image.fromarray(grey).resize((grey.shape[1] * 2, grey.shape[0] * 2), Image.BICUBIC)
+        found = zxingcpp.read_barcodes(np.asarray(big), formats=zxingcpp.BarcodeFormat.QRCode)
+        scale = 0.5
     if not found:
         raise ScanError(
             f"{path}: no hangulgan sheet code found (is this a photo of a template page? "
@@ -113,6 +125,7 @@ def read_code(grey: np.ndarray, path: Path) -> tuple[Page, np.ndarray, int]:
         ],
         dtype=np.float64,
     )
+    corners *= scale  # back to the photo's pixels (to within a pixel: all the guess needs)
     modules = len(code_matrix(code.text))
     return page, corners, modules
 
@@ -193,14 +206,16 @@ def mark_blobs(normalised: np.ndarray, px_per_mm: float) -> list[MarkBlob]:
     expected = MARK_SIZE**2 * px_per_mm**2
     labels = label(normalised < MARK_LEVEL, connectivity=2)
     areas = np.bincount(labels.ravel())
-    # the ring's own area is 80 % of the filled square's
-    plausible = (areas >= 0.2 * expected) & (areas <= 3.0 * expected)
+    # perspective changes a mark's area by up to about half either way; the top-left ring's
+    # own area is 80 % of its filled square's; the code's finder patterns (4 mm) are far
+    # below the lower bound
+    plausible = (areas >= 0.3 * expected) & (areas <= 2.5 * expected)
     plausible[0] = False
     labels[~plausible[labels]] = 0
     blobs = []
     for region in regionprops(labels):
         filled = float(ndimage.binary_fill_holes(region.image).sum())
-        if not 0.25 * expected <= filled <= 3.0 * expected:
+        if not 0.4 * expected <= filled <= 2.5 * expected:
             continue
         if filled / max(region.area_convex, 1) < 0.85:
             continue
@@ -263,6 +278,8 @@ def locate_page(path: str | Path) -> LocatedPage:
         options.append(near[:3])
     best = None
     for choice in itertools.product(*options):
+        if len({id(blob) for blob in choice}) < len(choice):
+            continue
         transform = fit_projective(np.array(page.marks), np.array([blob.centre for blob in choice]))
         if transform is None:
             continue
