@@ -3,8 +3,9 @@ registration marks, and fit the perspective that maps the printed page onto the 
 
 The code (read by zxing-cpp, offline) says which page of which sheet this is and, through
 its four corners, roughly where the page lies in any of the four orientations. That guess
-only has to be good to a couple of centimetres: each registration mark is then looked for
-near where the guess puts it, and the four marks' centres fix the perspective
+(affine: the code is too small to tell perspective) only has to be good to several
+centimetres: each registration mark is then looked for near where the guess puts it, and
+the four marks' centres fix the perspective
 (scikit-image's :class:`~skimage.transform.ProjectiveTransform`) to a fraction of a
 millimetre. A mark that cannot be found (covered, outside the photo) stops the reading
 with a message naming it, as does a code of another sheet version or no code at all.
