@@ -9,6 +9,7 @@ import torch
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
 from hangulgan.models.styled_adapt import (
+    PROBES,
     AdaptationDiverged,
     AdaptPlan,
     DivergenceWatch,
@@ -71,6 +72,12 @@ def test_batches_never_show_a_target_among_its_references_and_repeat_for_the_sam
         assert not any(torch.equal(target[0], ref) for ref in refs)
     again = data.get_batch(indices)
     assert all(torch.equal(batch[k], again[k]) for k in batch)
+    # the content loss's probes: random syllables, each with its content-face source
+    assert batch["probe_source"].shape == (PROBES, 1, 32, 32)
+    for source, jamo in zip(batch["probe_source"], batch["probe_jamo"], strict=True):
+        cp = ord(hangul.compose(*map(int, jamo)))
+        expected = torch.from_numpy(content[cp - hangul.FIRST]).float() / 127.5 - 1
+        assert torch.equal(source[0], expected)
     # the source is the content face's drawing of the same syllable as the target
     first = int(np.flatnonzero(cps == SYLLABLES[indices[0]])[0])
     assert torch.equal(batch["source"][0], data.get_batch(np.array([first] * 8))["source"][0])

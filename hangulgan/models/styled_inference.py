@@ -206,7 +206,7 @@ class StyledGenerator:
         the font's details from all of them, not only from K references.
         """
         from hangulgan.models.styled import StyledModel
-        from hangulgan.models.styled_adapt import adapt_config
+        from hangulgan.models.styled_adapt import finetune_config
         from hangulgan.train.config import TrainConfig
         from hangulgan.train.trainer import new_model, train
 
@@ -230,7 +230,7 @@ class StyledGenerator:
             checkpoint_every=0,
             progress=progress,
         )
-        model = new_model(StyledModel, adapt_config(self.config, lr), dataset, train_config)
+        model = new_model(StyledModel, finetune_config(self.config, lr), dataset, train_config)
         model.networks["net"].load_state_dict(self.net.state_dict())  # start from this one
         trained = train(model, train_config, dataset, None).model
         return self.with_weights(
