@@ -45,3 +45,8 @@ class DiskFullError(HangulganError):
 
 class SetupError(HangulganError):
     """The installed libraries do not fit hangulgan (e.g. an untested freetype-py)."""
+
+
+class AdaptationDiverged(HangulganError):
+    """Fine-tuning to a user's references went non-finite or its loss ran away: its weights
+    are unusable, and the caller draws with the weights it had."""

@@ -671,3 +671,26 @@ def test_a_diverging_adaptation_falls_back_to_the_unadapted_drawing(
     assert "warning:" in result.output and "drawing without adaptation" in result.output
     fallback = GlyphSet.load(tmp_path / "out")
     assert np.array_equal(fallback.images, GlyphSet.load(tmp_path / "plain").images)
+
+
+def test_complete_adapts_to_a_font_under_the_fine_tuning_minimum(trained_run, cut_font, tmp_path):
+    charset = tmp_path / "want.txt"
+    charset.write_text(ADD, encoding="utf-8")
+    base = ["complete", str(cut_font), "--run", str(trained_run), "--charset", str(charset)]
+    base += ["--finetune-min", "100000", "--references", "16", "--workers", "1"]
+    adapted = CliRunner().invoke(
+        main, [*base, "--out", str(tmp_path / "a.ttf"), "--adapt-steps", "4", "--no-progress"]
+    )
+    assert adapted.exit_code == 0, adapted.output
+    assert "adapting to the font's 16 references" in adapted.output
+    assert "fine-tuning" not in adapted.output
+    plain = CliRunner().invoke(
+        main, [*base, "--out", str(tmp_path / "p.ttf"), "--finetune-steps", "0", "--no-progress"]
+    )
+    assert plain.exit_code == 0 and "adapting" not in plain.output
+    from hangulgan.vector.complete import font_hangul
+
+    _, drawn_adapted = font_hangul(tmp_path / "a.ttf")
+    _, drawn_plain = font_hangul(tmp_path / "p.ttf")
+    added = [ord(c) for c in ADD]
+    assert any(not np.array_equal(drawn_adapted.image(cp), drawn_plain.image(cp)) for cp in added)

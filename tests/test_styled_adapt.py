@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from hangulgan import hangul
-from hangulgan.errors import ConfigError
+from hangulgan.errors import AdaptationDiverged, ConfigError
 from hangulgan.models.styled_adapt import (
     PROBES,
-    AdaptationDiverged,
     AdaptPlan,
     DivergenceWatch,
     ReferenceData,

@@ -9,7 +9,7 @@ import click
 
 from hangulgan import hangul
 from hangulgan.cli.outputs import glyphset_meta
-from hangulgan.errors import ConfigError
+from hangulgan.errors import AdaptationDiverged, ConfigError
 from hangulgan.models.styled_config import DEFAULT_ADAPT_STEPS
 
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".woff"}
@@ -64,8 +64,6 @@ def _adapted(
 ) -> Any:
     """The generator adapted to the references; the unadapted one, with a warning, when the
     adaptation diverges (never a broken glyph set)."""
-    from hangulgan.models.styled_adapt import AdaptationDiverged
-
     try:
         return generator.adapted(
             images, codepoints, steps=steps, seed=seed, progress=progress, label=str(source)
@@ -238,7 +236,15 @@ def generate_command(
     default=256,
     show_default=True,
     type=click.IntRange(1),
-    help="Fine-tune only when the font draws at least this many syllables.",
+    help="Fine-tune only when the font draws at least this many syllables; a font drawing "
+    "fewer gets adaptation to its --references instead (as generate --adapt).",
+)
+@click.option(
+    "--adapt-steps",
+    default=DEFAULT_ADAPT_STEPS,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Steps of that adaptation.",
 )
 @click.option(
     "--references",
@@ -271,6 +277,7 @@ def complete_command(
     run: str | None,
     finetune_steps: int,
     finetune_min: int,
+    adapt_steps: int,
     references: int,
     charset: str,
     face_index: int,
@@ -282,7 +289,8 @@ def complete_command(
     """Add the Hangul syllables FONT lacks, drawn in its own style, and write --out.
 
     Syllables the font does not map, or maps to an empty glyph, are drawn by the few-shot
-    generator from the font's own syllables (fine-tuned on them when there are many),
+    generator from the font's own syllables (fine-tuned on them when there are many,
+    adapted to its references when there are few),
     traced, and added; the font's own glyphs, metrics and tables stay as they are. The
     result gets a family name of its own (--family) and is written only after the
     OpenType Sanitizer accepts it. TrueType fonts only.
@@ -300,6 +308,7 @@ def complete_command(
         generator,
         finetune_steps=finetune_steps,
         finetune_min=finetune_min,
+        adapt_steps=adapt_steps,
         references=references,
         workers=workers,
         face_index=face_index,

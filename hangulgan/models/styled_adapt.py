@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from hangulgan import hangul
-from hangulgan.errors import ConfigError, HangulganError
+from hangulgan.errors import AdaptationDiverged, ConfigError
 from hangulgan.models.styled import StyledModel
 from hangulgan.models.styled_config import ADAPT_LR, DEFAULT_ADAPT_STEPS, StyledConfig
 
@@ -48,10 +48,6 @@ PROBES = 16  # random syllables a step draws for the content loss
 CONTENT_WEIGHT = 0.05
 CONTENT_CRITIC = "content-classifier.safetensors"  # the shipped one (hangulgan/weights/)
 DIVERGENCE_FACTOR = 4.0  # a loss this many times the first step's is divergence
-
-
-class AdaptationDiverged(HangulganError):
-    """The adaptation's loss went non-finite or rose past its bound: its weights are unusable."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.errors import ConfigError, VectorError
+from hangulgan.errors import AdaptationDiverged, ConfigError, VectorError
 from hangulgan.io import atomic_path
 
 # Tables that count glyphs or hold per-glyph device data: stale once glyphs are added, and
@@ -50,6 +50,7 @@ class CompletionReport:
     empty: int  # of those: mapped to an empty glyph
     skipped: list[tuple[int, str]] = field(default_factory=list)  # traced to nothing
     finetune_steps: int = 0
+    adapt_steps: int = 0  # adaptation to the references (fonts under the fine-tuning minimum)
     references: str = ""
     family: str = ""  # the completed font's family name
     postscript_name: str = ""
@@ -121,6 +122,7 @@ def complete_font(
     generator: Any,
     finetune_steps: int = 200,
     finetune_min: int = 256,
+    adapt_steps: int | None = None,
     references: int = 64,
     workers: int = 1,
     face_index: int = 0,
@@ -134,7 +136,11 @@ def complete_font(
 
     ``generator`` is a :class:`~hangulgan.models.styled_inference.StyledGenerator`. It is
     fine-tuned for ``finetune_steps`` on the font's own glyphs when the font draws at least
-    ``finetune_min`` syllables; the style comes from up to ``references`` of them.
+    ``finetune_min`` syllables; the style comes from up to ``references`` of them. A font
+    drawing fewer (but at least two) gets adaptation to those references instead, as
+    ``generate --adapt`` does, for ``adapt_steps`` (None: the default; none when
+    ``finetune_steps`` is 0); when that diverges, the
+    unadapted generator draws, with a message.
     ``charset`` limits what is added (default: all 11,172 syllables). ``family`` names the
     completed font (default: the source's family followed by "Complete"). ``progress``
     receives one-line status messages; ``bars`` draws progress bars on stderr for the
@@ -188,12 +194,20 @@ def complete_font(
         say(f"fine-tuning on the font's {len(drawn)} syllables ({finetune_steps} steps)")
         generator = generator.finetune(drawn, finetune_steps, progress=bars)
         report.finetune_steps = finetune_steps
-    timings["finetune"] = time.perf_counter() - started - sum(timings.values())
     refs = choose_references(drawn, min(references, len(drawn)), exclude=set())
     report.references = "".join(map(chr, refs))
-    style = generator.style_from_images(
-        np.stack([drawn.image(cp) for cp in refs]), refs, label=source.name
-    )
+    ref_images = np.stack([drawn.image(cp) for cp in refs])
+    if finetune_steps > 0 and not report.finetune_steps and len(refs) >= 2:
+        say(f"adapting to the font's {len(refs)} references")
+        try:
+            generator = generator.adapted(
+                ref_images, refs, steps=adapt_steps, progress=bars, label=str(source)
+            )
+            report.adapt_steps = int(generator.meta["adapted"]["steps"])
+        except AdaptationDiverged as err:
+            say(f"warning: {source}: {err}; drawing without adaptation")
+    timings["finetune"] = time.perf_counter() - started - sum(timings.values())
+    style = generator.style_from_images(ref_images, refs, label=source.name)
     say(f"drawing {len(todo)} syllables in the style of {len(refs)} references")
     with tqdm(total=len(todo), unit="glyph", desc="drawing", disable=not bars, leave=False) as bar:
         images = generator.draw(style, todo, progress=bar.update)
