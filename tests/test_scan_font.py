@@ -1,5 +1,5 @@
 """from-scan --font: the written syllables kept as written, the rest drawn in their style,
-exported with a fallback font for Latin and checked; adaptation's call point."""
+exported with a fallback font for Latin and checked; adaptation to the written syllables."""
 
 from __future__ import annotations
 
@@ -28,15 +28,15 @@ def test_keep_written_replaces_the_drawn_glyphs_and_keeps_the_rest():
         keep_written(drawn, GlyphSet(np.zeros((1, 5, 5), np.uint8), np.array([0xAC00])))
 
 
-def test_adaptation_has_its_call_point(tmp_path):
+def test_adaptation_refuses_writing_it_cannot_learn_from(tmp_path):
     from hangulgan.scan.font import generator_placement
 
     placement = generator_placement()
     written = GlyphSet(
         np.zeros((2, 32, 32), np.uint8), np.array([0xB2E4, 0xD5CC]), "hand", dict(placement)
     )
-    written.images[:, 8:24, 14:18] = 255
-    with pytest.raises(ConfigError, match="adaptation is not available yet"):
+    written.images[:, 8:24, 14:18] = 255  # 다 and 헌 written as the same bar
+    with pytest.raises(ConfigError, match="hand: all 2 references are the same image"):
         handwriting_font(written, tmp_path / "Hand.ttf", adapt_steps=50)
     assert not (tmp_path / "Hand.ttf").exists()
 
@@ -72,8 +72,11 @@ def test_a_photographed_sheet_becomes_a_checked_font(tmp_path):
         "seed16",
         "--fallback-font",
         fallback,
+        "--adapt-steps",
+        "10",
     )
     assert code == 0, text
+    assert "adapting to the 12 written syllables" in text
     assert "12 syllables as written" in text
     with TTFont(font) as built:
         cmap = built.getBestCmap()

@@ -11,6 +11,7 @@ import click
 
 from hangulgan import hangul
 from hangulgan.errors import ConfigError
+from hangulgan.models.styled_config import DEFAULT_ADAPT_STEPS
 
 EXIT_SKIPPED = 1  # done, some input skipped (hangulgan.cli's exit codes)
 DEFAULT_REFERENCES = 24  # the count `generate --references 24` renders
@@ -129,6 +130,14 @@ def template_command(
     default=None,
     help="A trained styled run or weights file (default: the shipped weights).",
 )
+@click.option(
+    "--adapt-steps",
+    default=DEFAULT_ADAPT_STEPS,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Adapt the generator to the written syllables before drawing the --font (0: no "
+    "adaptation; see generate --adapt).",
+)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def from_scan_command(
     photos: tuple[str, ...],
@@ -139,6 +148,7 @@ def from_scan_command(
     charset: str,
     fallback_font: str | None,
     run: str | None,
+    adapt_steps: int,
     workers: int,
 ) -> None:
     """Read photos or scans of a filled-in sheet (PHOTOS: its pages, in any order) into a
@@ -201,13 +211,23 @@ def from_scan_command(
         click.echo(f"skipped {box.syllable} on page {box.page}: {box.problem}{detail}", err=True)
     if font is not None:
         _make_font(
-            glyphs, font, family or DEFAULT_FAMILY, codepoints, fallback_font, run, workers, force
+            glyphs,
+            font,
+            family or DEFAULT_FAMILY,
+            codepoints,
+            fallback_font,
+            run,
+            workers,
+            force,
+            adapt_steps,
         )
     if problems:
         sys.exit(EXIT_SKIPPED)
 
 
-def _make_font(glyphs, font, family, codepoints, fallback_font, run, workers, force) -> None:
+def _make_font(
+    glyphs, font, family, codepoints, fallback_font, run, workers, force, adapt_steps
+) -> None:
     from hangulgan.scan.font import default_fallback_font, handwriting_font
 
     fallback = fallback_font or default_fallback_font()
@@ -222,6 +242,7 @@ def _make_font(glyphs, font, family, codepoints, fallback_font, run, workers, fo
         fallback=fallback,
         workers=workers,
         force=force,
+        adapt_steps=adapt_steps,
         progress=lambda message: click.echo(message, err=True),
     )
     build, check = report.build, report.check

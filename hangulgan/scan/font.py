@@ -19,7 +19,8 @@ import numpy as np
 
 from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
-from hangulgan.errors import ConfigError
+from hangulgan.errors import AdaptationDiverged, ConfigError
+from hangulgan.models.styled_config import DEFAULT_ADAPT_STEPS
 from hangulgan.scan import ScanError
 
 DEFAULT_FAMILY = "My Hand"
@@ -101,7 +102,7 @@ def handwriting_font(
     family: str = DEFAULT_FAMILY,
     run: str | Path | None = None,
     charset: Sequence[int] | None = None,
-    adapt_steps: int = 0,
+    adapt_steps: int = DEFAULT_ADAPT_STEPS,
     fallback: str | Path | None = None,
     workers: int = 2,
     force: bool = False,
@@ -112,8 +113,9 @@ def handwriting_font(
     a sheet, in the generator's placement).
 
     The styled generator (``run``, default the shipped weights) takes its style from the
-    written syllables and draws every syllable of ``charset`` (default all 11,172); with
-    ``adapt_steps`` it is first adapted to them. The written syllables replace the drawn
+    written syllables and draws every syllable of ``charset`` (default all 11,172), after
+    ``adapt_steps`` of adaptation to them (0: none; one that diverges is reported and the
+    unadapted generator draws). The written syllables replace the drawn
     ones. ``export-ttf``'s builder traces the face with ``fallback`` (a font file) lending
     Latin, punctuation and compatibility jamo, under family name ``family``; then
     ``check-font``'s checks run. ``out`` is checked first: with ``force`` only a font
@@ -143,8 +145,16 @@ def handwriting_font(
             "the sheet again with the same --run"
         )
     if adapt_steps:
-        # the call point for adaptation to the written syllables (the adaptation issue)
-        raise ConfigError("adaptation is not available yet")
+        say(f"adapting to the {len(written)} written syllables ({adapt_steps} steps)")
+        try:
+            generator = generator.adapted(
+                np.asarray(written.images),
+                written.codepoints.tolist(),
+                steps=adapt_steps,
+                label=written.name,
+            )
+        except AdaptationDiverged as err:
+            say(f"warning: {written.name}: {err}; drawing without adaptation")
     style = generator.style_from_images(
         np.asarray(written.images), written.codepoints.tolist(), label=f"{family} (written)"
     )
