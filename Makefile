@@ -41,9 +41,9 @@ fonts:
 fonts-web:
 	bash scripts/fetch-web-fonts.sh fonts/web
 
-# The main job, about five minutes on a 2-core CPU with the shipped weights: fonts → corpus;
-# complete NanumGothicLight's 2,350 syllables to 11,172; a face the model never saw drawn
-# from 8 references, and a style between two faces; each exported as an installable font,
+# The main job on a 2-core CPU with the shipped weights: fonts → corpus; complete
+# NanumGothicLight's 2,350 syllables to 11,172; a face the model never saw drawn from 8
+# references (the generator adapted to them first), and a style between two faces; each exported as an installable font,
 # checked, and measured.
 DEMO_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 DEMO_LIGHT := /usr/share/fonts/truetype/nanum/NanumGothicLight.ttf
@@ -54,7 +54,7 @@ demo: install fonts
 	mkdir -p out
 	$(VENV)/bin/hangulgan complete $(DEMO_LIGHT) --out out/NanumGothicLight-Complete.ttf \
 	    --workers $(DEMO_WORKERS) --force
-	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --out drafts/unpilgi --force
+	$(VENV)/bin/hangulgan generate --refs $(DEMO_HELDOUT) --adapt --out drafts/unpilgi --force
 	$(VENV)/bin/hangulgan generate --mix NanumMyeongjo:0.5,NanumPen:0.5 --out drafts/mix --force
 	$(VENV)/bin/hangulgan export-ttf drafts/unpilgi --out out/UnPilgi-Draft.ttf \
 	    --family "UnPilgi Draft" --fallback-font $(DEMO_FONT) --workers $(DEMO_WORKERS) --force
