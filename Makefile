@@ -43,8 +43,8 @@ fonts-web:
 
 # The main job on a 2-core CPU with the shipped weights: fonts → corpus; complete
 # NanumGothicLight's 2,350 syllables to 11,172; a face the model never saw drawn from 8
-# references (the generator adapted to them first), and a style between two faces; each exported as an installable font,
-# checked, and measured.
+# references (the generator adapted to them first), and a style between two faces; each
+# exported as an installable font, checked, and measured.
 DEMO_FONT := /usr/share/fonts/truetype/nanum/NanumGothic.ttf
 DEMO_LIGHT := /usr/share/fonts/truetype/nanum/NanumGothicLight.ttf
 DEMO_HELDOUT := /usr/share/fonts/truetype/unfonts-core/UnPilgi.ttf
