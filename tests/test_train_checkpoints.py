@@ -19,6 +19,7 @@ from test_train_trainer import losses, quick, small_model, tiny_dataset, train_d
 from hangulgan.cli import main
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, HangulganError, RunError
+from hangulgan.io import temp_path
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.runs import _syllables, open_run, sample_images, write_glyphset, write_grid
 
@@ -155,10 +156,19 @@ def test_resume_without_a_loadable_checkpoint_never_starts_afresh(run):
 
 
 def test_stale_checkpoint_temporaries_go_and_checkpoints_get_ordinary_permissions(run):
-    stale = run / "checkpoints" / ".step-00000002.safetensors.k3j2x9.tmp"
-    stale.write_bytes(b"\0" * 4096)  # what a kill during a checkpoint write leaves
+    # what a kill during a checkpoint write leaves: a temporary named by a process now gone
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    named = temp_path(ckpt.checkpoint_path(run, 2))
+    stale = named.with_name(named.name.replace(f"-{os.getpid()}-", f"-{dead}-"))
+    stale.write_bytes(b"\0" * 4096)
+    # files a user keeps there under names like the old temporaries' are never touched
+    users = [run / "checkpoints" / name for name in (".step-5.tmp", ".step-00000002.x.tmp")]
+    for path in users:
+        path.write_text("mine")
     resume(run)
     assert not stale.exists()
+    assert all(path.read_text() == "mine" for path in users)
     umask = os.umask(0)
     os.umask(umask)
     for _, path in ckpt.list_checkpoints(run):

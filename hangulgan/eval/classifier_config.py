@@ -56,8 +56,8 @@ class ClassifierConfig(ModelConfig):
         """Raise ConfigError for values out of range."""
         if self.task not in TASKS:
             raise ConfigError(f"--task {self.task}: choose content or style")
-        if self.width < 4:
-            raise ConfigError(f"--width {self.width}: must be 4 or more")
+        if not 4 <= self.width <= 1024:  # an upper bound before torch allocates (issue 19)
+            raise ConfigError(f"--width {self.width}: must lie in 4..1,024")
         if not self.lr > 0:
             raise ConfigError(f"--lr {self.lr}: must be positive")
         if self.lr_decay_steps < 0:

@@ -5,6 +5,7 @@ The networks and the training step are in :mod:`hangulgan.models.dcgan`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -12,6 +13,8 @@ from hangulgan.errors import ConfigError
 from hangulgan.train.options import ModelConfig, option
 
 LOSSES = ("bce", "hinge")
+MAX_LATENT = 65536  # sizes of the noise vector and of each jamo embedding
+MAX_STANDING = 10**6  # batch-norm calibration inputs (run in batches: a bound on time)
 
 
 @dataclass
@@ -59,19 +62,22 @@ class DCGANConfig(ModelConfig):
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
-        if self.latent_dim < 1:
-            raise ConfigError(f"latent size {self.latent_dim}: must be 1 or more")
-        if self.jamo_dim < 1:
-            raise ConfigError(f"jamo embedding size {self.jamo_dim}: must be 1 or more")
+        # upper bounds before anything is allocated (10**7 ran torch out of memory)
+        if not 1 <= self.latent_dim <= MAX_LATENT:
+            raise ConfigError(f"--latent {self.latent_dim}: must lie in 1..{MAX_LATENT:,}")
+        if not 1 <= self.jamo_dim <= MAX_LATENT:
+            raise ConfigError(f"--jamo-dim {self.jamo_dim}: must lie in 1..{MAX_LATENT:,}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        if not self.lr > 0:
+        if not 0 < self.lr < math.inf:
             raise ConfigError(f"learning rate {self.lr}: must be positive")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
         if self.aux_weight < 0:
             raise ConfigError(f"aux weight {self.aux_weight}: must be 0 or more")
-        if self.standing_samples < 0:
-            raise ConfigError(f"standing samples {self.standing_samples}: must be 0 or more")
+        if not 0 <= self.standing_samples <= MAX_STANDING:
+            raise ConfigError(
+                f"--standing-samples {self.standing_samples}: must lie in 0..{MAX_STANDING:,}"
+            )
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout {self.dropout}: must lie in [0, 1)")

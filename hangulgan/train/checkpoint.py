@@ -21,13 +21,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from hangulgan.errors import CheckpointError
+from hangulgan.errors import CheckpointError, HangulganError
+from hangulgan.io import stale_temporaries
+from hangulgan.train.checkpoint_checks import check_state
 from hangulgan.train.weights import header_fields, read_weights, write_weights
 
 CHECKPOINT_FORMAT = "hangulgan.checkpoint"
 CHECKPOINT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step-(\d+)\.safetensors$")
+
+
+class DivergedError(HangulganError):
+    """The training diverged: the weights to be saved hold NaN or infinite values, so no
+    checkpoint is written (the ones kept before stay, to resume from)."""
 
 
 @dataclass
@@ -146,6 +153,9 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint atomically to ``path`` (parent folders are created).
 
+    :class:`DivergedError` (nothing written) when a tensor to be saved (weights, EMA
+    copies, optimizer state, model state) or a value of the JSON part holds NaN or
+    infinity: a checkpoint is never written that no resume could use.
     Learning-rate schedulers' state dicts (plain numbers and lists) go into the JSON part.
     ``model_state`` is the model's extra state (:meth:`Model.extra_state`): tensors are
     stored as ``model.KEY``, other values in the JSON part.
@@ -169,6 +179,14 @@ def save_checkpoint(
     tensors.update(rng_tensors)
     # safetensors wants contiguous CPU tensors that share no memory
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise DivergedError(
+            f"{path}: not written: {bad[0]}{more} hold NaN or infinite values at step {step} "
+            "(the training diverged; resume from an earlier checkpoint with a lower "
+            "learning rate, or start anew)"
+        )
     state = {
         "model": model_name,
         "step": int(step),
@@ -182,9 +200,14 @@ def save_checkpoint(
         "extra": extra or {},
     }
     try:
-        state_text = json.dumps(state)
+        state_text = json.dumps(state, allow_nan=False)
     except TypeError as err:
         raise CheckpointError(f"{path}: state that JSON cannot hold ({err})") from None
+    except ValueError:  # allow_nan=False: a NaN learning rate or elapsed time
+        raise DivergedError(
+            f"{path}: not written: its state holds NaN or infinite values at step {step} "
+            "(a learning rate or a loss went non-finite)"
+        ) from None
     header = header_fields(CHECKPOINT_FORMAT, CHECKPOINT_VERSION, state=state_text)
     return write_weights(path, tensors, header)
 
@@ -196,147 +219,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint; CheckpointError when missing, truncated or of another format."""
     weights = read_weights(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "checkpoint")
     state = weights.json_field("state", "checkpoint")
-    _check_state(weights.path, state)
+    check_state(weights.path, state)
     return Checkpoint(path=weights.path, tensors=weights.tensors, state=state)
-
-
-_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
-    "model": str,
-    "step": int,
-    "networks": list,
-    "ema": list,
-    "optimizers": dict,
-    "schedulers": dict,
-    "rng": dict,
-    "model_state": dict,
-    "model_tensors": list,
-    "extra": dict,
-}
-
-
-def _check_state(path: Path, state: Any) -> None:
-    """CheckpointError for JSON metadata of the wrong shape (``"step": "abc"``, -1, ...)."""
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: damaged checkpoint metadata (not a table)")
-    for key in ("model", "step"):
-        if key not in state:
-            raise CheckpointError(f"{path}: damaged checkpoint metadata (no {key!r})")
-    for key, kind in _STATE_TYPES.items():
-        value = state.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise CheckpointError(
-                f"{path}: damaged checkpoint metadata ({key!r} is {type(value).__name__})"
-            )
-    if state["step"] < 0:
-        raise CheckpointError(f"{path}: damaged checkpoint metadata (step {state['step']})")
-    for name, meta in state.get("optimizers", {}).items():
-        groups = meta.get("param_groups") if isinstance(meta, dict) else None
-        if not isinstance(groups, list) or not all(
-            isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups
-        ):
-            raise CheckpointError(
-                f"{path}: damaged checkpoint metadata (param groups of optimizer {name!r})"
-            )
-        if not isinstance(meta.get("scalars", {}), dict):
-            raise CheckpointError(f"{path}: damaged checkpoint metadata (optimizer {name!r})")
-    sampler = state.get("extra", {}).get("sampler")
-    if sampler is not None:
-        if not isinstance(sampler, dict) or not all(
-            isinstance(sampler.get(k), int) and not isinstance(sampler.get(k), bool)
-            and sampler[k] >= 0
-            for k in ("epoch", "position")
-        ):  # fmt: skip
-            raise CheckpointError(f"{path}: damaged checkpoint metadata (data position)")
-    elapsed = state.get("extra", {}).get("elapsed", 0.0)
-    if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool):
-        raise CheckpointError(f"{path}: damaged checkpoint metadata (elapsed time)")
-
-
-def _check_tensor(path: Path, what: str, key: str, value: torch.Tensor, like: torch.Tensor) -> None:
-    """``what`` (e.g. "weights of 'G' do") fit: same shape and dtype, finite values."""
-    if value.shape != like.shape:
-        raise CheckpointError(
-            f"{path}: {what} not fit this model ({key}: shape {tuple(value.shape)}, "
-            f"needs {tuple(like.shape)})"
-        )
-    if value.dtype != like.dtype:
-        raise CheckpointError(
-            f"{path}: {what} not fit this model ({key}: {value.dtype}, needs {like.dtype})"
-        )
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise CheckpointError(f"{path}: {key} holds NaN or infinite values")
-
-
-def check_fits(
-    checkpoint: Checkpoint,
-    networks: dict[str, nn.Module],
-    optimizers: dict[str, torch.optim.Optimizer] | None = None,
-    ema: dict[str, nn.Module] | None = None,
-) -> None:
-    """Check every tensor the load would use against the model before anything is loaded.
-
-    Network and EMA weights: the same names, shapes and dtypes, all finite. Optimizer state:
-    each entry belongs to an existing parameter, per-parameter tensors have its shape and
-    dtype (a mismatch would make a fused optimizer write out of bounds), all finite. RNG
-    states: the sizes torch, numpy and python expect.
-    """
-    path = checkpoint.path
-    for prefix, nets in (("net", networks), ("ema", ema or {})):
-        for name, net in nets.items():
-            saved = checkpoint.network_state(prefix, name)
-            if not saved:
-                raise CheckpointError(f"{path}: holds no {prefix} weights for {name!r}")
-            expected = net.state_dict()
-            missing = sorted(set(expected) - set(saved))
-            unexpected = sorted(set(saved) - set(expected))
-            if missing or unexpected:
-                detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-                raise CheckpointError(
-                    f"{path}: weights of {name!r} do not fit this model ({detail})"
-                )
-            for key, like in expected.items():
-                what = f"{'EMA ' if prefix == 'ema' else ''}weights of {name!r} do"
-                _check_tensor(path, what, f"{prefix}.{name}.{key}", saved[key], like)
-    saved_meta = checkpoint.state.get("optimizers", {})
-    for name, optimizer in (optimizers or {}).items():
-        if name not in saved_meta:
-            raise CheckpointError(f"{path}: holds no state for optimizer {name!r}")
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        groups = saved_meta[name]["param_groups"]
-        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in optimizer.param_groups]:
-            raise CheckpointError(
-                f"{path}: optimizer {name!r} has other parameter groups than this model"
-            )
-        head = f"opt.{name}."
-        for key, value in checkpoint.tensors.items():
-            if not key.startswith(head):
-                continue
-            index_text, _, field = key[len(head) :].partition(".")
-            if not index_text.isdigit() or int(index_text) >= len(params) or not field:
-                raise CheckpointError(f"{path}: {key}: no such parameter in optimizer {name!r}")
-            param = params[int(index_text)]
-            if value.dim() == 0:  # step counters
-                if value.is_floating_point() and not bool(torch.isfinite(value)):
-                    raise CheckpointError(f"{path}: {key} holds NaN or infinite values")
-                continue
-            _check_tensor(path, f"optimizer state of {name!r} does", key, value, param.detach())
-    for key, like in (
-        ("rng.torch", torch.get_rng_state()),
-        ("rng.numpy", torch.zeros(624, dtype=torch.int64)),
-        ("rng.python", torch.zeros(625, dtype=torch.int64)),
-    ):
-        if key in checkpoint.tensors:
-            value = checkpoint.tensors[key]
-            if value.shape != like.shape or value.dtype != like.dtype:
-                raise CheckpointError(f"{path}: {key} is not a random generator state")
-    rng_meta = checkpoint.state.get("rng", {})
-    numpy_meta, python_meta = rng_meta.get("numpy"), rng_meta.get("python")
-    if (numpy_meta is not None and not (isinstance(numpy_meta, list) and len(numpy_meta) == 4)) or (
-        python_meta is not None and not (isinstance(python_meta, list) and len(python_meta) == 2)
-    ):
-        raise CheckpointError(f"{path}: damaged checkpoint metadata (random generator state)")
 
 
 def model_state(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -350,16 +234,19 @@ def model_state(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
-    """Delete checkpoint temporaries a killed run left behind (call with the run locked)."""
-    folder = Path(run_dir) / CHECKPOINT_DIR
+    """Delete the checkpoint temporaries a killed run left behind (call with the run locked).
+
+    Only temporaries hangulgan named (:func:`hangulgan.io.temp_path`: the writer's process
+    id and a random token) whose process is gone: a user's ``.step-5.tmp`` stays.
+    """
     removed = []
-    if folder.is_dir():
-        for path in folder.glob(".step-*.tmp"):
+    for path in stale_temporaries(Path(run_dir) / CHECKPOINT_DIR):
+        if path.is_file():
             try:
                 path.unlink()
-                removed.append(path)
             except OSError:
                 continue
+            removed.append(path)
     return removed
 
 
@@ -395,10 +282,13 @@ def load_optimizers(checkpoint: Checkpoint, optimizers: dict[str, torch.optim.Op
                 state.setdefault(int(index), {})[field] = value
         for index, scalars in meta.get("scalars", {}).items():
             state.setdefault(int(index), {}).update(scalars)
-        groups = meta["param_groups"]
-        for group in groups:
+        groups = []
+        for group, live in zip(meta["param_groups"], optimizer.param_groups, strict=True):
+            # flags a newer torch added (check_fits allows only those to be missing)
+            group = {key: value for key, value in live.items() if key != "params"} | group
             if isinstance(group.get("betas"), list):
                 group["betas"] = tuple(group["betas"])
+            groups.append(group)
         try:
             optimizer.load_state_dict({"state": state, "param_groups": groups})
         except (ValueError, KeyError, RuntimeError) as err:

@@ -21,6 +21,13 @@ RUN_FORMAT = "hangulgan.run"
 RUN_VERSION = 1
 CONFIG_FILE = "config.json"
 DEFAULT_STEPS = 5000
+# Upper bounds, checked before anything is allocated (a batch of 10**7 in a config.json ran
+# torch out of memory, exit 70): far above any run that fits a machine of today.
+MAX_STEP = 10**12  # steps of a run, and a checkpoint's step (1000 steps/s for 30 years)
+MAX_BATCH = 65536
+MAX_GRID = 4096
+MAX_THREADS = 4096
+MAX_EPOCHS = 10**6
 
 
 @dataclass
@@ -73,21 +80,23 @@ class TrainConfig:
         """Raise ConfigError for a value out of range."""
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give --steps or --epochs, not both")
-        if self.steps is not None and self.steps < 0:
-            raise ConfigError(f"--steps {self.steps}: must be 0 or more")
-        if self.epochs is not None and not self.epochs > 0:
-            raise ConfigError(f"--epochs {self.epochs}: must be positive")
-        if self.batch < 1:
-            raise ConfigError(f"--batch {self.batch}: must be 1 or more")
+        if self.steps is not None and not 0 <= self.steps <= MAX_STEP:
+            raise ConfigError(f"--steps {self.steps}: must lie in 0..{MAX_STEP:,}")
+        if self.epochs is not None and not 0 < self.epochs <= MAX_EPOCHS:
+            raise ConfigError(f"--epochs {self.epochs}: must be positive, at most {MAX_EPOCHS:,}")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ConfigError(f"--batch {self.batch}: must lie in 1..{MAX_BATCH:,}")
         for name in ("log_every", "sample_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be ≥ 0")
+        if self.threads > MAX_THREADS:
+            raise ConfigError(f"--threads {self.threads}: must be at most {MAX_THREADS:,}")
         if self.keep_checkpoints < 1:
             raise ConfigError(f"--keep-checkpoints {self.keep_checkpoints}: must be 1 or more")
         if not 0 < self.ema_decay < 1:
             raise ConfigError(f"--ema-decay {self.ema_decay}: must lie in (0, 1)")
-        if self.grid < 1:
-            raise ConfigError(f"--grid {self.grid}: must be 1 or more")
+        if not 1 <= self.grid <= MAX_GRID:
+            raise ConfigError(f"--grid {self.grid}: must lie in 1..{MAX_GRID:,}")
         if self.amp not in ("auto", "off", "bf16"):
             raise ConfigError(f"--amp {self.amp}: choose auto, off or bf16")
 

@@ -8,6 +8,8 @@ bf16 natively (:func:`resolve_precision`), else in float32.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +95,34 @@ def resolve_precision(amp: str, device: torch.device) -> str:
     if amp == "auto" and bf16_is_native(device):
         return "bf16"
     return "float32"
+
+
+# what torch says when an allocation fails (CUDA raises torch.OutOfMemoryError; the CPU
+# allocator a RuntimeError "DefaultCPUAllocator: not enough memory: you tried to allocate")
+_OUT_OF_MEMORY_TEXT = ("out of memory", "not enough memory", "can't allocate memory")
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` says an allocation failed (torch on CUDA or CPU, or Python's own)."""
+    if isinstance(err, MemoryError) or isinstance(err, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(err, RuntimeError) and any(
+        text in str(err).lower() for text in _OUT_OF_MEMORY_TEXT
+    )
+
+
+@contextmanager
+def out_of_memory_as_error(what: Callable[[], str]) -> Iterator[None]:
+    """Turn an allocation failure inside the block into a one-line ConfigError: "out of
+    memory WHAT" (``what()`` names the sizes, e.g. "training dcgan (batch 256, ...)"); any
+    other exception passes through unchanged."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as err:
+        if not is_out_of_memory(err):
+            raise
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise ConfigError(
+            f"out of memory {what()}: choose smaller sizes or a smaller batch"
+        ) from None

@@ -43,9 +43,10 @@ from tqdm import tqdm
 
 from hangulgan.errors import CheckpointError, ConfigError
 from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.checkpoint_checks import check_fits
 from hangulgan.train.config import TrainConfig
 from hangulgan.train.contract import Model, TrainingData
-from hangulgan.train.device import mix_seed, resolve_precision
+from hangulgan.train.device import mix_seed, out_of_memory_as_error, resolve_precision
 from hangulgan.train.dist import DistContext, any_rank, barrier
 from hangulgan.train.ema import EMA
 from hangulgan.train.grid import save_panels
@@ -75,6 +76,19 @@ class TrainResult:
     rank: int = 0
     nothing_to_do: bool = False  # a resumed run already at (or past) its last step
     model: Model | None = None  # the model trained (the one given to train)
+
+
+def describe_sizes(model: Model, batch: int) -> str:
+    """``model`` with the sizes that decide its memory: "dcgan at 32×32, batch 256
+    (latent_dim 100, jamo_dim 16, ...)" (the whole-number options of its config)."""
+    numbers = [
+        f"{key} {value}"
+        for key, value in model.config.to_dict().items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
+    info = model.info
+    where = f"{model.name} at {info.height}×{info.width}, batch {batch}"
+    return f"{where} ({', '.join(numbers)})" if numbers else where
 
 
 def check_training_data(dataset: Any) -> None:
@@ -199,17 +213,25 @@ class Trainer:
 
     def restore(self, path: str | Path) -> None:
         """Continue from a checkpoint: weights, optimizers, EMA, model state, step, data
-        position, RNG. Every tensor is checked against the model before any is loaded."""
+        position, RNG. Every tensor and value is checked (against its range and against the
+        model) before any is loaded, so a refused checkpoint leaves the model as it was."""
         checkpoint = ckpt.read_checkpoint(path)
         if checkpoint.model != self.model.name:
             raise CheckpointError(
                 f"{checkpoint.path}: holds a {checkpoint.model!r} model, not {self.model.name!r}"
             )
         ema = self.ema.copies if (self.ema is not None and checkpoint.state.get("ema")) else {}
-        ckpt.check_fits(checkpoint, self.model.networks, self.model.optimizers, ema)
+        schedulers = self.model.schedulers
+        check_fits(checkpoint, self.model.networks, self.model.optimizers, ema, schedulers)
+        extra = checkpoint.state.get("extra", {})
+        if "sampler" not in extra:  # resuming without it would restart the data order
+            raise CheckpointError(
+                f"{checkpoint.path}: damaged checkpoint metadata (no data position)"
+            )
+        self.sampler.checked_state(extra["sampler"], checkpoint.path)
         ckpt.load_networks(checkpoint, self.model.networks)
         ckpt.load_optimizers(checkpoint, self.model.optimizers)
-        ckpt.load_schedulers(checkpoint, self.model.schedulers)
+        ckpt.load_schedulers(checkpoint, schedulers)
         if self.ema is not None:
             if ema:
                 ckpt.load_networks(checkpoint, self.ema.copies, prefix="ema")
@@ -217,8 +239,7 @@ class Trainer:
                 for name, net in self.ema.copies.items():
                     net.load_state_dict(self.model.networks[name].state_dict())
         self.model.load_extra_state(ckpt.model_state(checkpoint))
-        extra = checkpoint.state.get("extra", {})
-        self.sampler.load_state(extra.get("sampler", {"epoch": 0, "position": 0}))
+        self.sampler.load_state(extra["sampler"], checkpoint.path)
         self.elapsed = float(extra.get("elapsed", 0.0))
         ckpt.set_rng_state(checkpoint.tensors, checkpoint.state.get("rng", {}))
         self.step = checkpoint.step
@@ -264,14 +285,33 @@ class Trainer:
         return dict(zip(names, values.tolist(), strict=True))
 
     # -- the loop -------------------------------------------------------------------------
+    def sizes(self) -> str:
+        """The sizes that decide the memory a step takes, for an out-of-memory error."""
+        return describe_sizes(self.model, self.config.batch)
+
     def fit(self) -> TrainResult:
-        """Train from the current step to ``total_steps``; returns what happened."""
+        """Train from the current step to ``total_steps``; returns what happened.
+
+        An allocation failure in a step is a ConfigError naming the sizes; a checkpoint
+        that would hold non-finite values is not written
+        (:class:`~hangulgan.train.checkpoint.DivergedError`); the logs are closed either way.
+        """
+        metrics = tb = None
+        try:
+            if self.writes:
+                metrics = MetricsLog(self.run_dir / METRICS_FILE, self._resumed_from)
+                if self.config.tensorboard:
+                    tb = open_tensorboard(self.run_dir / TENSORBOARD_DIR)
+            return self._run(metrics, tb)
+        finally:
+            if metrics is not None:
+                metrics.close()
+            if tb is not None:
+                tb.close()
+
+    def _run(self, metrics: MetricsLog | None, tb: Any) -> TrainResult:
         cfg = self.config
         start = self.step
-        metrics = tb = None
-        if self.writes:
-            metrics = MetricsLog(self.run_dir / METRICS_FILE, self._resumed_from)
-            tb = open_tensorboard(self.run_dir / TENSORBOARD_DIR) if cfg.tensorboard else None
         bar = tqdm(
             total=self.total_steps,
             initial=start,
@@ -293,7 +333,7 @@ class Trainer:
         self.model.train(True)
         batches = self._batches()  # a generator: nothing is read before the first step
         try:
-            with stopper:
+            with stopper, out_of_memory_as_error(lambda: f"training {self.sizes()}"):
                 while self.step < self.total_steps:
                     batch = next(batches)
                     torch.manual_seed(mix_seed(cfg.seed, self.ctx.rank, self.step))
@@ -349,10 +389,6 @@ class Trainer:
             ckpt_path = self.save_checkpoint() or ckpt_path
             if not interrupted:
                 grid_path = self.save_samples() or grid_path
-        if metrics is not None:
-            metrics.close()
-        if tb is not None:
-            tb.close()
         barrier(self.ctx)
         session = time.perf_counter() - t_session
         return TrainResult(

@@ -19,6 +19,7 @@ from hangulgan import hangul
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CheckpointError, ConfigError, HangulganError, RunError
 from hangulgan.train import checkpoint as ckpt
+from hangulgan.train.checkpoint_checks import check_fits
 from hangulgan.train.config import CONFIG_FILE, RunConfig
 from hangulgan.train.contract import Capability, DataInfo, Model
 from hangulgan.train.device import resolve_device
@@ -64,7 +65,7 @@ def open_run(
         if name not in model.networks:
             raise CheckpointError(f"{path}: holds EMA weights of {name!r}, a network it lacks")
         ema[name] = copy.deepcopy(model.networks[name])
-    ckpt.check_fits(saved, model.networks, ema=ema)
+    check_fits(saved, model.networks, ema=ema)
     ckpt.load_networks(saved, model.networks)
     if ema:
         ckpt.load_networks(saved, ema, prefix="ema")

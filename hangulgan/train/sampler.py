@@ -42,6 +42,8 @@ class EpochSampler:
     def next_indices(self) -> np.ndarray:
         """This rank's indices for the next step."""
         parts, need = [], self.batch
+        if not 0 <= self.position < self.size:  # load_state refuses it; never loop on one
+            raise ValueError(f"data position {self.position} outside 0..{self.size - 1}")
         while need:
             perm = self._permutation(self.epoch)
             take = perm[self.position : self.position + need]
@@ -63,14 +65,29 @@ class EpochSampler:
         """Position in the stream, for checkpoints."""
         return {"epoch": self.epoch, "position": self.position, "size": self.size}
 
-    def load_state(self, state: dict[str, int]) -> None:
-        """Continue from a saved position (the dataset must be the same size)."""
-        if int(state.get("size", self.size)) != self.size:
+    def checked_state(self, state: dict[str, int], where: object) -> tuple[int, int]:
+        """(epoch, position) of a saved :meth:`state`, or CheckpointError naming ``where``
+        (the checkpoint) when it is of another dataset size or out of range: a position
+        past the dataset would make :meth:`next_indices` loop without end."""
+        size = state.get("size", self.size)
+        if size != self.size:
             raise CheckpointError(
-                f"the dataset now holds {self.size} glyphs, the run was trained on "
-                f"{state.get('size')}: the corpus or the selection changed"
+                f"{where}: the dataset now holds {self.size} glyphs, the run was trained on "
+                f"{size}: the corpus or the selection changed"
             )
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        epoch, position = state.get("epoch"), state.get("position")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (epoch, position)):
+            raise CheckpointError(f"{where}: damaged checkpoint metadata (data position)")
+        if not (0 <= position < self.size and epoch >= 0):
+            raise CheckpointError(
+                f"{where}: damaged checkpoint metadata (data position {position} of epoch "
+                f"{epoch}, the dataset holds {self.size} glyphs)"
+            )
+        return epoch, position
+
+    def load_state(self, state: dict[str, int], where: object = "checkpoint") -> None:
+        """Continue from a saved position (the dataset must be the same size)."""
+        self.epoch, self.position = self.checked_state(state, where)
 
 
 def batch_seed(seed: int, rank: int, step: int) -> int:

@@ -24,7 +24,12 @@ from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.contract import DataInfo, Model, TrainingData
 from hangulgan.train.cpu import malloc_reuse
-from hangulgan.train.device import resolve_device, resolve_precision, seed_everything
+from hangulgan.train.device import (
+    out_of_memory_as_error,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
 from hangulgan.train.dist import (
     DistributedRuntime,
     any_rank,
@@ -34,7 +39,13 @@ from hangulgan.train.dist import (
     shutdown_distributed,
 )
 from hangulgan.train.logs import tensorboard_class, warn
-from hangulgan.train.loop import StepCallback, Trainer, TrainResult, check_training_data
+from hangulgan.train.loop import (
+    StepCallback,
+    Trainer,
+    TrainResult,
+    check_training_data,
+    describe_sizes,
+)
 from hangulgan.train.options import ModelConfig, from_dict
 from hangulgan.train.registry import get_model_class
 from hangulgan.train.rundir import prepare_run_dir, run_entries
@@ -97,7 +108,16 @@ def new_model(
     config.validate()
     info = data_info(dataset, config.grid)
     seed_everything(config.seed)
-    return build_model(model, model_config, info)
+    cls = get_model_class(model) if isinstance(model, str) else model
+    name = getattr(cls, "name", cls.__name__)
+
+    def sizes() -> str:
+        values = model_config if isinstance(model_config, dict) else model_config.to_dict()
+        numbers = [f"{k} {v}" for k, v in values.items() if type(v) is int]
+        return f"building {name} for {info.height}×{info.width} images ({', '.join(numbers)})"
+
+    with out_of_memory_as_error(sizes):
+        return build_model(cls, model_config, info)
 
 
 def _restore_newest(trainer: Trainer, run_path: Path) -> None:
@@ -205,7 +225,8 @@ def train(
                 precision = saved.precision
             elif ctx.is_main:
                 warn(f"{run_path}: switching from {saved.precision} to {precision} (--amp)")
-        model.to(device)
+        with out_of_memory_as_error(lambda: f"placing {describe_sizes(model, config.batch)}"):
+            model.to(device)
         if ctx.distributed:
             model.runtime = DistributedRuntime(ctx)
             broadcast_modules(list(model.networks.values()))
@@ -219,9 +240,10 @@ def train(
                 world_size=ctx.world_size,
                 precision=precision,
             ).save(run_path)
-        trainer = Trainer(
-            model, dataset, config, run_path, ctx=ctx, callbacks=callbacks, precision=precision
-        )
+        with out_of_memory_as_error(lambda: f"setting up {describe_sizes(model, config.batch)}"):
+            trainer = Trainer(  # builds the optimizers and the EMA copies
+                model, dataset, config, run_path, ctx=ctx, callbacks=callbacks, precision=precision
+            )
         if resume and run_path is not None:
             _restore_newest(trainer, run_path)
             if trainer.step >= trainer.total_steps:

@@ -8,6 +8,7 @@ in :mod:`hangulgan.translate.data`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,6 +16,12 @@ from hangulgan.errors import ConfigError
 from hangulgan.train.options import ModelConfig, option
 
 NORMS = ("batch", "instance")
+# Upper bounds, checked before anything is allocated (far above what fits a machine today;
+# a larger value in a config.json ran torch out of memory with exit 70)
+MAX_WIDTH = 1024  # channels of a network's first layer (deeper layers have up to ×8)
+MAX_BLOCKS = 64  # residual blocks
+MAX_LAYERS = 16  # discriminator layers
+MAX_POOL = 4096  # generated images kept in a history pool
 LAYOUTS = ("auto", "folders", "side-by-side", "unaligned", "colorize")
 
 
@@ -48,6 +55,12 @@ class TranslateDataConfig:
     workers: int = option(0, "DataLoader worker processes that read the images.")
 
 
+def check_range(flag: str, value: int, low: int, high: int) -> None:
+    """ConfigError naming ``flag`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise ConfigError(f"{flag} {value}: must lie in {low}..{high:,}")
+
+
 @dataclass
 class TranslatorConfig(ModelConfig):
     """Options every translation model has: Adam and the linear learning-rate decay."""
@@ -60,8 +73,10 @@ class TranslatorConfig(ModelConfig):
     )
 
     def validate(self) -> None:
-        if self.lr <= 0:
+        if not 0 < self.lr < math.inf:  # also refuses NaN
             raise ConfigError(f"--lr must be positive, not {self.lr}")
+        if not 0 <= self.beta1 < 1:
+            raise ConfigError(f"--beta1 {self.beta1}: must lie in [0, 1)")
         if self.lr_constant_steps < 0 or self.lr_decay_steps < 0:
             raise ConfigError("--lr-constant-steps and --lr-decay-steps must be 0 or more")
 
@@ -79,8 +94,7 @@ class UNetConfig(TranslatorConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.width < 1:
-            raise ConfigError(f"--width must be positive, not {self.width}")
+        check_range("--width", self.width, 1, MAX_WIDTH)
         if self.depth and not 2 <= self.depth <= 10:
             raise ConfigError(f"--depth must lie in 2..10 (or 0: automatic), not {self.depth}")
 
@@ -96,6 +110,11 @@ class Pix2PixConfig(UNetConfig):
     d_width: int = option(64, "Channels of the PatchGAN's first layer.")
     d_layers: int = option(3, "PatchGAN stride-2 layers (3: 70×70 patches).")
     l1_weight: float = option(100.0, "Weight of the L1 loss beside the GAN loss.")
+
+    def validate(self) -> None:
+        super().validate()
+        check_range("--d-width", self.d_width, 1, MAX_WIDTH)
+        check_range("--d-layers", self.d_layers, 1, MAX_LAYERS)
 
 
 @dataclass
@@ -129,8 +148,11 @@ class CycleGANConfig(TranslatorConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.width < 1 or self.blocks < 0 or self.pool_size < 0:
-            raise ConfigError("--width must be positive, --blocks and --pool-size 0 or more")
+        check_range("--width", self.width, 1, MAX_WIDTH)
+        check_range("--d-width", self.d_width, 1, MAX_WIDTH)
+        check_range("--blocks", self.blocks, 0, MAX_BLOCKS)
+        check_range("--d-layers", self.d_layers, 1, MAX_LAYERS)
+        check_range("--pool-size", self.pool_size, 0, MAX_POOL)
 
 
 @dataclass
@@ -157,7 +179,8 @@ class UGATITConfig(TranslatorConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.width < 1 or self.blocks < 1:
-            raise ConfigError("--width and --blocks must be positive")
-        if min(self.global_layers, self.local_layers) < 3:
-            raise ConfigError("--global-layers and --local-layers must be 3 or more")
+        check_range("--width", self.width, 1, MAX_WIDTH)
+        check_range("--d-width", self.d_width, 1, MAX_WIDTH)
+        check_range("--blocks", self.blocks, 1, MAX_BLOCKS)
+        check_range("--global-layers", self.global_layers, 3, MAX_LAYERS)
+        check_range("--local-layers", self.local_layers, 3, MAX_LAYERS)

@@ -34,6 +34,8 @@ from PIL import Image
 from hangulgan.errors import ConfigError
 from hangulgan.translate.config import TranslateDataConfig
 
+MAX_SIDE = 4096  # side of the training images (a batch of 16 RGB ones is 3 GiB in float32)
+MAX_WORKERS = 256  # DataLoader worker processes
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -88,8 +90,13 @@ class TranslationData:
     batch_keys = ("a", "b")
 
     def __init__(self, data: TranslateDataConfig) -> None:
-        if data.size < 1:
-            raise ConfigError(f"--size must be positive, not {data.size}")
+        # upper bounds before anything is allocated: an image side of 10**7 ran out of memory
+        if not 1 <= data.size <= MAX_SIDE:
+            raise ConfigError(f"--size {data.size}: must lie in 1..{MAX_SIDE:,}")
+        if not 0 <= data.load_size <= 2 * MAX_SIDE:
+            raise ConfigError(f"--load-size {data.load_size}: must lie in 0..{2 * MAX_SIDE:,}")
+        if not 0 <= data.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers {data.workers}: must lie in 0..{MAX_WORKERS}")
         if data.channels not in (0, 1, 3):
             raise ConfigError(
                 f"--channels must be 1 or 3 (or 0: from the data), not {data.channels}"
