@@ -488,6 +488,25 @@ def test_fewshot_cells_put_the_model_beside_both_copies(trained_run, corpus):
         assert set(result.metrics) == set(METHODS) and result.glyphs == 6
     table = format_table(results, ["ink_iou", "l1"])
     assert "copy nearest face" in table and "unseen face, unseen syllables" in table
+    # a row per face, and the worst and median gain over the nearest copy
+    held = results[CELLS[2]]
+    assert set(held.per_face) == {"NanumPen"}
+    row = held.per_face["NanumPen"]
+    assert row["styled"]["ink_iou"] == pytest.approx(held.metrics["styled"]["ink_iou"])
+    gain = row["styled"]["ink_iou"] - row["copy nearest face"]["ink_iou"]
+    assert "    NanumPen " in table and f"worst {gain:+.3f}, median {gain:+.3f}" in table
+
+
+def test_fewshot_with_adaptation_draws_each_face_from_its_adapted_generator(trained_run, corpus):
+    from hangulgan.models.styled_fewshot import CELLS, evaluate_fewshot
+
+    generator = StyledGenerator.from_run(trained_run)
+    plain = evaluate_fewshot(generator, corpus, per_face=6, references=8)
+    adapted = evaluate_fewshot(generator, corpus, per_face=6, references=8, adapt_steps=3)
+    for cell in CELLS:
+        rows, before = adapted[cell].metrics, plain[cell].metrics
+        assert rows["copy nearest face"] == before["copy nearest face"]  # baselines unchanged
+        assert rows["styled"] != before["styled"]
 
 
 def test_seen_face_cell_meets_the_same_faces_whatever_the_bank_order():

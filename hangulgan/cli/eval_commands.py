@@ -32,6 +32,7 @@ def _fewshot(
     per_face: int,
     seen_faces: int,
     seed: int,
+    adapt_steps: int,
     json_out: Path | None,
 ) -> None:
     """A styled run or weights file by the few-shot protocol: three cells beside the copy
@@ -53,6 +54,7 @@ def _fewshot(
         seen_faces=seen_faces,
         seed=seed,
         classifier=classifier,
+        adapt_steps=adapt_steps,
     )
     keys = ["ink_iou", "l1", "rmse", "ssim", "ms_ssim", "content_accuracy", "glyph_fid"]
     click.echo(format_table(results, keys))
@@ -118,6 +120,14 @@ def _run_draws_syllables(run_dir: str) -> bool:
     "sorted names; 0 judges them all.",
 )
 @click.option(
+    "--adapt-steps",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="A styled run: adapt the generator to each face's references first, as generate "
+    "--adapt does (0: no adaptation).",
+)
+@click.option(
     "--ocr",
     "ocr_font",
     type=click.Path(path_type=Path),
@@ -141,6 +151,7 @@ def evaluate_command(
     no_baselines: bool,
     per_face: int,
     seen_faces: int,
+    adapt_steps: int,
     ocr_font: Path | None,
     reference: Path | None,
 ) -> None:
@@ -174,7 +185,8 @@ def evaluate_command(
     from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
 
     if target.endswith(".safetensors") or (_is_run(target) and _run_model(target) == "styled"):
-        _fewshot(target, corpus, _classifier(classifier), per_face, seen_faces, seed, json_out)
+        cells = (per_face, seen_faces, seed, adapt_steps)
+        _fewshot(target, corpus, _classifier(classifier), *cells, json_out)
         return
 
     # Inputs first: a wrong path is reported before the classifier is read.

@@ -72,6 +72,8 @@ class CellResult:
     glyphs: int = 0
     nearest: dict[str, str] = field(default_factory=dict)  # face → nearest training face
     nearest_fallbacks: int = 0
+    # face → method → metric means over that face's targets (the per-face rows)
+    per_face: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def choose_references(glyphs: GlyphSet, k: int, exclude: set[int]) -> list[int]:
@@ -105,8 +107,12 @@ def evaluate_fewshot(
     seen_faces: int = 12,
     seed: int = 0,
     classifier: Any = None,
+    adapt_steps: int = 0,
 ) -> dict[str, CellResult]:
     """Run the three cells (see the module docstring); ``metrics(generated, real, codepoints)``.
+
+    With ``adapt_steps`` the generator is adapted to each face's references before it draws
+    (as ``generate --adapt`` does; seed 0), a run of its own per face.
 
     With a content ``classifier`` (:mod:`hangulgan.eval.classifier`) each cell also gets
     content accuracy (all three jamo read right) and Glyph-FID against the real glyphs.
@@ -150,8 +156,11 @@ def evaluate_fewshot(
             targets = np.sort(rng.choice(pool, size=min(per_face, len(pool)), replace=False))
             ref_images = np.stack([glyphs.image(cp) for cp in refs])
             real = np.stack([glyphs.image(int(cp)) for cp in targets])
-            style = generator.style_from_images(ref_images, refs, label=name)
-            drawn = generator.draw(style, targets)
+            drawer = generator
+            if adapt_steps:
+                drawer = generator.adapted(ref_images, refs, steps=adapt_steps, label=name)
+            style = drawer.style_from_images(ref_images, refs, label=name)
+            drawn = drawer.draw(style, targets)
             nanum = generator.content[targets - hangul.FIRST]
             # the nearest training face by the references alone (evaluate's rule)
             known = GlyphSet(images=ref_images, codepoints=np.asarray(refs), name=name)
@@ -171,12 +180,14 @@ def evaluate_fewshot(
                 )
                 result.nearest_fallbacks += int(sum(int(cp) not in held for cp in targets))
                 result.nearest[name] = near_name
+            result.per_face[name] = {}
             for method, images in zip(METHODS, (drawn, nanum, near), strict=True):
                 values = metrics(images, real, targets)
                 if classifier is not None:
                     read = content_accuracy(classifier, images, targets)
                     values["content_accuracy"] = read["content_accuracy"]
                     pools[method].append(images)
+                result.per_face[name][method] = dict(values)
                 for key, value in values.items():
                     sums[method][key] = sums[method].get(key, 0.0) + value * len(targets)
             real_pool.append(real)
@@ -218,7 +229,36 @@ def format_table(results: dict[str, CellResult], keys: list[str] | None = None) 
                 for k, w in zip(columns, widths, strict=True)
             )
             lines.append(f"  {method:20s}{cells}")
+        lines += _face_rows(result)
     return "\n".join(lines)
+
+
+def _face_rows(result: CellResult) -> list[str]:
+    """A row per face (ink IoU and SSIM of each method), the worst gain over the nearest
+    copy first, then the worst and median gain: a mean the easy faces carry hides the
+    faces users care about."""
+    first = next(iter(result.per_face.values()), {})
+    if not all("ink_iou" in values and "ssim" in values for values in first.values()):
+        return []  # other metrics than the pixel ones: no per-face rows to show
+
+    def gain(name: str) -> float:
+        rows = result.per_face[name]
+        return rows[METHODS[0]]["ink_iou"] - rows[METHODS[2]]["ink_iou"]
+
+    names = sorted(result.per_face, key=gain)
+    lines = ["  per face, worst first (ink IoU / SSIM; gain: styled - copy nearest face)"]
+    header = "".join(f"{method:>22s}" for method in METHODS)
+    lines.append(f"    {'face':24s}{header}{'gain':>9s}")
+    for name in names:
+        rows = result.per_face[name]
+        cells = "".join(f"{rows[m]['ink_iou']:>14.3f} / {rows[m]['ssim']:.3f}" for m in METHODS)
+        lines.append(f"    {name:24s}{cells}{gain(name):>+9.3f}")
+    gains = [gain(name) for name in names]
+    lines.append(
+        f"    gain over the nearest copy: worst {gains[0]:+.3f}, median "
+        f"{float(np.median(gains)):+.3f}, mean {float(np.mean(gains)):+.3f}"
+    )
+    return lines
 
 
 def to_json(results: dict[str, CellResult]) -> dict[str, Any]:
@@ -230,6 +270,7 @@ def to_json(results: dict[str, CellResult]) -> dict[str, Any]:
             "nearest": r.nearest,
             "nearest_fallbacks": r.nearest_fallbacks,
             "metrics": r.metrics,
+            "per_face": r.per_face,
         }
         for cell, r in results.items()
     }
