@@ -191,3 +191,38 @@ def test_a_resume_reads_the_run_config_once(tmp_path, corpus, monkeypatch):
     code, out = run_cli("train", "dcgan", "--run", run, "--resume", "--steps", "2", "--no-progress")
     assert code == 0 and "trained steps 1→2" in out, out
     assert reads == [run]
+
+
+def test_a_run_keeps_its_corpus_resolved_so_it_resumes_from_any_folder(
+    tmp_path, corpus, monkeypatch
+):
+    """`--corpus` and a charset file given relative to the working folder are stored
+    absolute: a resume from another folder finds them (issue 19)."""
+    (tmp_path / "syllables.txt").write_text("가나다라마바사", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ("--corpus", "corpus", "--charset", "syllables.txt", "--run", "runs/r")
+    code, out = run_cli("train", "dcgan", *args, "--steps", "1", *FAST)
+    assert code == 0, out
+    data = json.loads((tmp_path / "runs" / "r" / "config.json").read_text())["data"]
+    assert data["corpus"] == str(corpus.resolve())
+    assert data["charset"] == str((tmp_path / "syllables.txt").resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out = run_cli("train", "dcgan", "--run", "../runs/r", "--resume", "--steps", "2")
+    assert code == 0, out
+    assert "trained steps 1→2" in out
+
+
+def test_charset_names_and_empty_paths_are_not_resolved(tmp_path, monkeypatch):
+    from hangulgan.train.options import DataConfig, resolve_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ksx1001").write_text("가", encoding="utf-8")  # a name, whatever lies here
+    kept = resolve_paths(DataConfig(charset="ksx1001"))
+    assert (kept.corpus, kept.charset) == (None, "ksx1001")
+    assert resolve_paths(DataConfig(corpus="c")).corpus == str(tmp_path / "c")
+    from hangulgan.eval.classifier_config import ClassifierDataConfig
+
+    sets = resolve_paths(ClassifierDataConfig(glyph_sets=["a, b", "c"])).glyph_sets
+    assert sets == [f"{tmp_path / 'a'},{tmp_path / 'b'}", str(tmp_path / "c")]

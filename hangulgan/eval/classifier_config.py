@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hangulgan.errors import ConfigError
+from hangulgan.hangul import CHARSET_NAMES
 from hangulgan.train.options import ModelConfig, option
 
 TASKS = ("content", "style")
@@ -70,16 +71,19 @@ class ClassifierConfig(ModelConfig):
 class ClassifierDataConfig:
     """Real glyphs of a corpus, a held-out split, and the share of each batch augmented."""
 
-    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.", path=True)
     faces: list[str] | None = option(
         None, "Use these faces only (repeat, or comma-separate). Default: all.", multiple=True
     )
-    charset: str = option("all", "Syllables to use: all, ksx1001, seed16, or a text file.")
+    charset: str = option(
+        "all", "Syllables to use: all, ksx1001, seed16, or a text file.", path=CHARSET_NAMES
+    )
     glyph_sets: list[str] | None = option(
         None,
         "Glyph-set folders trained on beside the corpus faces, each as one more face: a "
         "model's drawings (`hangulgan generate`), say (repeat, or comma-separate).",
         multiple=True,
+        path=True,
     )
     holdout_faces: list[str] | None = option(
         None,

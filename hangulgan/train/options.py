@@ -15,10 +15,12 @@ import functools
 import types
 import typing
 from collections.abc import Iterable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from hangulgan.errors import ConfigError
+from hangulgan.hangul import CHARSET_NAMES
 
 # The families a model declares (``Model.family``): which command trains it, so that the
 # command line sorts the models without importing them (the registry names each's family).
@@ -37,6 +39,7 @@ def option(
     choices: Iterable[str] | None = None,
     resumable: bool = False,
     multiple: bool = False,
+    path: bool | Iterable[str] = False,
     default_factory: Any = MISSING,
 ) -> Any:
     """A config dataclass field that is also a command-line option.
@@ -44,7 +47,9 @@ def option(
     ``help`` is the option's help text; ``flag`` names the option when it differs from the
     field (``latent_dim`` → ``--latent``); ``choices`` restricts a string; ``resumable``
     marks a trainer option that ``--resume`` may change; ``multiple`` makes a list option
-    that may be repeated or comma-separated.
+    that may be repeated or comma-separated. ``path`` marks a file or folder that a run
+    stores resolved (:func:`resolve_paths`), so that it is found from any working folder;
+    given as names (a charset's ``all``, ``ksx1001``...), the values that are no path.
     """
     metadata = {
         "help": help,
@@ -52,6 +57,7 @@ def option(
         "choices": tuple(choices) if choices is not None else None,
         "resumable": resumable,
         "multiple": multiple,
+        "path": path if isinstance(path, bool) else tuple(path),
     }
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=metadata)
@@ -79,12 +85,15 @@ class ModelConfig:
 class DataConfig:
     """Which glyphs to train on: a selection of a corpus (the data of every glyph model)."""
 
-    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.", path=True)
     faces: list[str] | None = option(
         None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
     )
     charset: str = option(
-        "all", "Syllables to train on: all, ksx1001, seed16 (the seeds' 16), or a text file."
+        "all",
+        "Syllables to train on: all, ksx1001, seed16 (the 16 of the original examples), or a "
+        "text file.",
+        path=CHARSET_NAMES,
     )
     augmented: bool = option(False, "Also train on the corpus' augmented copies.")
 
@@ -173,3 +182,28 @@ def compose(cls: type, table: dict[str, Any] | None, given: dict[str, Any], wher
     values = dict(table or {})
     values.update(given)
     return from_dict(cls, values, where=where)
+
+
+def resolve_paths(config: Any) -> Any:
+    """A copy of dataclass ``config`` whose path options (``option(path=...)``) are absolute
+    (a list option: each comma-separated entry), so that a run's config.json finds its
+    corpus from any working folder. None, "" and the names a field lists stay as they are."""
+    changes: dict[str, Any] = {}
+    for f in fields(config):
+        kind = f.metadata.get("path")
+        if not kind:
+            continue
+        names = () if kind is True else kind
+        value = getattr(config, f.name)
+
+        def resolve(entry: Any, names: tuple[str, ...] = names) -> Any:
+            if not isinstance(entry, str) or entry in ("", *names):
+                return entry
+            return str(Path(entry).expanduser().resolve())
+
+        if isinstance(value, list):  # "repeat, or comma-separate": each part resolved
+            value = [",".join(resolve(part.strip()) for part in v.split(",")) for v in value]
+            changes[f.name] = value
+        else:
+            changes[f.name] = resolve(value)
+    return replace(config, **changes)

@@ -46,7 +46,7 @@ from hangulgan.train.loop import (
     check_training_data,
     describe_sizes,
 )
-from hangulgan.train.options import ModelConfig, from_dict
+from hangulgan.train.options import ModelConfig, from_dict, resolve_paths
 from hangulgan.train.registry import get_model_class
 from hangulgan.train.rundir import prepare_run_dir, run_entries
 
@@ -235,7 +235,8 @@ def train(
                 model=model.name,
                 model_config=model.config.to_dict(),
                 train=config,
-                data=data if data is not None else type(model).data_config()(),
+                # paths stored absolute: a resume from another folder finds the corpus
+                data=resolve_paths(data if data is not None else type(model).data_config()()),
                 data_info=model.info.to_dict(),
                 world_size=ctx.world_size,
                 precision=precision,

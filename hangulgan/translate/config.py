@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hangulgan.errors import ConfigError
+from hangulgan.hangul import CHARSET_NAMES
 from hangulgan.train.options import ModelConfig, option
 
 NORMS = ("batch", "instance")
@@ -33,12 +34,17 @@ class TranslateDataConfig:
         None,
         "Image folder: A/ and B/ with matching names, side-by-side A|B images, or "
         "trainA/ and trainB/ (unaligned).",
+        path=True,
     )
     layout: str = option("auto", "Layout of --data (auto: guessed from it).", choices=LAYOUTS)
-    corpus: str | None = option(None, "Glyph corpus (instead of --data): face X → face Y.")
+    corpus: str | None = option(
+        None, "Glyph corpus (instead of --data): face X → face Y.", path=True
+    )
     source_face: str | None = option(None, "Corpus face of the inputs (A).")
     target_face: str | None = option(None, "Corpus face of the targets (B).")
-    charset: str = option("all", "Corpus syllables: all, ksx1001, seed16 or a text file.")
+    charset: str = option(
+        "all", "Corpus syllables: all, ksx1001, seed16 or a text file.", path=CHARSET_NAMES
+    )
     holdout: float = option(
         0.1, "Fraction of the corpus syllables held out of training (for evaluate)."
     )
