@@ -22,9 +22,7 @@ def corpus(tmp_path, test_font) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def users_folder(folder: Path, config: str | None) -> dict[str, bytes]:

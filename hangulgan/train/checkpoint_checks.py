@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -24,8 +24,19 @@ from torch import nn
 from hangulgan.errors import CheckpointError
 from hangulgan.train.config import MAX_STEP
 
-if TYPE_CHECKING:
-    from hangulgan.train.checkpoint import Checkpoint
+
+class Checkpoint(Protocol):
+    """What is checked of a checkpoint read from disk
+    (:class:`hangulgan.train.checkpoint.Checkpoint`, which imports this module)."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    state: dict[str, Any]
+
+    def network_state(self, prefix: str, name: str) -> dict[str, torch.Tensor]:
+        """The state dict of network ``name`` under ``prefix`` (``net`` or ``ema``)."""
+        ...
+
 
 # what the JSON state holds, by key (None: absent is fine)
 STATE_TYPES: dict[str, type | tuple[type, ...]] = {

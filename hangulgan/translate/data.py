@@ -52,7 +52,7 @@ def guess_layout(root: Path) -> str:
     return "side-by-side"
 
 
-def _readable(paths: list[Path]) -> tuple[list[Path], list[str]]:
+def readable_images(paths: list[Path]) -> tuple[list[Path], list[str]]:
     """The paths PIL can decode, and 'NAME (why)' for the others."""
     good, bad = [], []
     for path in paths:
@@ -67,7 +67,7 @@ def _readable(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return good, bad
 
 
-def _to_array(image: Image.Image, channels: int) -> np.ndarray:
+def image_to_array(image: Image.Image, channels: int) -> np.ndarray:
     """H×W×C float32 in [-1, 1], converted from whatever mode the file has."""
     mode = "L" if channels == 1 else "RGB"
     if image.mode in ("RGBA", "LA", "P") and mode == "RGB":
@@ -157,8 +157,8 @@ class TranslationData:
                     f"{root}: {len(unmatched)} image(s) without a partner of the same name "
                     f"({'; '.join(p for p in parts if p)})"
                 )
-            a, bad_a = _readable([a_dir / n for n in sorted(names_a)])
-            b, bad_b = _readable([b_dir / n for n in sorted(names_b)])
+            a, bad_a = readable_images([a_dir / n for n in sorted(names_a)])
+            b, bad_b = readable_images([b_dir / n for n in sorted(names_b)])
             self.skipped = [f"A/{x}" for x in bad_a] + [f"B/{x}" for x in bad_b]
             keep = {p.name for p in a} & {p.name for p in b}  # a pair is skipped as a whole
             self._paths_a = [a_dir / n for n in sorted(keep)]
@@ -168,7 +168,7 @@ class TranslationData:
             paths = _images_in(root)
             if not paths:
                 raise ConfigError(f"{root}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
-            self._paths_a, self.skipped = _readable(paths)
+            self._paths_a, self.skipped = readable_images(paths)
             self._paths_b = list(self._paths_a)
             self._side_by_side = True
             self.paired = True
@@ -176,7 +176,7 @@ class TranslationData:
             paths = _images_in(root)
             if not paths:
                 raise ConfigError(f"{root}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
-            self._paths_a, self.skipped = _readable(paths)
+            self._paths_a, self.skipped = readable_images(paths)
             self._paths_b = list(self._paths_a)
             self.channels = 3
             self.paired = True
@@ -185,8 +185,8 @@ class TranslationData:
                 folder = root / name
                 if not folder.is_dir() or not _images_in(folder):
                     raise ConfigError(f"{folder}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
-            self._paths_a, bad_a = _readable(_images_in(root / "trainA"))
-            self._paths_b, bad_b = _readable(_images_in(root / "trainB"))
+            self._paths_a, bad_a = readable_images(_images_in(root / "trainA"))
+            self._paths_b, bad_b = readable_images(_images_in(root / "trainB"))
             self.skipped = [f"trainA/{x}" for x in bad_a] + [f"trainB/{x}" for x in bad_b]
             self.paired = False
         else:  # pragma: no cover - click restricts the choices
@@ -255,7 +255,7 @@ class TranslationData:
                 box = (0, 0, w, image.height) if half == 0 else (w, 0, 2 * w, image.height)
                 image = image.crop(box)
             image = image.resize((self.load_size, self.load_size), Image.BICUBIC)
-            return _to_array(image, self.channels)
+            return image_to_array(image, self.channels)
 
     def _read_glyph(self, glyph: np.ndarray) -> np.ndarray:
         image = Image.fromarray(glyph)

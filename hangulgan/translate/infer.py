@@ -27,7 +27,7 @@ from hangulgan.eval import metrics
 from hangulgan.io import atomic_path, read_format_json, write_bytes_atomic, write_json_atomic
 from hangulgan.train.grid import save_panels, to_display
 from hangulgan.train.runs import LoadedRun, open_run
-from hangulgan.translate.data import IMAGE_SUFFIXES, _readable, _to_array
+from hangulgan.translate.data import IMAGE_SUFFIXES, image_to_array, readable_images
 from hangulgan.translate.models import Translator
 from hangulgan.translate.unpaired import UGATIT
 
@@ -58,7 +58,7 @@ def _model_input(image: Image.Image, run: LoadedRun) -> np.ndarray:
     become ink = +1)."""
     info, data = run.model.info, run.config.data
     image = image.resize((info.width, info.height), Image.BICUBIC)
-    pixels = _to_array(image, info.channels)
+    pixels = image_to_array(image, info.channels)
     if info.ink:
         pixels = -pixels  # files show ink dark on paper; the model's ink is +1
     gray = data.gray_input or data.layout == "colorize"  # the inputs it was trained on
@@ -81,7 +81,7 @@ def read_images(folder: Path, run: LoadedRun) -> tuple[list[str], torch.Tensor, 
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ConfigError(f"{folder}: holds no image ({', '.join(IMAGE_SUFFIXES)})")
-    good, bad = _readable(paths)
+    good, bad = readable_images(paths)
     items = []
     for path in good:
         with Image.open(path) as image:
