@@ -74,7 +74,7 @@ demo: install fonts
 	@echo "  new style: out/mix/Myeongjo-Pen.ttf, halfway between NanumMyeongjo and NanumPen"
 	@echo "  install:   mkdir -p ~/.local/share/fonts && cp out/*.ttf ~/.local/share/fonts/ && fc-cache -f"
 
-# The seeds' DCGAN end to end: a class-conditional DCGAN (a few minutes on CPU) → its
+# The original examples' DCGAN end to end: a class-conditional DCGAN (a few minutes on CPU) → its
 # KS X 1001 glyphs → an installable draft font, checked.
 DEMO_STEPS ?= 1500
 demo-dcgan: install fonts
@@ -95,7 +95,8 @@ test: install fonts
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-# tensorflow-cpu (1.4 GB) for the DCGAN pairs against the seeds' tf.keras: make bench only.
+# tensorflow-cpu (1.4 GB) for the DCGAN pairs against the original example's tf.keras:
+# make bench only.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,potrace,bench]'

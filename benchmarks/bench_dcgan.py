@@ -1,10 +1,10 @@
-"""DCGAN training speed: like-for-like pairs against the seeds' tf.keras step, and the
-overhead of the trainer around the step.
+"""DCGAN training speed: like-for-like pairs against the original DCGAN example's tf.keras
+step, and the overhead of the trainer around the step.
 
 1. Pairs at batch 256, each side on the same number of threads (torch: intra-op N;
    TensorFlow: intra-op N, inter-op 1, so neither runs more threads than the other):
 
-   * ours in float32 (``DCGAN.training_step``, what ``--amp off`` runs) against the seeds'
+   * ours in float32 (``DCGAN.training_step``, what ``--amp off`` runs) against the original
      tf.keras step in float32: target ≥ 1.0×;
    * ours under bf16 autocast (``--amp bf16``) against the same tf.keras step built under
      Keras' ``mixed_bfloat16`` policy (D's last layer in float32, as Keras advises):
@@ -73,7 +73,7 @@ def synthetic_glyphs(n: int = 4096, size: int = 32) -> GlyphDataset:
     return GlyphDataset.from_glyphsets([GlyphSet(images, 0xAC00 + np.arange(n) % 11172)])
 
 
-# --------------------------------------------------------------------- the seeds' tf.keras
+# ------------------------------------------------------- the original example's tf.keras
 
 
 def import_tensorflow(threads: int):
@@ -89,8 +89,8 @@ def import_tensorflow(threads: int):
 
 
 def tf_step_factory(tf, batch: int, policy: str) -> Callable[[], None]:
-    """The seeds' tf.keras DCGAN step (one tape pair, ``tf.function``) under ``policy``
-    (``float32`` or ``mixed_bfloat16``)."""
+    """The original DCGAN example's tf.keras step (one tape pair, ``tf.function``) under
+    ``policy`` (``float32`` or ``mixed_bfloat16``)."""
     keras = tf.keras
     layers = keras.layers
     keras.mixed_precision.set_global_policy(policy)

@@ -4,7 +4,7 @@
 
 1. Clean 32×32 rendering of NanumGothic's 11,172 syllables on one core. Like with like:
    our ``fit`` placement (each glyph centred and scaled into the box) against a Pillow
-   ImageDraw loop written as the seed projects wrote it, which centres each glyph too
+   ImageDraw loop written as the original examples wrote it, which centres each glyph too
    (target ≥ 3× Pillow); both placements ≥ 40,000 glyphs/s, and ``em`` (the default,
    which only places the em square) reported beside them.
 2. Augmentation on one core (target ≥ 20,000 glyphs/s).
@@ -45,7 +45,7 @@ def best_rate(func, count: int, repeats: int = 3) -> float:
 
 
 def pillow_loop(path: str, codepoints: list[int], size: int = 32) -> np.ndarray:
-    """The seeds' way: a fresh image per glyph, the glyph measured (textbbox) and drawn
+    """The original examples' way: a fresh image per glyph, the glyph measured (textbbox) and drawn
     centred with ImageDraw.text."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -78,16 +78,16 @@ def main() -> int:
     pillow = best_rate(lambda: pillow_loop(NANUM_GOTHIC, subset), len(subset))
     print(f"render  ours (em)   {ours:>10,.0f} glyphs/s")
     print(f"render  ours (fit)  {ours_fit:>10,.0f} glyphs/s")
-    print(f"render  Pillow loop {pillow:>10,.0f} glyphs/s (centred, as the seeds)")
+    print(f"render  Pillow loop {pillow:>10,.0f} glyphs/s (centred, as the original examples)")
     report.add("render fit, one core", f"{ours_fit:,.0f} glyphs/s", "≥ 40,000/s", ours_fit >= 4e4)
     report.add("render em, one core", f"{ours:,.0f} glyphs/s", "≥ 40,000/s", ours >= 4e4)
     report.add(
-        "render fit / seeds' Pillow loop",
+        "render fit / original examples' Pillow loop",
         f"{ours_fit / pillow:.2f}×",
         "≥ 3×",
         ours_fit / pillow >= 3,
     )
-    report.add("render em / seeds' Pillow loop", f"{ours / pillow:.2f}×")
+    report.add("render em / original examples' Pillow loop", f"{ours / pillow:.2f}×")
 
     images = renderer.render(cps).images
     augment_rate = best_rate(lambda: augment_copies(images, 2, seed=0), 2 * len(images), 2)

@@ -20,7 +20,7 @@ INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 MEDIALS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
 FINALS = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"  # index 0 = no final
 
-# The 16 syllables the seed projects trained on.
+# The 16 syllables the original examples trained on.
 SEED_SYLLABLES = "가나다라마바아사자차타파하전미정"
 
 CHARSET_NAMES = ("all", "ksx1001", "seed16")

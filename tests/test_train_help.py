@@ -60,7 +60,7 @@ def test_the_model_help_is_what_the_command_prints():
     from conftest import run_cli
 
     code, out = run_cli("train", "dcgan", "--help")
-    assert code == 0 and "--latent" in out and "Train the seeds' DCGAN" in out
+    assert code == 0 and "--latent" in out and "Train the original examples' DCGAN" in out
 
 
 def test_looking_models_up_imports_none_of_them():

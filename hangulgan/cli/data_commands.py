@@ -73,7 +73,7 @@ def _charset(spec: str) -> list[int]:
     default="em",
     show_default=True,
     help="em: the em square is the canvas (keeps size and position); fit: each glyph centred "
-    "and scaled to the box, as the seed projects did.",
+    "and scaled to the box, as the original examples did.",
 )
 @click.option(
     "--augment",

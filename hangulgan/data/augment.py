@@ -39,11 +39,11 @@ class AugmentConfig:
     """Ranges and probabilities of each distortion. Pixel amounts are for a 32 px canvas
     and scale with the canvas size."""
 
-    rotation_deg: float = 15.0  # ± (the seeds' RandomRotation)
+    rotation_deg: float = 15.0  # ± (the original examples' RandomRotation)
     scale_range: tuple[float, float] = (0.9, 1.1)
     shear_deg: float = 8.0  # ±
     shift_px: float = 3.0  # ± per axis
-    wrap: bool = True  # translation wraps around (as in the seeds) or pads with paper
+    wrap: bool = True  # translation wraps around (as in the original examples) or pads with paper
     elastic_px: float = 1.5  # largest displacement of the elastic field
     elastic_prob: float = 0.5
     elastic_grid: int = 4  # control points per side of the smooth random field

@@ -15,7 +15,7 @@ Placements (recorded in the manifest):
     face (:class:`hangulgan.data.placement.Geometry`), and ``vector.fontbuild`` inverts them.
 ``fit``
     Each glyph scaled (aspect kept) and centred into the canvas less a margin: what the
-    seed projects did.
+    original examples did.
 
 A renderer can also be told the baseline row and pen origin, and a canvas larger than the
 em (``canvas``): the font checks render two fonts on one baseline that way.

@@ -1,5 +1,5 @@
-"""Trainable glyph models: the seeds' DCGAN (:mod:`~hangulgan.models.dcgan`) and the few-shot
-style-conditioned generator (:mod:`~hangulgan.models.styled`).
+"""Trainable glyph models: the original examples' DCGAN (:mod:`~hangulgan.models.dcgan`)
+and the few-shot style-conditioned generator (:mod:`~hangulgan.models.styled`).
 
 A new model is one module for its networks and step, and one torch-free module for its
 options (so that ``hangulgan train NAME --help`` never loads torch)::

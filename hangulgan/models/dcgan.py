@@ -1,11 +1,11 @@
-"""The seeds' DCGAN for 1-channel glyphs, with the options a user expects.
+"""The DCGAN of the original examples, for 1-channel glyphs, with the options a user expects.
 
-The default network is exactly the seed projects' tf.keras DCGAN (32×32×1),
+The default network is exactly the original example's tf.keras DCGAN (32×32×1),
 layer by layer: G = Dense 100→1024 → BN → LeakyReLU → Dense 8192 → BN → LeakyReLU →
 reshape 8×8×128 → ConvT 128 5×5 s1 → BN → LeakyReLU → ConvT 64 5×5 s2 → BN → LeakyReLU →
 ConvT 1 5×5 s2 tanh (no biases before BN); D = Conv 64 5×5 s2 → LeakyReLU 0.2 →
 Dropout 0.3 → Conv 128 5×5 s2 → LeakyReLU 0.2 → Flatten → Dense 256 → LeakyReLU 0.2 →
-Dropout 0.3 → Dense 1. Keras defaults are kept where the seeds relied on them: LeakyReLU
+Dropout 0.3 → Dense 1. Keras defaults are kept where the example relied on them: LeakyReLU
 slope 0.3 in G, BatchNorm ε 1e-3 and momentum 0.99, Glorot-uniform kernels, Adam ε 1e-7,
 NHWC order in reshape and flatten. G has 9,125,825 parameters and D 2,304,257.
 
@@ -15,7 +15,7 @@ AC-GAN-style classifier of the three jamo, whose loss on the fakes G minimises �
 small tables generalise across the 11,172 syllables far better than one 11,172-way
 one-hot); the non-saturating BCE or the hinge loss; spectral norm in D.
 
-The training step is the seeds' own algorithm: one D pass over real and fake images and
+The training step is the original example's own algorithm: one D pass over real and fake images and
 simultaneous updates of D and G from it (the tf.keras code takes both gradients from one
 tape). With the BCE loss one backward pass serves both networks: each sample's logit
 depends on that sample alone (D has no batch norm), so the G-loss gradient that reaches a
@@ -63,7 +63,7 @@ class JamoEmbedding(nn.Module):
 
 
 class Generator(nn.Module):
-    """The seeds' generator; conditional variants concatenate jamo embeddings to z."""
+    """The original example's generator; conditional variants concatenate jamo embeddings to z."""
 
     def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
         super().__init__()
@@ -102,7 +102,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """The seeds' discriminator; conditional variants add a projection over the jamo."""
+    """The original example's discriminator; conditional variants add a projection over the jamo."""
 
     def __init__(self, config: DCGANConfig, info: DataInfo) -> None:
         super().__init__()
@@ -158,7 +158,7 @@ def _glorot(module: nn.Module) -> None:
 
 
 class DCGAN(Model):
-    """The seeds' DCGAN, optionally class-conditional on the syllable's jamo."""
+    """The original DCGAN example, optionally class-conditional on the syllable's jamo."""
 
     name = "dcgan"
     config_class = DCGANConfig

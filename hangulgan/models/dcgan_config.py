@@ -19,10 +19,10 @@ MAX_STANDING = 10**6  # batch-norm calibration inputs (run in batches: a bound o
 
 @dataclass
 class DCGANConfig(ModelConfig):
-    """Options of the DCGAN; defaults reproduce the seeds' network and optimiser."""
+    """Options of the DCGAN; defaults reproduce the original example's network and optimiser."""
 
     command_help: ClassVar[str] = """
-    Train the seeds' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
+    Train the original examples' DCGAN (at 32×32: G 9,125,825 and D 2,304,257 parameters).
 
     \b
     Examples:
@@ -39,7 +39,7 @@ class DCGANConfig(ModelConfig):
     )
     jamo_dim: int = option(16, "Width of each jamo embedding in G (conditional only).")
     loss: str = option(
-        "bce", "bce: the seeds' non-saturating loss; hinge: hinge loss.", choices=LOSSES
+        "bce", "bce: the original examples' non-saturating loss; hinge: hinge loss.", choices=LOSSES
     )
     spectral_norm: bool = option(False, "Spectral norm on D's layers.")
     lr: float = option(1e-4, "Adam learning rate of G and D.")

@@ -7,7 +7,7 @@ Adam 2e-4 β1 0.5, the learning rate constant for ``--lr-constant-steps`` and th
 linearly to zero over ``--lr-decay-steps`` (the reference's n_epochs / n_epochs_decay, in
 steps). The learning rate is a function of the step alone, so a resumed run follows it
 exactly without a scheduler's state. The autoencoder is the same U-Net trained on L1 or MSE
-alone: the baseline the seed projects compared pix2pix against.
+alone: the baseline the original examples compared pix2pix against.
 """
 
 from __future__ import annotations
