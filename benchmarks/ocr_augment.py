@@ -109,8 +109,7 @@ def train_and_test(
             args += ["--glyph-sets", ",".join(glyph_sets)]
         hangulgan(*args)
         seconds = time.perf_counter() - start
-        clf = str(run.with_name(run.name + "-clf"))
-        hangulgan("classifier-export", str(run), "--out", clf, "--force")  # an earlier export
+        hangulgan("classifier-export", str(run), "--out", str(run.with_name(run.name + "-clf")))
         meta = json.loads(run.with_name(run.name + "-clf.json").read_text(encoding="utf-8"))
         result.write_text(json.dumps({"heldout": meta["heldout"], "seconds": seconds}))
     record = json.loads(result.read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ def imported_after(code: str) -> list[str]:
         ["train", "dcgan", "--help"],
         ["train", "styled", "--help"],
         ["train", "classifier", "--help"],
+        ["train", "crnn", "--help"],
         ["render", "--help"],
         ["translate", "--help"],
         ["translate", "train", "--help"],

@@ -56,6 +56,7 @@ COMMANDS = {
     "styled-export": "hangulgan.cli.styled_commands:styled_export_command",
     "ocr-export": "hangulgan.cli.ocr_commands:ocr_export_command",
     "ocr-merge": "hangulgan.cli.ocr_commands:ocr_merge_command",
+    "ocr-eval": "hangulgan.cli.ocr_eval_commands:ocr_eval_command",
     "translate": "hangulgan.cli.translate_commands:translate_group",
     "template": "hangulgan.cli.scan_commands:template_command",
     "from-scan": "hangulgan.cli.scan_commands:from_scan_command",
@@ -88,6 +89,10 @@ SUMMARIES = {
     ),
     "generate": "Draw every syllable of --charset in the style of a few references.",
     "ocr-export": "Write labelled images of text set from SOURCES for OCR training.",
+    "ocr-eval": (
+        "Read an OCR export with a `hangulgan train crnn` run and report its character error "
+        "rate and word accuracy."
+    ),
     "ocr-merge": "Join ocr-export outputs (PARTS) into one dataset in OUT.",
     "render": (
         "Render the Hangul syllables of FONTS (files or folders of TTF/OTF/TTC/WOFF) into the "

@@ -122,6 +122,12 @@ BUILTIN: dict[str, ModelEntry] = {
             data_config="hangulgan.eval.classifier_config:ClassifierDataConfig",
         ),
         ModelEntry(
+            "crnn",
+            model="hangulgan.ocr.crnn:CRNN",
+            config="hangulgan.ocr.crnn_config:CRNNConfig",
+            data_config="hangulgan.ocr.crnn_config:CRNNDataConfig",
+        ),
+        ModelEntry(
             "pix2pix",
             model="hangulgan.translate.models:Pix2Pix",
             config="hangulgan.translate.config:Pix2PixConfig",
