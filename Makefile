@@ -80,7 +80,7 @@ DEMO_STEPS ?= 1500
 demo-dcgan: install fonts
 	$(VENV)/bin/hangulgan render fonts/ corpus/ --workers $(DEMO_WORKERS) || test $$? -eq 1
 	mkdir -p out
-	$(VENV)/bin/hangulgan corpus preview corpus/ --face NanumGothic --out out/preview.png
+	$(VENV)/bin/hangulgan corpus preview corpus/ --face NanumGothic --out out/preview.png --force
 	$(VENV)/bin/hangulgan train dcgan --corpus corpus/ --faces NanumGothic --charset ksx1001 \
 	    --conditional --batch 64 --steps $(DEMO_STEPS) --run runs/demo --force
 	$(VENV)/bin/hangulgan sample runs/demo --text 다람쥐헌쳇바퀴에타고파한글꼴 --out out/dcgan-grid.png

@@ -109,7 +109,8 @@ def train_and_test(
             args += ["--glyph-sets", ",".join(glyph_sets)]
         hangulgan(*args)
         seconds = time.perf_counter() - start
-        hangulgan("classifier-export", str(run), "--out", str(run.with_name(run.name + "-clf")))
+        clf = str(run.with_name(run.name + "-clf"))
+        hangulgan("classifier-export", str(run), "--out", clf, "--force")  # an earlier export
         meta = json.loads(run.with_name(run.name + "-clf.json").read_text(encoding="utf-8"))
         result.write_text(json.dumps({"heldout": meta["heldout"], "seconds": seconds}))
     record = json.loads(result.read_text(encoding="utf-8"))

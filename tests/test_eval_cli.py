@@ -1,4 +1,5 @@
-"""`hangulgan evaluate` on glyph sets and runs, through the CLI, bad input included."""
+"""`hangulgan evaluate` on glyph sets and runs, through the CLI, bad input included; what
+--force may replace of evaluate's, classifier-export's and corpus preview's outputs."""
 
 from __future__ import annotations
 
@@ -167,3 +168,79 @@ def test_conditional_and_unconditional_runs(tmp_path, corpus, classifier):
 
     code, out = run_cli("evaluate", plain, "--classifier", classifier, "--sheet", "x.png")
     one_error_line(code, out, "--sheet needs a glyph set or a conditional run")
+
+
+def test_outputs_replace_only_what_the_command_wrote(tmp_path, corpus, classifier):
+    """--json and --sheet: never an existing file without --force; with it only a report
+    or PNG hangulgan wrote, else exit 2 naming the path, the file untouched (issue 19)."""
+    args = ("evaluate", f"{corpus}::NanumMyeongjo", "--real", f"{corpus}::NanumGothic",
+            "--classifier", classifier, "--no-baselines")  # fmt: skip
+    mine_json, mine_png = tmp_path / "notes.json", tmp_path / "photo.png"
+    mine_json.write_text('{"my": "notes"}')
+    from PIL import Image
+
+    Image.new("L", (4, 4), 128).save(mine_png)
+    before = mine_png.read_bytes()
+    for flag, path in (("--json", mine_json), ("--sheet", mine_png)):
+        code, out = run_cli(*args, flag, path)
+        one_error_line(code, out, f"{path}: already exists (replace it with --force)")
+        code, out = run_cli(*args, flag, path, "--force")
+        one_error_line(code, out, f"{path}: not a ")
+    assert mine_json.read_text() == '{"my": "notes"}' and mine_png.read_bytes() == before
+    code, out = run_cli(*args, "--json", tmp_path / "r.json", "--sheet", tmp_path / "s.png")
+    assert code == 0, out
+    assert json.loads((tmp_path / "r.json").read_text())["format"] == "hangulgan.evaluation"
+    code, out = run_cli(*args, "--json", tmp_path / "r.json")
+    one_error_line(code, out, "r.json: already exists")
+    code, out = run_cli(*args, "--json", tmp_path / "r.json", "--sheet", tmp_path / "s.png",
+                        "--force")  # fmt: skip
+    assert code == 0, out
+    # --ocr's report: refused before any reading (no Tesseract needed to get here)
+    font = debian_font(NANUM / "NanumGothic.ttf")
+    code, out = run_cli("evaluate", "--ocr", font, "--json", mine_json, "--force")
+    one_error_line(code, out, f"{mine_json}: not a report that hangulgan wrote")
+    code, out = run_cli("evaluate", "--ocr", tmp_path / "none.ttf", "--json", mine_json)
+    one_error_line(code, out, "none.ttf: no such font file")
+
+
+def test_classifier_export_replaces_only_a_classifier_file(tmp_path, classifier):
+    run = classifier.parent / "run"
+    out = tmp_path / "clf"
+    (tmp_path / "clf.json").write_text('{"my": "notes"}')
+    code, text = run_cli("classifier-export", run, "--out", out)
+    one_error_line(code, text, "clf.json: already exists (replace it with --force)")
+    code, text = run_cli("classifier-export", run, "--out", out, "--force")
+    one_error_line(code, text, "clf.json: not a classifier file that hangulgan wrote")
+    assert (tmp_path / "clf.json").read_text() == '{"my": "notes"}'
+    assert not (tmp_path / "clf.safetensors").exists()
+    code, text = run_cli("classifier-export", run, "--out", classifier)
+    one_error_line(code, text, "content.safetensors: already exists")
+    code, text = run_cli("classifier-export", run, "--out", classifier, "--force")
+    assert code == 0, text
+    code, text = run_cli("classifier-export", tmp_path / "no-run", "--out", classifier)
+    assert code == 2 and "no-run" in text and "already exists" not in text
+
+
+def test_corpus_preview_replaces_only_a_png_hangulgan_drew(tmp_path, corpus):
+    from PIL import Image
+
+    mine = tmp_path / "photo.png"
+    Image.new("L", (4, 4), 128).save(mine)
+    before = mine.read_bytes()
+    preview = ("corpus", "preview", corpus, "--face", "NanumGothic", "--out")
+    code, out = run_cli(*preview, mine)
+    one_error_line(code, out, "photo.png: already exists (replace it with --force)")
+    code, out = run_cli(*preview, mine, "--force")
+    one_error_line(code, out, "photo.png: not a grid that hangulgan drew")
+    assert mine.read_bytes() == before
+    ours = tmp_path / "preview.png"
+    for extra in ((), ("--force",), ("--all-faces", "--text", "한글", "--force")):
+        code, out = run_cli(*preview, ours, *extra)
+        assert code == 0, out
+    code, out = run_cli(*preview, ours)
+    one_error_line(code, out, "preview.png: already exists")
+    code, out = run_cli("corpus", "preview", tmp_path / "none", "--out", ours)
+    assert code == 2 and "none" in out and "already exists" not in out
+    for wrong in (("--face", "Nope"), ("--faces", "Nope")):
+        code, out = run_cli("corpus", "preview", corpus, *wrong, "--out", ours)
+        one_error_line(code, out, "Nope")

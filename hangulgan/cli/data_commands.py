@@ -226,16 +226,25 @@ def corpus_info(folder):
     default=None,
     help="Show augmented copy K instead of the clean glyphs.",
 )
-def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, copy):
+@click.option(
+    "--force", is_flag=True, help="Replace a PNG that hangulgan drew; never another file."
+)
+def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, copy, force):
     """Write a PNG sheet of one face's glyphs, or with --all-faces --text of every face
     (or of --faces), one labelled row each."""
+    from hangulgan.cli.outputs import check_png_out
+
     corpus = Corpus.open(folder)
     if not corpus.face_names:
         raise CorpusError(f"{folder}: the corpus holds no face")
+    # the inputs before the output: a wrong corpus or face is named, not an output clash
     if all_faces or faces:
         chosen = [name.strip() for name in faces.split(",") if name.strip()] if faces else None
         if faces is not None and not chosen:
             raise CorpusError(f"--faces {faces!r}: name at least one face")
+        for name in chosen or []:
+            corpus.face(name, augmented=False)
+        check_png_out(out, force, "--out")
         path = compare_sheet(corpus, text or "한글 글꼴 합성", out, faces=chosen)
         click.echo(f"wrote {path}")
         return
@@ -244,6 +253,7 @@ def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, co
         if glyphs.augmented is None or not 0 <= copy < glyphs.augmented.shape[0]:
             raise CorpusError(f"{folder}: face {glyphs.name} has no augmented copy {copy}")
         glyphs = type(glyphs)(glyphs.augmented[copy], glyphs.codepoints, glyphs.name)
+    check_png_out(out, force, "--out")
     path = preview_sheet(glyphs, out, columns=columns, count=count, text=text)
     click.echo(f"wrote {path}")
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from hangulgan.errors import ConfigError
+
+# The "format" of every JSON report evaluate writes: what its --force may replace.
+REPORT_FORMAT = "hangulgan.evaluation"
 
 
 def _classifier(path: Path | None):
@@ -34,6 +38,7 @@ def _fewshot(
     seed: int,
     adapt_steps: int,
     json_out: Path | None,
+    force: bool,
 ) -> None:
     """A styled run or weights file by the few-shot protocol: three cells beside the copy
     baselines."""
@@ -47,6 +52,7 @@ def _fewshot(
     folder = corpus or generator.data.corpus
     if not folder:
         raise ConfigError(f"{run_dir}: names no corpus; give --corpus")
+    _check_outputs(json_out, None, force)
     results = evaluate_fewshot(
         generator,
         Corpus.open(folder),
@@ -63,8 +69,21 @@ def _fewshot(
             pairs = ", ".join(f"{a}→{b}" for a, b in result.nearest.items())
             click.echo(f"nearest faces ({cell}): {pairs}")
     if json_out:
-        write_json_atomic(json_out, to_json(results))
+        write_json_atomic(json_out, {"format": REPORT_FORMAT} | to_json(results))
         click.echo(f"json: {json_out}")
+
+
+def _check_outputs(json_out: Path | None, sheet: Path | None, force: bool) -> None:
+    """ConfigError unless the outputs may be written: new files, or with ``force`` a report
+    or sheet that hangulgan wrote (checked after the inputs, before any work)."""
+    from hangulgan.cli.outputs import check_json_out, check_png_out
+
+    if json_out is not None:
+        check_json_out(json_out, force, REPORT_FORMAT, "--json")
+    if sheet is not None:
+        check_png_out(sheet, force, "--sheet")
+    if json_out is not None and sheet is not None and json_out.resolve() == sheet.resolve():
+        raise ConfigError(f"{json_out}: given as both --json and --sheet")
 
 
 def _run_draws_syllables(run_dir: str) -> bool:
@@ -128,6 +147,11 @@ def _run_draws_syllables(run_dir: str) -> bool:
     "--adapt does (0: no adaptation).",
 )
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a --json report or --sheet PNG that hangulgan wrote; never another file.",
+)
+@click.option(
     "--ocr",
     "ocr_font",
     type=click.Path(path_type=Path),
@@ -152,6 +176,7 @@ def evaluate_command(
     per_face: int,
     seen_faces: int,
     adapt_steps: int,
+    force: bool,
     ocr_font: Path | None,
     reference: Path | None,
 ) -> None:
@@ -173,7 +198,9 @@ def evaluate_command(
     if ocr_font is not None:
         if target or real:
             raise ConfigError("--ocr reads a font; give it without TARGET or --real")
-        _ocr(ocr_font, reference, json_out)
+        if sheet is not None:
+            raise ConfigError("--sheet compares glyph sets; --ocr writes no sheet")
+        _ocr(ocr_font, reference, json_out, force)
         return
     if reference is not None:
         raise ConfigError("--reference goes with --ocr FONT")
@@ -183,10 +210,11 @@ def evaluate_command(
         )
     from hangulgan.data.corpus import Corpus, open_glyphset
     from hangulgan.eval.evaluate import evaluate_glyphsets, evaluate_run, write_sheet
+    from hangulgan.io import write_json_atomic
 
     if target.endswith(".safetensors") or (_is_run(target) and _run_model(target) == "styled"):
         cells = (per_face, seen_faces, seed, adapt_steps)
-        _fewshot(target, corpus, _classifier(classifier), *cells, json_out)
+        _fewshot(target, corpus, _classifier(classifier), *cells, json_out, force)
         return
 
     # Inputs first: a wrong path is reported before the classifier is read.
@@ -206,6 +234,7 @@ def evaluate_command(
             f"{target}: --sheet needs a glyph set or a conditional run (an unconditional "
             "run's samples are no particular syllables)"
         )
+    _check_outputs(json_out, sheet, force)  # after the inputs (the run's config read above)
     report_real = None
     if _is_run(target):
         report, generated, report_real = evaluate_run(
@@ -233,7 +262,7 @@ def evaluate_command(
         )
     click.echo(report.table())
     if json_out:
-        report.write_json(json_out)
+        write_json_atomic(json_out, {"format": REPORT_FORMAT} | report.to_dict())
         click.echo(f"json: {json_out}")
     if sheet:
         real_for_sheet = real_set if real_set is not None else report_real
@@ -241,10 +270,14 @@ def evaluate_command(
         click.echo(f"sheet: {write_sheet(generated, real_for_sheet, sheet)}")
 
 
-def _ocr(font: Path, reference: Path | None, json_out: Path | None) -> None:
+def _ocr(font: Path, reference: Path | None, json_out: Path | None, force: bool) -> None:
     from hangulgan.eval.tesseract import ocr_font
     from hangulgan.io import write_json_atomic
 
+    for path in (font, reference):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{path}: no such font file")
+    _check_outputs(json_out, None, force)
     results = [ocr_font(font)] + ([ocr_font(reference)] if reference else [])
     click.echo(f"{'font':50s} {'accuracy':>9s} {'coverage':>9s}")
     for result in results:
@@ -255,7 +288,8 @@ def _ocr(font: Path, reference: Path | None, json_out: Path | None) -> None:
             )
     click.echo("accuracy: 1 − edit distance / length over the syllables the font draws")
     if json_out:
-        write_json_atomic(json_out, {"ocr": [r.to_dict() for r in results]})
+        report = {"format": REPORT_FORMAT, "ocr": [r.to_dict() for r in results]}
+        write_json_atomic(json_out, report)
         click.echo(f"json: {json_out}")
 
 
@@ -268,11 +302,24 @@ def _ocr(font: Path, reference: Path | None, json_out: Path | None) -> None:
     help="Write OUT.safetensors and OUT.json.",
 )
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="Default: the newest.")
-def classifier_export_command(run_dir: Path, out: Path, checkpoint: Path | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a classifier file (OUT.safetensors, OUT.json) hangulgan wrote; never "
+    "another file.",
+)
+def classifier_export_command(
+    run_dir: Path, out: Path, checkpoint: Path | None, force: bool
+) -> None:
     """Measure a `hangulgan train classifier` run on its held-out data and write it as a
     classifier file (weights + a JSON of what it was trained on and how it scored)."""
+    from hangulgan.eval.classifier import classifier_paths
     from hangulgan.eval.classifier_export import export_classifier
+    from hangulgan.train.config import RunConfig
 
+    RunConfig.load(run_dir)  # the input first: an output clash must not hide a wrong RUN
+    for path in classifier_paths(out):
+        _check_classifier_out(path, force)
     classifier, (weights, meta) = export_classifier(run_dir, out, checkpoint)
     held = classifier.meta["heldout"]
     key = "content_accuracy" if classifier.task == "content" else "style_accuracy"
@@ -284,3 +331,31 @@ def classifier_export_command(run_dir: Path, out: Path, checkpoint: Path | None)
         if classifier.task == "content":
             click.echo(f"  {name:30s} {value:.4f}")
     click.echo(f"wrote {weights} and {meta}")
+
+
+def _check_classifier_out(path: Path, force: bool) -> None:
+    """ConfigError unless classifier-export may write ``path`` (one of OUT.safetensors and
+    OUT.json): a new file, or with ``force`` one that a classifier export wrote (its
+    header or description names the classifier format)."""
+    from hangulgan.errors import CheckpointError
+    from hangulgan.eval.classifier import CLASSIFIER_FORMAT
+    from hangulgan.train.weights import read_header
+
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; --out names the classifier files to write")
+    if not force:
+        raise ConfigError(f"{path}: already exists (replace it with --force)")
+    try:
+        if path.suffix == ".json":
+            found = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            found = read_header(path, "classifier file")
+    except (OSError, ValueError, CheckpointError):
+        found = None
+    if not isinstance(found, dict) or found.get("format") != CLASSIFIER_FORMAT:
+        raise ConfigError(
+            f"{path}: not a classifier file that hangulgan wrote; --force replaces only "
+            "such a file, never another"
+        )

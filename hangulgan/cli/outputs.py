@@ -62,3 +62,23 @@ def check_png_out(path: Path, force: bool, option: str = "--out") -> None:
             f"{path}: not a grid that hangulgan drew; --force replaces only such a PNG, "
             "never another file"
         )
+
+
+def check_json_out(path: Path, force: bool, fmt: str, option: str) -> None:
+    """ConfigError unless ``path`` may receive a JSON report whose ``format`` is ``fmt``: a
+    new file, or with ``force`` a JSON file of that format (one the same command wrote)."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; {option} takes the file to write")
+    if not force:
+        raise ConfigError(f"{path}: already exists (replace it with --force)")
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        found = None
+    if not isinstance(found, dict) or found.get("format") != fmt:
+        raise ConfigError(
+            f"{path}: not a report that hangulgan wrote; --force replaces only such a "
+            "report, never another file"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +12,20 @@ from hangulgan.data.corpus import Corpus
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import CorpusError, GlyphSetError, HangulganError
 from hangulgan.io import atomic_path
+
+# The tEXt "Software" of every grid and sheet hangulgan writes (these previews, and the
+# sample grids of hangulgan.train.grid): the mark by which a command's --force knows a PNG
+# it may replace; a user's image of the same name is never touched.
+PNG_SOFTWARE = "hangulgan"
+
+
+def marked_png_info() -> Any:
+    """PNG metadata that marks a PNG as hangulgan's (:data:`PNG_SOFTWARE`)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Software", PNG_SOFTWARE)
+    return info
 
 
 def write_tile_sheet(
@@ -53,7 +68,7 @@ def write_tile_sheet(
     out = Path(out)
     try:
         with atomic_path(out, suffix=".png") as tmp:
-            image.save(tmp, format="PNG")
+            image.save(tmp, format="PNG", pnginfo=marked_png_info())
     except OSError as err:
         raise HangulganError(f"{out}: cannot write preview ({err.strerror or err})") from None
     return out

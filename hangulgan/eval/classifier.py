@@ -170,7 +170,8 @@ class Classifier:
         return {"codepoint": codepoints.astype(np.int64), "confidence": confidence, "jamo": jamo}
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
+def classifier_paths(path: str | Path) -> tuple[Path, Path]:
+    """The two files of classifier ``path`` (with or without suffix): weights and JSON."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
@@ -178,7 +179,7 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 
 def save_classifier(classifier: Classifier, path: str | Path) -> tuple[Path, Path]:
     """Write ``PATH.safetensors`` (weights) and ``PATH.json`` (what it is), atomically."""
-    weights_path, meta_path = _paths(path)
+    weights_path, meta_path = classifier_paths(path)
     # the weights' header names the format only; the version lies in the JSON description
     write_weights(weights_path, classifier.net.state_dict(), header_fields(CLASSIFIER_FORMAT, None))
     meta = dict(classifier.meta)
@@ -203,7 +204,7 @@ def load_classifier(path: str | Path) -> Classifier:
     or when its weights do not fit the network its JSON describes (another image size,
     another set of faces).
     """
-    weights_path, meta_path = _paths(path)
+    weights_path, meta_path = classifier_paths(path)
     meta = read_description(meta_path, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, "classifier")
     task = meta.get("task")
     if task not in TASKS:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from PIL.PngImagePlugin import PngInfo
 
+from hangulgan.data.sheets import PNG_SOFTWARE, marked_png_info
 from hangulgan.io import atomic_path
 
 _BACKGROUND = 200  # the grey between tiles
@@ -65,17 +65,6 @@ def grid_image(
     return image
 
 
-# The tEXt "Software" of every grid and sheet hangulgan writes: the mark by which `sample
-# --force` knows a PNG it may replace (a user's image of the same name is never touched).
-PNG_SOFTWARE = "hangulgan"
-
-
-def _marked() -> PngInfo:
-    info = PngInfo()
-    info.add_text("Software", PNG_SOFTWARE)
-    return info
-
-
 def drawn_by_hangulgan(path: str | Path) -> bool:
     """Whether ``path`` is a PNG grid or sheet that hangulgan wrote (its Software mark)."""
     try:
@@ -92,7 +81,8 @@ def save_grid(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
-        grid_image(to_display(images, ink), cols=cols).save(tmp, format="PNG", pnginfo=_marked())
+        image = grid_image(to_display(images, ink), cols=cols)
+        image.save(tmp, format="PNG", pnginfo=marked_png_info())
     return path
 
 
@@ -135,5 +125,5 @@ def save_panels(panels: dict[str, torch.Tensor], path: str | Path, ink: bool = T
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
-        sheet_image(panels, ink=ink).save(tmp, format="PNG", pnginfo=_marked())
+        sheet_image(panels, ink=ink).save(tmp, format="PNG", pnginfo=marked_png_info())
     return path
