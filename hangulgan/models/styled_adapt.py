@@ -8,8 +8,9 @@ held-out syllables each): with 8 references, 100 steps at learning rate 3e-4 lif
 by +0.04 to +0.16 per face over the unadapted drawing and put every face above both copy
 baselines (+0.08 to +0.26 over the nearest copy); with 64 references +0.11 to +0.36 over
 the nearest copy. Chosen on the L1-only variant: twice the steps changed ink IoU by under
-0.01; a lower rate (1e-4) was lower on nine faces of ten; the decoder alone or the style
-path alone learnt less; a joint random affine jitter of sources and targets did not pay.
+0.01; a lower rate (1e-4) was lower on nine faces of ten; adapting only the style path
+(encoder, pool, AdaIN) learnt less; a joint random affine jitter of sources and targets
+did not pay.
 
 Each training item is one reference drawn as a target from the *other* references, so the
 generator learns the face's drawing, not a copy of its input: a step takes ``groups`` runs
@@ -22,9 +23,9 @@ read only half of the other syllables right (0.98 before: finals became blobs, ы
 as ыб╗). So each step also draws :data:`PROBES` random syllables in the references' style,
 and the frozen content classifier's jamo cross-entropy on them and on the targets keeps
 every syllable legible (weight :data:`CONTENT_WEIGHT`, the training run's): on UnPilgi
-content accuracy 0.977 and ink IoU 0.345 (L1 alone: 0.513 and 0.340). That classifier is the one ``evaluate`` reads
-content accuracy with, so after adaptation that figure is no independent judge: Tesseract
-on the exported font is (``evaluate --ocr``).
+content accuracy 0.977 and ink IoU 0.345 (L1 alone: 0.513 and 0.340). That classifier is
+the one ``evaluate`` reads content accuracy with, so after adaptation that figure is no
+independent judge: Tesseract on the exported font is (``evaluate --ocr``).
 """
 
 from __future__ import annotations
