@@ -93,3 +93,34 @@ def test_ctrl_c_closes_the_progress_bar_before_saying_interrupted(tmp_path):
     assert shown[-1] == "interrupted", result.stderr
     assert "3/16" in shown[-2]  # the bar, closed where it stopped
     assert not out.exists()
+
+
+# Ctrl-C during adaptation: the trainer stops at the next step, and adaptation raises
+# KeyboardInterrupt rather than hand back half-adapted weights (stand-in: a stop at step 2)
+PLANT_ADAPT_STOP = """
+from hangulgan.models import styled_adapt
+class StopAtTwo(styled_adapt.DivergenceWatch):
+    def __call__(self, trainer, step, losses):
+        super().__call__(trainer, step, losses)
+        if step == 2:
+            trainer.request_stop()
+styled_adapt.DivergenceWatch = StopAtTwo
+from hangulgan.cli import main
+main()
+"""
+
+
+def test_ctrl_c_during_adaptation_exits_130_and_writes_nothing(tmp_path):
+    out = tmp_path / "drawn"
+    font = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+    args = ["generate", "--refs", font, "--adapt", "--charset", "seed16", "--no-progress"]
+    result = subprocess.run(
+        [sys.executable, "-c", PLANT_ADAPT_STOP, *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=300,
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "interrupted", result.stderr
+    assert not out.exists()
