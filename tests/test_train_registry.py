@@ -34,7 +34,7 @@ def test_each_builtin_entry_says_what_its_class_declares(name):
 
 
 def test_families_sort_the_models_between_the_two_training_commands():
-    assert model_names(GLYPH) == ["classifier", "dcgan", "styled"]
+    assert model_names(GLYPH) == ["classifier", "crnn", "dcgan", "styled"]  # crnn: 441ef08
     assert model_names(TRANSLATION) == ["autoencoder", "cyclegan", "pix2pix", "ugatit"]
     assert model_names() == sorted(model_names(GLYPH) + model_names(TRANSLATION))
 
