@@ -713,3 +713,27 @@ def test_complete_adapts_to_a_font_under_the_fine_tuning_minimum(trained_run, cu
     _, drawn_plain = font_hangul(tmp_path / "p.ttf")
     added = [ord(c) for c in ADD]
     assert any(not np.array_equal(drawn_adapted.image(cp), drawn_plain.image(cp)) for cp in added)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"width": 10**7}, "width 10000000: must lie in 1..1024"),
+        ({"style_dim": 10**7}, "style_dim 10000000: must lie in 1..65536"),
+        ({"res_blocks": 10**6}, "res_blocks 1000000: must lie in 0..256"),
+        ({"lr": float("nan")}, "learning rate nan: must be positive and finite"),
+    ],
+)
+def test_styled_sizes_are_bounded_before_anything_is_allocated(values, message):
+    with pytest.raises(ConfigError, match=message):
+        StyledConfig(**values).validate()
+
+
+def test_styled_run_stores_its_corpus_and_weights_paths_resolved(tmp_path, monkeypatch):
+    from hangulgan.train.options import resolve_paths
+
+    monkeypatch.chdir(tmp_path)
+    data = resolve_paths(StyledDataConfig(corpus="corpus"))
+    model = resolve_paths(StyledConfig(init_from="w.safetensors", content_critic=""))
+    assert data.corpus == str(tmp_path / "corpus")
+    assert model.init_from == str(tmp_path / "w.safetensors") and model.content_critic == ""

@@ -56,18 +56,23 @@ class StyledConfig(ModelConfig):
         "",
         "Content classifier for --content-weight (NAME.safetensors from `hangulgan "
         "classifier-export`), trained on this run's training faces and syllables only.",
+        path=True,
     )
     init_from: str = option(
-        "", "Start from these weights: a styled run folder, a checkpoint or a weights file."
+        "",
+        "Start from these weights: a styled run folder, a checkpoint or a weights file.",
+        path=True,
     )
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
-        for name in ("width", "style_dim", "jamo_dim"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} {getattr(self, name)}: must be 1 or more")
-        if self.res_blocks < 0:
-            raise ConfigError(f"res_blocks {self.res_blocks}: must be 0 or more")
+        # bounded before anything is allocated: a size of 10⁷ in a config.json is a clear
+        # error, not the kernel's out-of-memory kill
+        for name, most in (("width", 1024), ("style_dim", 65_536), ("jamo_dim", 65_536)):
+            if not 1 <= getattr(self, name) <= most:
+                raise ConfigError(f"{name} {getattr(self, name)}: must lie in 1..{most}")
+        if not 0 <= self.res_blocks <= 256:
+            raise ConfigError(f"res_blocks {self.res_blocks}: must lie in 0..256")
         if self.style_pool not in STYLE_POOLS:
             raise ConfigError(f"style_pool {self.style_pool!r}: choose {', '.join(STYLE_POOLS)}")
         if min(self.l1_weight, self.adv_weight, self.aux_weight, self.content_weight) < 0:
@@ -76,8 +81,8 @@ class StyledConfig(ModelConfig):
             raise ConfigError(
                 "--content-weight needs --content-critic (a content classifier's weights)"
             )
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate {self.lr}: must be positive")
+        if not 0 < self.lr < float("inf"):
+            raise ConfigError(f"learning rate {self.lr}: must be positive and finite")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
 
@@ -86,7 +91,7 @@ class StyledConfig(ModelConfig):
 class StyledDataConfig:
     """What the few-shot generator trains on: a corpus, its split, and how batches are drawn."""
 
-    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.")
+    corpus: str | None = option(None, "Corpus folder from `hangulgan render`.", path=True)
     faces: list[str] | None = option(
         None, "Train on these faces only (repeat, or comma-separate). Default: all.", multiple=True
     )
@@ -111,6 +116,8 @@ class StyledDataConfig:
         """Raise ConfigError for values out of range."""
         if self.targets_per_face < 1 or self.refs_min < 1:
             raise ConfigError("targets_per_face and refs_min must be 1 or more")
+        if max(self.targets_per_face, self.refs_max) > 4096:
+            raise ConfigError("targets_per_face and refs_max must be 4,096 or fewer")
         if self.refs_max < self.refs_min:
             raise ConfigError(f"refs_max {self.refs_max}: below refs_min {self.refs_min}")
         if not 0 <= self.holdout_fraction < 1:
