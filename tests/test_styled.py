@@ -461,6 +461,7 @@ def test_complete_says_when_nothing_is_missing(trained_run, tmp_path):
     ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0 and "nothing to add" in result.output
+    assert "already draws every syllable of --charset seed16" in result.output
     assert not (tmp_path / "x.ttf").exists()
 
 

@@ -319,7 +319,10 @@ def complete_command(
         bars=progress,
     )
     if not report.added and not report.skipped:
-        click.echo(f"{font}: already draws all 11,172 syllables; nothing to add")
+        wanted = (
+            "all 11,172 syllables" if charset == "all" else f"every syllable of --charset {charset}"
+        )
+        click.echo(f"{font}: already draws {wanted}; nothing to add (no font written)")
         return
     click.echo(
         f"{out}: {report.had} syllables kept, {report.added} added "
