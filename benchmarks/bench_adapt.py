@@ -207,7 +207,7 @@ def plot(rows: list[dict], ks: list[int], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    figure, axis = plt.subplots(figsize=(8.0, 4.0), dpi=120)
     present = sorted(k for k in ks if any(r["k"] == k for r in rows))
     for method, colour in zip(
         METHODS, ("tab:blue", "tab:red", "tab:gray", "tab:green"), strict=True
@@ -223,7 +223,7 @@ def plot(rows: list[dict], ks: list[int], path: Path) -> None:
     axis.set_xlabel("references K")
     axis.set_ylabel("ink IoU on unseen syllables")
     axis.set_title("Held-out faces of the shipped weights (dashed: worst face)")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.grid(alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
