@@ -109,8 +109,8 @@ def _charset(spec: str) -> list[int]:
 @click.option(
     "--adapt",
     is_flag=True,
-    help="Fine-tune the generator on the --refs before drawing (about 10 s for 8 references "
-    "on 2 cores): the drawing moves from the nearest face it knew to the face given.",
+    help="Fine-tune the generator on the --refs before drawing (100 steps: 10 s to a minute on "
+    "2 cores): the drawing moves from the nearest face it knew to the face given.",
 )
 @click.option(
     "--adapt-steps",
