@@ -10,14 +10,10 @@ from pathlib import Path
 
 import click
 
-from hangulgan import hangul
-from hangulgan.data.augment import AugmentConfig
-from hangulgan.data.corpus import Corpus
-from hangulgan.data.corpus_manifest import RenderSettings
-from hangulgan.data.corpus_merge import merge_corpora
-from hangulgan.data.corpus_render import parse_shard, render_corpus
-from hangulgan.data.sheets import compare_sheet, preview_sheet
 from hangulgan.errors import CorpusError
+
+# The data layer (numpy, FreeType, fontTools) is imported inside each command, so that
+# `hangulgan render --help` stays fast (benchmarks/bench_help.py).
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 
@@ -51,6 +47,8 @@ def _sigterm_stops() -> Iterator[None]:
 
 
 def _charset(spec: str) -> list[int]:
+    from hangulgan import hangul
+
     try:
         return hangul.resolve_charset(spec)
     except ValueError as err:
@@ -128,6 +126,11 @@ def render_cmd(
       hangulgan render /usr/share/fonts/truetype/nanum corpus64/ --size 64 --charset ksx1001
       hangulgan render fonts/ corpus-aug/ --augment 4 --seed 1
     """
+    from hangulgan import hangul
+    from hangulgan.data.augment import AugmentConfig
+    from hangulgan.data.corpus_manifest import RenderSettings
+    from hangulgan.data.corpus_render import parse_shard, render_corpus
+
     settings = RenderSettings(
         size=size,
         placement=placement,
@@ -180,6 +183,8 @@ def corpus_group():
 def corpus_info(folder):
     """Show a corpus's settings and its faces, sorted by name: glyphs drawn, syllables
     missing from the cmap, mapped but empty, failing to load, and the font's licence."""
+    from hangulgan.data.corpus import Corpus
+
     corpus = Corpus.open(folder)
     m = corpus.manifest
     aug = m.get("augment", {})
@@ -233,6 +238,8 @@ def corpus_preview(folder, face, all_faces, faces, out, count, columns, text, co
     """Write a PNG sheet of one face's glyphs, or with --all-faces --text of every face
     (or of --faces), one labelled row each."""
     from hangulgan.cli.outputs import check_png_out
+    from hangulgan.data.corpus import Corpus
+    from hangulgan.data.sheets import compare_sheet, preview_sheet
 
     corpus = Corpus.open(folder)
     if not corpus.face_names:
@@ -267,6 +274,8 @@ def corpus_merge(parts, out, move):
 
     Interrupted (killed, disk full)? Run the same command again: it finishes the merge.
     With --move the face folders leave the PARTS, whose manifests stop listing them."""
+    from hangulgan.data.corpus_merge import merge_corpora
+
     with _sigterm_stops():
         added = merge_corpora(list(parts), out, move=move)
     click.echo(f"merged {len(added)} faces into {out}")
