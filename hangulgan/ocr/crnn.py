@@ -270,6 +270,9 @@ class CRNN(Model):
         self.codec = Codec(config.alphabet)
         self.net = CRNNNet(config, self.codec.classes)
         self.networks = {"crnn": self.net}
+        if config.channels_last:
+            self.memory_format = torch.channels_last
+            self.net.to(memory_format=self.memory_format)  # later moves keep the layout
 
     @classmethod
     def make_dataset(cls, data: CRNNDataConfig, config: ModelConfig) -> LineDataset:
@@ -302,6 +305,7 @@ class CRNN(Model):
         """CTC loss of the batch; returns it and the batch's character error rate as read
         by greedy decoding (in training mode: dropout on)."""
         images = batch["image"].to(self.device, non_blocking=True)
+        images = images.contiguous(memory_format=self.memory_format)
         targets = batch["target"].to(self.device)
         target_lengths = batch["target_length"].to(self.device)
         for group in self.optimizers["crnn"].param_groups:
@@ -342,7 +346,8 @@ class CRNN(Model):
         was_training = net.training
         net.eval()
         try:
-            logits, lengths = net(batch["image"].to(self.device), batch["width"])
+            images = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
+            logits, lengths = net(images, batch["width"])
         finally:
             net.train(was_training)
         return [self.codec.decode(k) for k in greedy_decode(logits.float(), lengths)]
