@@ -3,10 +3,13 @@ with CTC loss on the words or lines of an ``ocr-export`` folder.
 
 The network (Shi, Bai and Yao's CRNN, cut down for a CPU): five 3×3 convolutions with
 batch norm, pooled to 1/16 of the height and 1/4 of the width, so that each output column
-stands for 4 pixels of the line; the columns' features go through a bidirectional LSTM
-(or 1-D convolutions) and a linear layer to per-column scores over the alphabet and the
+stands for 4 pixels of the line; the columns' features go through residual 1-D
+convolutions (or a bidirectional LSTM: on these CPUs it costs 70 % more a step, and it
+still read lines at a CER of 0.80 after 400 steps where the convolutions were at 0.03
+after 300) and a linear layer to per-column scores over the alphabet and the
 CTC blank (index 0). The LSTM reads each line only up to its own width (packed
-sequences), so the padding of a batch changes nothing it reads. Greedy decoding takes the
+sequences), so a batch's padding does not run through its state (the convolutions still
+see a few pixels of it at a line's right edge, as paper). Greedy decoding takes the
 best class of each column, merges repeats and drops blanks.
 
 Lines of any width are resized to the config's height (aspect kept) and padded with paper

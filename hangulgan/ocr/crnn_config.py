@@ -24,8 +24,9 @@ class CRNNConfig(ModelConfig):
     """Options of the CRNN: a convolution stack, a sequence model and a CTC head."""
 
     command_help: ClassVar[str] = """
-    Train a CRNN text recognizer (convolutions → BiLSTM → per-column characters, CTC loss)
-    on the words or lines of an `ocr-export` folder; `hangulgan ocr-eval` measures it.
+    Train a CRNN text recognizer (convolutions → 1-D convolutions or a BiLSTM → per-column
+    characters, CTC loss) on the words or lines of an `ocr-export` folder; `hangulgan
+    ocr-eval` measures it.
 
     \b
     Examples:
@@ -39,9 +40,9 @@ class CRNNConfig(ModelConfig):
         32, "Channels of the first convolution (then 2×, 4×, 4× and 8× as many)."
     )
     sequence: str = option(
-        "lstm",
-        "Sequence model over the columns: lstm (bidirectional LSTM) or conv (1-D "
-        "convolutions, faster on CPU).",
+        "conv",
+        "Sequence model over the columns: conv (residual 1-D convolutions) or lstm "
+        "(bidirectional LSTM: slower on CPU, and far slower to leave CTC's all-blank start).",
         choices=SEQUENCES,
     )
     hidden: int = option(128, "Units per direction of the LSTM (or channels of the 1-D convs).")
