@@ -296,6 +296,16 @@ def test_ocr_eval_refuses_other_runs_and_other_folders(tmp_path, words, trained)
     assert code == 2 and "--batch 0" in output
 
 
+def test_a_missing_or_broken_image_is_named(tmp_path, trained):
+    export = _export(tmp_path / "gt", _words_file(tmp_path, 10), "--format", "gt")
+    (export / "gt" / "images" / "000000003.png").unlink()
+    code, output = run_cli("ocr-eval", trained["trained"], "--data", export)
+    assert code == 2 and "000000003.png: cannot read" in output
+    (export / "gt" / "images" / "000000003.png").write_bytes(b"not a png")
+    code, output = run_cli("ocr-eval", trained["trained"], "--data", export)
+    assert code == 2 and "sample 3 is no image" in output
+
+
 def test_labels_outside_the_alphabet_count_as_errors(tmp_path, trained):
     # the words of another vocabulary: 가 and 나 are known, 한 and 글 are not
     text = tmp_path / "other.txt"

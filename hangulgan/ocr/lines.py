@@ -44,7 +44,13 @@ class ExportSplit:
     def encoded(self, indices: Sequence[int]) -> list[bytes]:
         """The stored image files (PNG or JPEG bytes) of samples ``indices`` (from 0)."""
         if self.fmt != "lmdb":
-            return [self._files[i].read_bytes() for i in indices]
+            out = []
+            for i in indices:
+                try:
+                    out.append(self._files[i].read_bytes())
+                except OSError as err:
+                    raise ConfigError(f"{self._files[i]}: cannot read ({err.strerror})") from None
+            return out
         # opened for each call, not held: LMDB refuses a second open of one database in a
         # process, and two datasets (or a dataset and ocr-eval) may read the same export
         env = _open_lmdb(self.path)
@@ -83,12 +89,6 @@ def _open_lmdb(path: Path):
         return lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
     except lmdb.Error as err:
         raise ConfigError(f"{path}: cannot open the LMDB ({err})") from None
-
-
-def split_names(folder: str | Path) -> list[str]:
-    """The splits an export holds (``["all"]`` when it is not split); ConfigError when
-    ``folder`` is not a complete export."""
-    return list(read_part(folder).counts)
 
 
 def open_split(folder: str | Path, split: str | None = None, default: str = "train") -> ExportSplit:
