@@ -5,6 +5,7 @@ or folder that merely has the same name."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from hangulgan.errors import ConfigError
@@ -25,60 +26,64 @@ def glyphset_meta(folder: Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-def check_page_out(path: Path, force: bool, head: str, option: str) -> None:
-    """ConfigError unless ``path`` may receive a text page that begins with ``head``: a new
-    file, or with ``force`` a file that begins with it (one the same command wrote)."""
+def check_file_out(
+    path: Path, force: bool, option: str, ours: Callable[[Path], bool], kind: str
+) -> None:
+    """ConfigError unless ``path`` may receive an output file: a new file, or with ``force``
+    one that ``ours`` recognises as this command's own. ``kind`` (a key of :data:`KINDS`)
+    words the messages."""
+    takes, made, replaced = KINDS[kind]
     if not path.exists():
         return
     if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; {option} takes the file to write")
+        raise ConfigError(f"{path}: is a folder; {option} takes the {takes} to write")
     if not force:
         raise ConfigError(f"{path}: already exists (replace it with --force)")
-    try:
-        with open(path, "rb") as handle:
-            start = handle.read(len(head.encode("utf-8")))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
-    if start != head.encode("utf-8"):
+    if not ours(path):
         raise ConfigError(
-            f"{path}: not a page that hangulgan wrote; --force replaces only such a page, "
-            "never another file"
+            f"{path}: not {made}; --force replaces only such {replaced}, never another file"
         )
+
+
+KINDS = {
+    "page": ("file", "a page that hangulgan wrote", "a page"),
+    "png": ("PNG file", "a grid that hangulgan drew", "a PNG"),
+    "report": ("file", "a report that hangulgan wrote", "a report"),
+}
+
+
+def check_page_out(path: Path, force: bool, head: str, option: str) -> None:
+    """ConfigError unless ``path`` may receive a text page that begins with ``head``: a new
+    file, or with ``force`` a file that begins with it (one the same command wrote)."""
+
+    def begins_with_head(found: Path) -> bool:
+        try:
+            with open(found, "rb") as handle:
+                start = handle.read(len(head.encode("utf-8")))
+        except OSError as err:
+            raise ConfigError(f"{found}: cannot read ({err.strerror or err})") from None
+        return start == head.encode("utf-8")
+
+    check_file_out(path, force, option, begins_with_head, "page")
 
 
 def check_png_out(path: Path, force: bool, option: str = "--out") -> None:
     """ConfigError unless ``path`` may receive a PNG that hangulgan draws: a new file, or
     with ``force`` a PNG that hangulgan drew (:func:`~hangulgan.train.grid.drawn_by_hangulgan`)."""
-    if not path.exists():
-        return
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; {option} takes the PNG file to write")
-    if not force:
-        raise ConfigError(f"{path}: already exists (replace it with --force)")
     from hangulgan.train.grid import drawn_by_hangulgan
 
-    if not drawn_by_hangulgan(path):
-        raise ConfigError(
-            f"{path}: not a grid that hangulgan drew; --force replaces only such a PNG, "
-            "never another file"
-        )
+    check_file_out(path, force, option, drawn_by_hangulgan, "png")
 
 
 def check_json_out(path: Path, force: bool, fmt: str, option: str) -> None:
     """ConfigError unless ``path`` may receive a JSON report whose ``format`` is ``fmt``: a
     new file, or with ``force`` a JSON file of that format (one the same command wrote)."""
-    if not path.exists():
-        return
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; {option} takes the file to write")
-    if not force:
-        raise ConfigError(f"{path}: already exists (replace it with --force)")
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        found = None
-    if not isinstance(found, dict) or found.get("format") != fmt:
-        raise ConfigError(
-            f"{path}: not a report that hangulgan wrote; --force replaces only such a "
-            "report, never another file"
-        )
+
+    def has_format(found: Path) -> bool:
+        try:
+            report = json.loads(found.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(report, dict) and report.get("format") == fmt
+
+    check_file_out(path, force, option, has_format, "report")
