@@ -7,8 +7,9 @@ For each held-out face of the shipped weights: the 8 references ``evaluate --few
 chooses (never held-out syllables), the paragraph of ``evaluate --ocr`` drawn by the
 generator (as given for the references, as ``generate`` keeps them) without and with
 adaptation, each traced into a font by export-ttf's builder (Latin and punctuation from
-NanumGothic) and read by Tesseract. Exits 1 when an adapted font reads under 0.90 and under
-the unadapted one.
+NanumGothic) and read by Tesseract, beside the face's original font file read the same way.
+Exits 1 when an adapted font reads under 0.90 and under its original font file (issue 21's
+target: a handwriting design Tesseract reads poorly itself cannot be asked to read better).
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def read_drawn(generator: StyledGenerator, images, refs, label: str, folder: Pat
     return float(ocr_font(font).accuracy)
 
 
+def _original_reading(corpus: Corpus, face: str) -> float | None:
+    """Tesseract on the font file the corpus rendered ``face`` from (None: a web font's
+    split folder, or a file no longer there)."""
+    record = corpus.manifest.get("faces", {}).get(face, {})
+    path = Path(str(record.get("file", "")))
+    if not path.is_file():
+        return None
+    return float(ocr_font(path, int(record.get("face_index", 0))).accuracy)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="corpus")
@@ -59,7 +70,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="hangulgan-ocr-") as tmp:
         folder = Path(args.out or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"{'face':22s}{'unadapted':>11s}{'adapted':>9s}")
+        print(f"{'face':22s}{'unadapted':>11s}{'adapted':>9s}{'original':>10s}")
         for face in faces:
             glyphs = corpus.face(face, augmented=False)
             refs = choose_references(glyphs, 8, held)
@@ -67,12 +78,14 @@ def main(argv: list[str]) -> int:
             plain = read_drawn(generator, images, refs, f"{face}-plain", folder)
             tuned = generator.adapted(images, refs, label=face)
             adapted = read_drawn(tuned, images, refs, f"{face}-adapted", folder)
-            print(f"{face:22s}{plain:11.3f}{adapted:9.3f}", flush=True)
+            original = _original_reading(corpus, face)
+            shown = "—" if original is None else f"{original:.3f}"
+            print(f"{face:22s}{plain:11.3f}{adapted:9.3f}{shown:>10s}", flush=True)
             report.add(
                 f"Tesseract, {face} drawn from 8 refs, adapted (unadapted {plain:.3f})",
                 f"{adapted:.3f}",
-                f">= {TARGET} or >= unadapted",
-                adapted >= TARGET or adapted >= plain,
+                f">= {TARGET} or >= the original's {shown}",
+                adapted >= TARGET or (original is not None and adapted >= original),
             )
     return report.finish()
 
