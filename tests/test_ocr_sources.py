@@ -13,7 +13,7 @@ from test_ocr_export import read_gt, run
 from hangulgan.errors import ConfigError
 from hangulgan.ocr.fonts import FontSource
 from hangulgan.ocr.setting import render_text
-from hangulgan.ocr.sources import open_sources
+from hangulgan.ocr.sources import open_sources, open_spec, resolve
 from hangulgan.ocr.styles import parse_style_spec, random_style_seed, styled_glyphsets
 
 NANUM = Path("/usr/share/fonts/truetype/nanum")
@@ -44,6 +44,34 @@ def test_a_corpus_face_is_set_from_its_font_within_the_corpus_charset(tmp_path):
     # the corpus's syllables only (held-out syllables stay out), the font's other characters
     assert face.holds("한글 가나다") and not face.holds("라") and font.holds("라")
     assert face.holds("가 1,000 (ABC)") and face.holds("010-1234-5678")
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(
+        render_text(font, "한글 가나", 32, None, rng), render_text(face, "한글 가나", 32, None, rng)
+    )
+
+
+def test_a_web_font_corpus_face_is_set_from_its_subset_files(tmp_path):
+    """A corpus face rendered from a folder of web-font subsets is set from those files (it
+    was traced from its 32-px glyphs before, a needless loss)."""
+    gaegu = Path("fonts/web/gaegu/400")
+    if not gaegu.is_dir():
+        pytest.skip("fonts/web/gaegu/400 not fetched (run make fonts)")
+    charset = tmp_path / "charset.txt"
+    charset.write_text("가나다한글", encoding="utf-8")
+    result = run(
+        "render", str(gaegu), str(tmp_path / "corpus"), "--charset", str(charset), "--quiet"
+    )
+    # the subset files that hold none of the charset are part of the face, not skips
+    assert result.exit_code == 0 and "0 skipped" in result.output, result.output
+    (font,) = open_sources([str(gaegu)], tmp_path / "fonts")
+    notes: list[str] = []
+    (spec,) = resolve([str(tmp_path / "corpus")], tmp_path / "fonts", note=notes.append)
+    assert spec.origin == "corpus font" and not notes
+    assert {Path(path).parent for path, _ in spec.faces} == {gaegu.resolve()}
+    assert len(spec.faces) > 50  # every subset file with Hangul, each with its own slice
+    face = open_spec(spec)
+    assert not (tmp_path / "fonts").exists() or not list((tmp_path / "fonts").iterdir())
+    assert face.holds("한글 가나") and not face.holds("라") and font.holds("라")
     rng = np.random.default_rng(0)
     np.testing.assert_array_equal(
         render_text(font, "한글 가나", 32, None, rng), render_text(face, "한글 가나", 32, None, rng)

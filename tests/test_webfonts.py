@@ -74,8 +74,10 @@ def test_subset_files_are_one_face_with_the_union_coverage(split_folder, whole_f
     assert len(faces) == 1
     face = faces[0]
     assert isinstance(face, SplitFaceInfo)
-    assert len(face.parts) == 3  # the Latin-only file has no syllable: skipped
-    assert [s.reason for s in skipped] == ["Split Test Regular: no Hangul syllable of the charset"]
+    assert len(face.parts) == 3  # the Latin-only file has no syllable to draw
+    # ... but it is a part of this face, not a font passed over (render reported it as a
+    # skip and exited 1 for every web font, and for each subset a narrow --charset missed)
+    assert skipped == []
     assert face.path == split_folder.resolve()
     assert (face.family, face.style) == ("Split Test", "Regular")
     assert face.postscript_name == whole[0].postscript_name

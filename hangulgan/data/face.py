@@ -59,6 +59,9 @@ class SkippedFont:
     path: Path
     reason: str
     duplicate: bool = False  # the same drawings are kept under another face: not a problem
+    # (family, style, PostScript name) of a face that maps none of the charset: a web font's
+    # subset file of this name beside the others is part of their face, not a skip
+    names: tuple[str, str, str] = ()
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

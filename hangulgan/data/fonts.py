@@ -175,7 +175,11 @@ def _inspect_face(
     family = _decode(face.family_name)
     style = _decode(face.style_name)
     if not covered.size:
-        return SkippedFont(label, f"{family} {style}: no Hangul syllable of the charset")
+        return SkippedFont(
+            label,
+            f"{family} {style}: no Hangul syllable of the charset",
+            names=(family, style, _decode(face.postscript_name)),
+        )
     return FaceInfo(
         path=path,
         index=index,
@@ -321,6 +325,12 @@ def collect_faces(
         faces.extend(found)
         skipped.extend(passed)
     faces = merge_split_faces(faces)
+    split = {
+        (info.path, info.family, info.style, info.postscript_name)
+        for info in faces
+        if isinstance(info, SplitFaceInfo)
+    }
+    skipped = [s for s in skipped if not s.names or (Path(s.path).parent, *s.names) not in split]
     faces, dupes = deduplicate(faces)
     skipped.extend(dupes)
     assign_face_ids(faces)

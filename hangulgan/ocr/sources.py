@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hangulgan import hangul
+from hangulgan.data.face import FaceInfo
 from hangulgan.data.glyphset import GlyphSet
 from hangulgan.errors import ConfigError, FontError, GlyphSetError, HangulganError
 from hangulgan.ocr.fonts import FontFace, FontSource
@@ -71,6 +72,14 @@ def open_fallback(path: str | Path | None) -> list[FontFace]:
         raise ConfigError(f"--fallback-font {err}") from None
 
 
+def _face_files(info: FaceInfo) -> tuple[tuple[str, int], ...]:
+    """The (file, face index) pairs a face is drawn from: a web font's subset files, or one."""
+    parts = getattr(info, "parts", None)
+    if parts:
+        return tuple((str(part.path), part.index) for part in parts)
+    return ((str(info.path), info.index),)
+
+
 def _font_specs(path: Path) -> list[SourceSpec]:
     from hangulgan.data.fonts import collect_faces
 
@@ -80,22 +89,31 @@ def _font_specs(path: Path) -> list[SourceSpec]:
         raise ConfigError(f"{path}: no font face with Hangul syllables ({reasons or 'none'})")
     specs = []
     for info in faces:
-        parts = getattr(info, "parts", None)
-        files = (
-            tuple((str(p.path), p.index) for p in parts)
-            if parts
-            else ((str(info.path), info.index),)
-        )
         label = f"{path}::{info.face_id}"
-        specs.append(SourceSpec(info.face_id, info.family or info.face_id, files, label=label))
+        specs.append(
+            SourceSpec(info.face_id, info.family or info.face_id, _face_files(info), label=label)
+        )
     return specs
 
 
 def _corpus_font(record: dict) -> tuple[tuple[str, int], ...] | None:
-    """The font file a corpus face was rendered from, if it is still there unchanged."""
-    from hangulgan.data.fonts import file_sha256
+    """The font file a corpus face was rendered from, if it is still there unchanged; for a
+    web font (a folder of subset files) the files of the face with the recorded digest."""
+    from hangulgan.data.fonts import collect_faces, file_sha256
 
     path = Path(str(record.get("file", "")))
+    if path.is_dir():
+        # A render with a narrow --charset merges only the subset files that hold some of
+        # it, so the folder's face may sign differently: the same names will do, when they
+        # cover every syllable the corpus has.
+        faces, _ = collect_faces([path])
+        names = ("family", "style", "postscript_name")
+        for info in faces:
+            if info.file_sha256 == record.get("file_sha256") or all(
+                getattr(info, key) == record.get(key) for key in names
+            ):
+                return _face_files(info)
+        return None
     if not path.is_file():
         return None
     try:
