@@ -210,3 +210,27 @@ def test_a_steep_or_small_photo_is_still_read(
         )
     )
     assert check_reading(read_page(photo, geometry), truth) >= 0.8
+
+
+def test_a_pen_per_syllable_and_a_fixed_offset(blank_page, pen, geometry):
+    """fill_page takes a function giving each syllable's font file (a web font's subsets)
+    and moves the writing by a fixed offset: the truth it returns moves with it."""
+    page, image = blank_page
+    asked: list[str] = []
+
+    def pen_of(syllable: str) -> str:
+        asked.append(syllable)
+        return str(pen)
+
+    still = {"scale": (1.0, 1.0), "shift_mm": 0.0}
+    _, plain = fill_page(image, page, pen, geometry, np.random.default_rng(0), **still)
+    _, moved = fill_page(
+        image, page, pen_of, geometry, np.random.default_rng(0), offset_mm=(0.0, 2.0), **still
+    )
+    assert asked == [box.syllable for box in page.boxes]
+    for syllable, (written, glyph) in moved.items():
+        assert (written.dx, written.dy) == (0.0, 2.0)
+        rows = np.flatnonzero(glyph.max(axis=1) >= 128)
+        rows_plain = np.flatnonzero(plain[syllable][1].max(axis=1) >= 128)
+        # 2 mm of a box's em is some pixels lower on the 32-px canvas
+        assert rows[-1] > rows_plain[-1] or rows[-1] == glyph.shape[0] - 1

@@ -12,7 +12,7 @@ soft shadow, sensor noise, and JPEG compression.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,20 +75,23 @@ def expected_glyph(font_path: str, written: Written, box, geometry: Geometry) ->
 def fill_page(
     page_image,
     page: Page,
-    font_path: str | Path,
+    font_path: str | Path | Callable[[str], str | Path],
     geometry: Geometry,
     rng: np.random.Generator,
     skip: Iterable[str] = (),
     scale: tuple[float, float] = (0.72, 0.92),
     shift_mm: float = 1.0,
+    offset_mm: tuple[float, float] = (0.0, 0.0),
 ):
     """Write the syllables of ``page`` (all but ``skip``) into ``page_image`` (the page
-    rasterised, greyscale PIL, any dpi) with ``font_path``; each gets a random size within
-    ``scale`` of the em and a shift of up to ``shift_mm``. Returns the filled page and,
-    per syllable, what was written and the glyph a perfect reader gives back."""
+    rasterised, greyscale PIL, any dpi) with ``font_path`` (a font file, or a function
+    giving the file that draws a syllable: a web font's subsets); each gets a random size
+    within ``scale`` of the em and a shift of up to ``shift_mm`` (after a fixed
+    ``offset_mm``, x and y: where a writer puts the face off the baseline). Returns the filled page
+    and, per syllable, what was written and the glyph a perfect reader gives back."""
     from PIL import ImageDraw
 
-    font_path = str(font_path)
+    pen_of = font_path if callable(font_path) else (lambda syllable: font_path)
     image = page_image.copy()
     draw = ImageDraw.Draw(image)
     px_per_mm = image.width / PAPERS[page.paper][0]
@@ -100,9 +103,10 @@ def fill_page(
         written = Written(
             box.syllable,
             float(rng.uniform(*scale)),
-            float(rng.uniform(-shift_mm, shift_mm)),
-            float(rng.uniform(-shift_mm, shift_mm)),
+            offset_mm[0] + float(rng.uniform(-shift_mm, shift_mm)),
+            offset_mm[1] + float(rng.uniform(-shift_mm, shift_mm)),
         )
+        font_path = str(pen_of(box.syllable))
         em_px = written.scale * EM * px_per_mm
         font = _pen(font_path, em_px)
         advance_em = font.getlength(box.syllable) / em_px
