@@ -328,6 +328,21 @@ def test_the_model_needs_an_alphabet():
         CRNNConfig(alphabet="가가").validate()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("height", 10**7 * 16, "--height"), ("channels", 10**7, "--channels"),
+     ("hidden", 10**7, "--hidden"), ("layers", 10**7, "--layers")],
+)  # fmt: skip
+def test_sizes_are_bounded_before_anything_is_allocated(field, value, flag):
+    """A size of 10**7 in a run's config.json is a ConfigError naming it, not an
+    out-of-memory crash."""
+    from hangulgan.ocr.crnn_config import CRNNConfig
+
+    CRNNConfig().validate()
+    with pytest.raises(ConfigError, match=flag):
+        CRNNConfig(**{field: value}).validate()
+
+
 # ------------------------------------------------------------------------ end to end
 
 

@@ -16,6 +16,9 @@ SEQUENCES = ("lstm", "conv")
 # the convolutions halve the height four times and the width twice: one output column
 # (one CTC time step) per 4 pixels of the resized line
 HEIGHT_FACTOR = 16
+MAX_HEIGHT = 256  # lines are set 24–64 px high
+MAX_WIDTH = 4096  # channels, hidden units
+MAX_LAYERS = 32
 WIDTH_FACTOR = 4
 
 
@@ -66,16 +69,19 @@ class CRNNConfig(ModelConfig):
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range."""
-        if self.height < HEIGHT_FACTOR or self.height % HEIGHT_FACTOR:
-            raise ConfigError(f"--height {self.height}: must be a multiple of {HEIGHT_FACTOR}")
-        if self.channels < 4:
-            raise ConfigError(f"--channels {self.channels}: must be 4 or more")
+        # upper bounds before anything is allocated: a 10**7 in config.json is no network
+        if not HEIGHT_FACTOR <= self.height <= MAX_HEIGHT or self.height % HEIGHT_FACTOR:
+            raise ConfigError(
+                f"--height {self.height}: must be a multiple of {HEIGHT_FACTOR} up to {MAX_HEIGHT}"
+            )
+        if not 4 <= self.channels <= MAX_WIDTH:
+            raise ConfigError(f"--channels {self.channels}: must lie in 4..{MAX_WIDTH}")
         if self.sequence not in SEQUENCES:
             raise ConfigError(f"--sequence {self.sequence}: choose lstm or conv")
-        if self.hidden < 8:
-            raise ConfigError(f"--hidden {self.hidden}: must be 8 or more")
-        if self.layers < 1:
-            raise ConfigError(f"--layers {self.layers}: must be 1 or more")
+        if not 8 <= self.hidden <= MAX_WIDTH:
+            raise ConfigError(f"--hidden {self.hidden}: must lie in 8..{MAX_WIDTH}")
+        if not 1 <= self.layers <= MAX_LAYERS:
+            raise ConfigError(f"--layers {self.layers}: must lie in 1..{MAX_LAYERS}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout {self.dropout}: must lie in [0, 1)")
         if not self.lr > 0:
