@@ -19,7 +19,6 @@ derived from wordfreq's lists, so it carries their licence, CC BY-SA 4.0.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
 import unicodedata
 from pathlib import Path
@@ -27,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
 
+from wordfreq_source import WORDFREQ_VERSION, korean_frequencies  # noqa: E402
+
 from hangulgan.io import write_bytes_atomic  # noqa: E402
 
 WORDS = ROOT / "hangulgan" / "ocr" / "data" / "korean-words.tsv"
-WORDFREQ_VERSION = "3.1.1"  # the version the shipped list was derived from
 COMMAND = "python scripts/derive_korean_words.py"
 
 HEADER = f"""\
@@ -72,20 +72,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=WORDS, help=f"default: {WORDS}")
     args = parser.parse_args()
-    try:
-        import wordfreq
-    except ImportError:
-        print("error: wordfreq is not installed (pip install wordfreq==3.1.1)", file=sys.stderr)
+    frequencies = korean_frequencies("list")
+    if frequencies is None:
         return 2
-    version = importlib.metadata.version("wordfreq")
-    if version != WORDFREQ_VERSION:
-        print(
-            f"error: wordfreq {version} is installed; the list is derived from "
-            f"{WORDFREQ_VERSION} (pip install wordfreq=={WORDFREQ_VERSION})",
-            file=sys.stderr,
-        )
-        return 2
-    text = list_text(wordfreq.get_frequency_dict("ko", wordlist="small"))
+    text = list_text(frequencies)
     write_bytes_atomic(args.out, text.encode("utf-8"))
     print(f"{args.out}: {text.count(chr(10)) - HEADER.count(chr(10))} tokens")
     return 0

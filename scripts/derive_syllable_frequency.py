@@ -19,7 +19,6 @@ is data derived from wordfreq's lists, so it carries their licence, CC BY-SA 4.0
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
 
+from wordfreq_source import WORDFREQ_VERSION, korean_frequencies  # noqa: E402
+
 from hangulgan.io import write_bytes_atomic  # noqa: E402
 
 TABLE = ROOT / "hangulgan" / "ocr" / "data" / "syllable-frequency.tsv"
-WORDFREQ_VERSION = "3.1.1"  # the version the shipped table was derived from
 FIRST, LAST = 0xAC00, 0xD7A3
 COMMAND = "python scripts/derive_syllable_frequency.py"
 
@@ -77,21 +77,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=TABLE, help=f"default: {TABLE}")
     args = parser.parse_args()
-    try:
-        import wordfreq
-    except ImportError:
-        print("error: wordfreq is not installed (pip install wordfreq==3.1.1)", file=sys.stderr)
+    frequencies = korean_frequencies("table")
+    if frequencies is None:
         return 2
-    version = importlib.metadata.version("wordfreq")
-    if version != WORDFREQ_VERSION:
-        # another version's lists give another table: the header would lie about its source
-        print(
-            f"error: wordfreq {version} is installed; the table is derived from "
-            f"{WORDFREQ_VERSION} (pip install wordfreq=={WORDFREQ_VERSION})",
-            file=sys.stderr,
-        )
-        return 2
-    counts = syllable_counts(wordfreq.get_frequency_dict("ko", wordlist="small"))
+    counts = syllable_counts(frequencies)
     write_bytes_atomic(args.out, table_text(counts).encode("utf-8"))
     print(f"{args.out}: {len(counts)} syllables")
     return 0
