@@ -5,7 +5,6 @@ batches, and its training step.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from hangulgan.eval.classifier_config import ClassifierConfig, ClassifierDataCon
 from hangulgan.eval.classifier_net import GlyphClassifierNet, head_sizes
 from hangulgan.train.contract import DataInfo, Model
 from hangulgan.train.options import ModelConfig
+from hangulgan.train.schedule import cosine_rate, set_rate
 
 
 def holdout_syllable_set(fraction: float, seed: int) -> np.ndarray:
@@ -173,17 +173,12 @@ class GlyphClassifier(Model):
 
     def learning_rate(self, step: int) -> float:
         """The rate at ``step``: a function of the step alone, so a resumed run matches."""
-        cfg = self.config
-        if not cfg.lr_decay_steps:
-            return cfg.lr
-        progress = min(step / cfg.lr_decay_steps, 1.0)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        return cosine_rate(self.config.lr, self.config.lr_decay_steps, step)
 
     def training_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         """Cross-entropy of every head; returns the loss and the batch accuracy."""
         images = batch["image"].to(self.device, non_blocking=True)
-        for group in self.optimizers["classifier"].param_groups:
-            group["lr"] = self.learning_rate(step)
+        set_rate(self.optimizers["classifier"], self.learning_rate(step))
         logits = self.net(images)
         targets = _targets(self.config.task, batch, self.device)
         smoothing = self.config.label_smoothing

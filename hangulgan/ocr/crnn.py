@@ -38,6 +38,7 @@ from hangulgan.ocr.lines import ExportSplit, open_split
 from hangulgan.ocr.scoring import edit_distance
 from hangulgan.train.contract import DataInfo, Model
 from hangulgan.train.options import ModelConfig
+from hangulgan.train.schedule import cosine_rate, set_rate
 
 BLANK = 0
 
@@ -298,11 +299,7 @@ class CRNN(Model):
 
     def learning_rate(self, step: int) -> float:
         """The rate at ``step``: a function of the step alone, so a resumed run matches."""
-        cfg = self.config
-        if not cfg.lr_decay_steps:
-            return cfg.lr
-        progress = min(step / cfg.lr_decay_steps, 1.0)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        return cosine_rate(self.config.lr, self.config.lr_decay_steps, step)
 
     def training_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         """CTC loss of the batch; returns it and the batch's character error rate as read
@@ -311,8 +308,7 @@ class CRNN(Model):
         images = images.contiguous(memory_format=self.memory_format)
         targets = batch["target"].to(self.device)
         target_lengths = batch["target_length"].to(self.device)
-        for group in self.optimizers["crnn"].param_groups:
-            group["lr"] = self.learning_rate(step)
+        set_rate(self.optimizers["crnn"], self.learning_rate(step))
         logits, lengths = self.net(images, batch["width"])
         log_probs = F.log_softmax(logits.float(), dim=2)
         # zero_infinity: a label longer than its image has columns for gives no gradient
