@@ -23,7 +23,7 @@ from hangulgan.io import folder_lock
 from hangulgan.train import checkpoint as ckpt
 from hangulgan.train.config import RunConfig, TrainConfig
 from hangulgan.train.contract import DataInfo, Model, TrainingData
-from hangulgan.train.cpu import malloc_reuse
+from hangulgan.train.cpu import deterministic_kernels, malloc_reuse
 from hangulgan.train.device import (
     out_of_memory_as_error,
     resolve_device,
@@ -167,7 +167,9 @@ def train(
 
     On CPU, ``cpu_malloc`` has glibc's malloc reuse freed memory while the run lasts
     (:func:`~hangulgan.train.cpu.malloc_reuse`: measured faster), its stock settings back
-    when ``train`` returns.
+    when ``train`` returns; and torch's deterministic kernels are on while the run lasts
+    (:func:`~hangulgan.train.cpu.deterministic_kernels`), so that one seed gives one result
+    whatever the thread count's summing order.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -184,6 +186,7 @@ def train(
     try:
         if device.type == "cpu":
             scope.enter_context(malloc_reuse(cpu_malloc))
+            scope.enter_context(deterministic_kernels())  # one seed, one result
         if ctx.distributed and device.type == "cuda":
             device = torch.device("cuda", ctx.local_rank)
             torch.cuda.set_device(device)
