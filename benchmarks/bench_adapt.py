@@ -21,7 +21,11 @@ redraws any reference as another syllable. Every (face, K) row is appended to
 starts over. Targets (exit 1 on a miss): with K = 8 adapted, every face above both copies
 on ink IoU and SSIM and a mean ink IoU gain of ≥ 0.12 over the nearest copy; with K = 64,
 ≥ 0.18; stroke width within ±15 % on the handwriting faces; content accuracy ≥ 0.95; no
-reference read as another syllable; adaptation ≤ 120 s for K ≤ 64.
+reference read as another syllable (of those whose real glyph the classifier reads right);
+adaptation ≤ 120 s for K ≤ 64. The rows' adaptation times are kept as measured, but the
+time target is judged on a timing pass made in every run (``--time-face``, default
+UnPilgi, with nothing else of this script running), since the rows may come from an earlier
+run or one that shared the machine.
 """
 
 from __future__ import annotations
@@ -97,7 +101,17 @@ def measure(
     # the references redrawn by the adapted model (--redraw-references): read as themselves?
     redrawn = tuned.draw(tuned_style, np.asarray(refs))
     read = classifier.read(redrawn)["codepoint"]
-    misread = [f"{chr(cp)}→{chr(int(r))}" for cp, r in zip(refs, read, strict=True) if cp != r]
+    # Only a reference whose own glyph the classifier reads right can show the model turning
+    # it into another syllable: on Black Han Sans it misreads 28 of the 64 real glyphs.
+    read_real = classifier.read(ref_images)["codepoint"]
+    misread = [
+        f"{chr(cp)}→{chr(int(r))}"
+        for cp, r, truth in zip(refs, read, read_real, strict=True)
+        if cp != r and cp == truth
+    ]
+    unreadable = [
+        f"{chr(cp)}→{chr(int(t))}" for cp, t in zip(refs, read_real, strict=True) if cp != t
+    ]
     row = {
         "face": face,
         "k": k,
@@ -106,6 +120,7 @@ def measure(
         "adapt_seconds": adapt_seconds,
         "draw_seconds": plain_seconds,
         "misread_references": misread,
+        "references_misread_when_real": unreadable,
         "real_stroke_width": metrics.shape_measures(real)["stroke_width"],
     }
     for method, images in zip(METHODS, (drawn, adapted, nanum, near), strict=True):
@@ -117,6 +132,31 @@ def _load(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def time_adaptation(
+    generator: StyledGenerator, corpus: Corpus, face: str, ks: list[int], report: Report
+) -> None:
+    """Adaptation's wall time at each K ≤ 64, timed now (the curve's rows may come from an
+    earlier run, or from one that shared the machine): default steps, the process's
+    threads, after one untimed warm-up."""
+    glyphs = corpus.face(face, augmented=False)
+    held = set(holdout_syllables(generator.data.holdout_fraction, generator.data.split_seed))
+    timed = [k for k in ks if k <= 64]
+    for position, k in enumerate(timed[:1] + timed):
+        refs = choose_references(glyphs, k, held)
+        images = np.stack([glyphs.image(cp) for cp in refs])
+        started = time.perf_counter()
+        generator.adapted(images, refs, label=face)
+        seconds = time.perf_counter() - started
+        if position == 0:
+            continue  # the warm-up: the first call also loads the content critic
+        report.add(
+            f"K={k}: adaptation wall time ({face}, {torch.get_num_threads()} threads, this run)",
+            f"{seconds:.1f} s",
+            "<= 120 s",
+            seconds <= 120,
+        )
 
 
 def summarize(rows: list[dict], ks: list[int], report: Report) -> str:
@@ -173,9 +213,6 @@ def summarize(rows: list[dict], ks: list[int], report: Report) -> str:
                 f">= +{goal:.2f}",
                 statistics.mean(gains) >= goal,
             )
-        if k <= 64:
-            slowest = max(r["adapt_seconds"] for r in at_k)
-            report.add(f"K={k}: slowest adaptation", f"{slowest:.1f} s", "<= 120 s", slowest <= 120)
         if k == 8:
             for r in at_k:
                 if r["face"] in HANDWRITING:
@@ -186,13 +223,17 @@ def summarize(rows: list[dict], ks: list[int], report: Report) -> str:
                         "within ±15 %",
                         abs(error) <= 0.15,
                     )
+    for k in ks:
+        at_k = [r for r in rows if r["k"] == k]
+        if at_k and k <= 64:
             accuracy = statistics.mean(r["adapted"]["content_accuracy"] for r in at_k)
             report.add(
-                "K=8 adapted: content accuracy", f"{accuracy:.3f}", ">= 0.95", accuracy >= 0.95
+                f"K={k} adapted: content accuracy", f"{accuracy:.3f}", ">= 0.95", accuracy >= 0.95
             )
     misread = [f"{r['face']} K={r['k']}: {m}" for r in rows for m in r["misread_references"]]
     report.add(
-        "references the adapted model redraws as another syllable",
+        "references the adapted model redraws as another syllable (of those whose real glyph "
+        "the classifier reads right)",
         str(len(misread)) + (f" ({', '.join(misread[:4])})" if misread else ""),
         "0",
         not misread,
@@ -239,6 +280,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plot", default="docs/adapt-curve.png")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument(
+        "--time-face", default="UnPilgi", help="face whose adaptation is timed now ('': none)"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -257,6 +301,8 @@ def main(argv: list[str]) -> int:
     rows = [] if args.fresh else _load(results)
     done = {(r["face"], r["k"]) for r in rows}
     results.parent.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        results.write_text("", encoding="utf-8")  # rows are appended below
     for k in ks:
         for face in faces:
             if (face, k) in done:
@@ -273,6 +319,8 @@ def main(argv: list[str]) -> int:
     rows = [r for r in rows if r["face"] in faces and r["k"] in ks]
     report = Report("bench_adapt")
     print(summarize(rows, ks, report))
+    if args.time_face:
+        time_adaptation(generator, corpus, args.time_face, ks, report)
     try:
         plot(rows, ks, Path(args.plot))
         print(f"plot: {args.plot}")
