@@ -234,3 +234,24 @@ def test_a_pen_per_syllable_and_a_fixed_offset(blank_page, pen, geometry):
         rows_plain = np.flatnonzero(plain[syllable][1].max(axis=1) >= 128)
         # 2 mm of a box's em is some pixels lower on the 32-px canvas
         assert rows[-1] > rows_plain[-1] or rows[-1] == glyph.shape[0] - 1
+
+
+@pytest.mark.parametrize("font", ["NanumGothicExtraBold.ttf", "NanumSquareEB.ttf"])
+def test_a_heavy_hand_is_read_not_taken_for_crossed_out(tmp_path, geometry, font):
+    """Written heavy and at full size (a marker pen), dense syllables ink nearly half the em
+    and a long diagonal fits through their small counters: they were reported as "filled
+    in" or "struck through" (Gugi's 봤 and 짧 in benchmarks/bench_handwriting.py)."""
+    from hangulgan.models.styled_split import greedy_reference_cover
+    from hangulgan.scan.template import draw_pdf, rasterise
+
+    heavy = debian_font(NANUM / font)
+    sheet = make_sheet(greedy_reference_cover(64)[:42])  # one full page, 짧 and 봤 on it
+    draw_pdf(sheet, tmp_path / "sheet.pdf")
+    page_image = rasterise(tmp_path / "sheet.pdf", DPI)[0]
+    rng = np.random.default_rng(5)
+    written, truth = fill_page(
+        page_image, sheet.pages[0], heavy, geometry, rng, scale=(1.0, 1.0), shift_mm=0.3
+    )
+    photo = tmp_path / "page.jpg"
+    photo.write_bytes(photograph(written, rng, tilt_deg=10, quality=60, dpi=DPI))
+    assert check_reading(read_page(photo, geometry), truth) >= MIN_MEAN_IOU

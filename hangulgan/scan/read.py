@@ -44,8 +44,12 @@ SAUVOLA_K = 0.2
 SPECK_MM2 = 0.15  # ink blobs smaller than this are noise
 EMPTY_MM2 = 1.5  # less ink than this in a box: empty
 CLIPPED_SHARE = 0.05  # more of a box's ink than this outside the glyph canvas: overflowing
-FILLED_SHARE = 0.45  # more of the em square inked than this: crossed out (scribbled over)
+# more of the em square inked than this: crossed out (scribbled over); the heaviest
+# glyphs of the corpus (Gugi's 짧, NanumGothic ExtraBold's) ink up to half of it
+FILLED_SHARE = 0.65
 STRIKE_LENGTH = 0.75  # a diagonal straight stroke this long (of the em): crossed out
+STRIKE_SIDE = 0.06  # ... with paper this far (of the em) on both sides
+STRIKE_CLEAR = 0.35  # ... along this share of its length
 PREVIEW_PX_PER_MM = 4.0
 
 EMPTY, CROSSED_OUT, OVERFLOWING = "empty", "crossed out", "overflowing"
@@ -147,7 +151,9 @@ def _region(shape: tuple[int, int], to_sample: np.ndarray, rect: tuple[float, ..
 
 def _crossed_out(ink: np.ndarray, em_samples: float) -> bool:
     """Whether a long straight diagonal stroke runs through ``ink`` (a strike-out): Hangul's
-    own diagonals (ㅅ, ㅈ, ㅊ) are far shorter than the em."""
+    own diagonals (ㅅ, ㅈ, ㅊ) are far shorter than the em. In a heavy face (Gugi's 봤)
+    the counters are so small that a long diagonal fits through the strokes: a strike is
+    a line with paper on both sides along much of its length (:data:`STRIKE_CLEAR`)."""
     from skimage.transform import probabilistic_hough_line
 
     angles = np.deg2rad(np.concatenate([np.arange(25, 66, 2), np.arange(-65, -24, 2)]))
@@ -159,7 +165,20 @@ def _crossed_out(ink: np.ndarray, em_samples: float) -> bool:
         theta=angles,
         rng=0,
     )
-    return bool(lines)
+    reach = STRIKE_SIDE * em_samples
+    for (x0, y0), (x1, y1) in lines:
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        t = np.linspace(0, 1, max(2, int(length)))
+        xs, ys = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+        nx, ny = -(y1 - y0) / length, (x1 - x0) / length
+        clear = np.ones_like(t, dtype=bool)
+        for side in (-1, 1):
+            cols = np.clip(np.round(xs + side * reach * nx).astype(int), 0, ink.shape[1] - 1)
+            rows = np.clip(np.round(ys + side * reach * ny).astype(int), 0, ink.shape[0] - 1)
+            clear &= ~ink[rows, cols]
+        if clear.mean() >= STRIKE_CLEAR:
+            return True
+    return False
 
 
 def read_box(located: LocatedPage, box: Box, geometry: Geometry) -> BoxReading:
