@@ -3,10 +3,11 @@ contact sheet ``from-scan`` writes, and a specimen of the font made from it.
 
     .venv/bin/python docs/handwriting_pictures.py [--pen FONT.ttf] [--docs docs/]
 
-The "handwriting" is a handwriting font (NanumPen by default) written into the template's
-boxes with jitter in size and position, photographed by :mod:`hangulgan.scan.synthetic`
-(printer blur, a 12° perspective, a lighting gradient and a shadow, noise, JPEG); the rest
-runs the real commands: ``hangulgan template``, ``hangulgan from-scan … --font``.
+The "handwriting" is a handwriting font (UnPilgi by default, a pen face the shipped model
+never trained on) written into the template's boxes with jitter in size and position,
+photographed by :mod:`hangulgan.scan.synthetic` (printer blur, a 12° perspective, a
+lighting gradient and a shadow, noise, JPEG); the rest runs the real commands:
+``hangulgan template``, ``hangulgan from-scan … --font`` (which adapts to what was read).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-PEN = "/usr/share/fonts/truetype/nanum/NanumPen.ttf"
+PEN = "/usr/share/fonts/truetype/unfonts-core/UnPilgi.ttf"
 
 
 def hangulgan(*args: str) -> None:

@@ -179,7 +179,8 @@ def test_links_between_pages_resolve():
     checked = 0
     for page in (*PAGES, ROOT / "fonts" / "README.md"):
         text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
-        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'<img src="([^"]+)"', text)
+        for target in targets:
             if re.match(r"[a-z]+:", target):
                 continue  # a web address
             path, _, anchor = target.partition("#")
