@@ -252,9 +252,8 @@ class AdaptingModel(StyledModel):
         )
         # The probes keep their share however many targets a step has: with 64 references
         # a plain mean over 64 targets and 16 probes let the unseen syllables drift.
-        content = (1 - PROBE_SHARE) * per_item[~on_probe].mean() + PROBE_SHARE * per_item[
-            on_probe
-        ].mean()
+        on_targets, on_probes = per_item[~on_probe].mean(), per_item[on_probe].mean()
+        content = (1 - PROBE_SHARE) * on_targets + PROBE_SHARE * on_probes
         loss = self.config.l1_weight * l1 + self.config.content_weight * content / 3
         self.zero_grad([self.optimizers["net"]])
         loss.backward()

@@ -104,8 +104,8 @@ def _corpus_font(record: dict) -> tuple[tuple[str, int], ...] | None:
     path = Path(str(record.get("file", "")))
     if path.is_dir():
         # A render with a narrow --charset merges only the subset files that hold some of
-        # it, so the folder's face may sign differently: the same names will do, when they
-        # cover every syllable the corpus has.
+        # it, so the folder's face may sign differently: the same names will do (a syllable
+        # these files lack is never set from them: a source sets only what a face maps).
         faces, _ = collect_faces([path])
         names = ("family", "style", "postscript_name")
         for info in faces:

@@ -86,9 +86,9 @@ def fill_page(
     """Write the syllables of ``page`` (all but ``skip``) into ``page_image`` (the page
     rasterised, greyscale PIL, any dpi) with ``font_path`` (a font file, or a function
     giving the file that draws a syllable: a web font's subsets); each gets a random size
-    within ``scale`` of the em and a shift of up to ``shift_mm`` (after a fixed
-    ``offset_mm``, x and y: where a writer puts the face off the baseline). Returns the filled page
-    and, per syllable, what was written and the glyph a perfect reader gives back."""
+    within ``scale`` of the em and a shift of up to ``shift_mm`` after a fixed ``offset_mm``
+    (x, y: where a writer puts the face off the guides). Returns the filled page and, per
+    syllable, what was written and the glyph a perfect reader gives back."""
     from PIL import ImageDraw
 
     pen_of = font_path if callable(font_path) else (lambda syllable: font_path)
