@@ -31,8 +31,9 @@ With more references a plain mean over a step's targets and probes let the probe
 fall (64 targets to 16 probes): content accuracy at K = 64 dropped to 0.835 on Black Han
 Sans and 0.890 on Gaegu. The probes therefore keep K = 8's share of the content loss
 (:data:`PROBE_SHARE`) at every K, which lifted those to 0.917 and 0.911 with ink IoU within
-0.005; and a step holds at most 32 targets (:data:`MAX_GROUPS` runs of 4), so that K = 64
-adapts in about 13 s on 2 idle cores rather than twice that.
+0.005 (a run of those two faces alone); and a step holds at most 32 targets
+(:data:`MAX_GROUPS` runs of 4), so that K = 64 adapts in the time K = 32 does (10.5 s on 2
+idle cores, ``bench_adapt.py``'s timing pass).
 """
 
 from __future__ import annotations
