@@ -313,8 +313,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-quality", action="store_true", help="only the timed run")
     args = parser.parse_args(argv)
     from hangulgan.data.corpus import Corpus
+    from hangulgan.models.styled_inference import StyledGenerator
 
-    corpus = Corpus.open(args.corpus)
+    from hangulgan.errors import HangulganError
+
+    try:
+        corpus = Corpus.open(args.corpus)
+    except HangulganError as err:
+        print(f"{err} (make one: hangulgan render fonts/ corpus/)", file=sys.stderr)
+        return 2
+    wanted = args.faces.split(",") if args.faces else StyledGenerator.load().data.holdout_face_list
+    missing = [face for face in {*wanted, TIMED_FACE} if face not in corpus.face_names]
+    if missing:
+        print(f"{args.corpus}: lacks {', '.join(sorted(missing))} (render fonts/ first)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     report = Report("bench_handwriting")
     if not args.skip_font:
         time_font(corpus, report)
