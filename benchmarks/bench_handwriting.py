@@ -313,9 +313,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-quality", action="store_true", help="only the timed run")
     args = parser.parse_args(argv)
     from hangulgan.data.corpus import Corpus
-    from hangulgan.models.styled_inference import StyledGenerator
-
     from hangulgan.errors import HangulganError
+    from hangulgan.models.styled_inference import StyledGenerator
 
     try:
         corpus = Corpus.open(args.corpus)
