@@ -40,11 +40,13 @@ TARGET_WORDS = 2000
 TARGET_LINES = 500
 
 
-def command_rate(count: int, kind: str, out: str, *extra: str) -> tuple[float, float]:
+def command_rate(
+    count: int, kind: str, out: str, *extra: str, height: str = "24-64"
+) -> tuple[float, float]:
     """(images per CPU second, per wall second) of one ocr-export command."""
     hangulgan = os.path.join(os.path.dirname(sys.executable), "hangulgan")
     command = [hangulgan, "ocr-export", NANUM_GOTHIC, "--fallback-font", DEJAVU]
-    command += ["--count", str(count), "--kind", kind, "--height", "24-64", "--format", "gt"]
+    command += ["--count", str(count), "--kind", kind, "--height", height, "--format", "gt"]
     command += ["--out", out, "--quiet", "--force", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -127,8 +129,20 @@ def main(argv: list[str]) -> int:
             if isinstance(rates, str):
                 report.add("trdg, same words", f"does not run: {rates[:80]}")
             else:
+                # like with like: ocr-export on the very same words, at trdg's 32 px
+                listing = os.path.join(scratch, "trdg-words.txt")
+                with open(listing, "w", encoding="utf-8") as handle:
+                    handle.write("\n".join(words) + "\n")
+                ours, _ = command_rate(
+                    len(words), "words", os.path.join(scratch, "same"), "--text", listing,
+                    height="32",
+                )  # fmt: skip
                 report.add("trdg GeneratorFromStrings, 32 px, per CPU s", f"{rates[0]:,.0f}/s")
                 report.add("trdg, per wall s (shared machine)", f"{rates[1]:,.0f}/s")
+                report.add(
+                    f"ocr-export of the same {len(words):,} words at 32 px / trdg, per CPU s",
+                    f"{ours:,.0f}/s, {ours / rates[0]:.1f}x",
+                )
     return report.finish()
 
 
